@@ -1,0 +1,24 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Install what heapscope's build and tests need on Debian/Ubuntu, if it is missing.
+# Quiet and quick when everything is there. Used by the Makefile and by .ci/run.
+set -eu
+
+need="gcc g++ make cmake pkg-config python3 libdw-dev libelf-dev zlib1g-dev sqlite3"
+missing=""
+for p in $need; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "heapscope: installing:$missing" >&2
+if [ "$(id -u)" -ne 0 ]; then
+	sudo=sudo
+else
+	sudo=
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# shellcheck disable=SC2086
+$sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the agent's parts share: the process-wide state, the per-thread state, the real
+ * allocation functions, and the few entry points the hooks call. Everything here runs
+ * inside the target: see STYLE.md "Inside the target".
+ */
+#ifndef HS_AGENT_H
+#define HS_AGENT_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HS_EXPORT __attribute__((visibility("default")))
+#define hs_likely(x) __builtin_expect(!!(x), 1)
+#define hs_unlikely(x) __builtin_expect(!!(x), 0)
+
+#define HS_MAX_DEPTH 256
+
+static inline void hs_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+	__asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
+/* The functions the hooks forward to, found with dlsym(RTLD_NEXT, ...). */
+struct hs_real {
+	void *(*malloc)(size_t);
+	void (*free)(void *);
+	void *(*calloc)(size_t, size_t);
+	void *(*realloc)(void *, size_t);
+	void *(*reallocarray)(void *, size_t, size_t);
+	void *(*memalign)(size_t, size_t);
+	int (*posix_memalign)(void **, size_t, size_t);
+	void *(*aligned_alloc)(size_t, size_t);
+	void *(*valloc)(size_t);
+	void *(*pvalloc)(size_t);
+	size_t (*malloc_usable_size)(void *);
+};
+extern struct hs_real hs_real;
+
+/* Options, read once from HEAPSCOPE_* variables at start (options.c). */
+struct hs_options {
+	unsigned depth;			/* HEAPSCOPE_DEPTH, frames per stack, default 64 */
+	int unwind_fp;			/* HEAPSCOPE_UNWIND=fp */
+	int start_tracking;		/* HEAPSCOPE_START=0 loads with tracking off */
+	int quiet;			/* HEAPSCOPE_QUIET=1: no messages on stderr */
+	int from_run;			/* HEAPSCOPE_RUN=1: started by `heapscope run` */
+	uint64_t timeline_ns;		/* HEAPSCOPE_TIMELINE_MS, heap size sampling interval */
+	unsigned max_stacks;		/* HEAPSCOPE_MAX_STACKS, bound of the stack table */
+	char output[1024];		/* HEAPSCOPE_OUTPUT pattern, %p = pid, %n = program */
+	char session[1024];		/* HEAPSCOPE_SESSION: file listing recordings (CLI) */
+	unsigned root_pid;		/* HEAPSCOPE_ROOT_PID: the process `run` started */
+};
+extern struct hs_options hs_opt;
+
+/*
+ * Per-thread state, initial-exec TLS. `internal` > 0 while the agent calls libc code that
+ * may allocate: such calls pass straight through untracked. `busy` while the agent is
+ * doing its bookkeeping: a nested call (a signal handler) queues its event in `pending`
+ * for the outer call to finish.
+ */
+#define HS_PENDING_MAX 16
+
+struct hs_pending {
+	void *ptr;
+	size_t size;
+	struct hs_stack *stack;		/* NULL: a deferred free */
+};
+
+struct hs_thread {
+	int internal;
+	int busy;
+	int ready;			/* stack bounds known */
+	uintptr_t stack_lo, stack_hi;
+	void *last_alloc;		/* for temporary allocations */
+	struct hs_stack *last_stack;
+	uint32_t tick;			/* allocations, for timeline sampling */
+	unsigned npending;
+	struct hs_pending pending[HS_PENDING_MAX];
+};
+extern __thread struct hs_thread hs_self;
+
+/* Process-wide state. */
+struct hs_state {
+	atomic_int tracking;		/* 1: hooks record; 0: they only forward */
+	atomic_int initialized;
+	atomic_int failed;		/* an internal failure stopped tracking */
+	atomic_int finished;		/* final recording written */
+};
+extern struct hs_state hs_state;
+
+/* Resolve the real functions; 0 or -1. Safe to call again. */
+int hs_real_resolve(void);
+/* Bootstrap allocator for calls made while resolving (realfns.c). */
+void *hs_bootstrap_alloc(size_t size, size_t align);
+int hs_bootstrap_owns(const void *p);
+size_t hs_bootstrap_size(const void *p);
+
+/* Start the agent if not done yet (lifecycle.c). Called from the hooks. */
+void hs_init(void);
+
+/* Stop tracking for good after an internal failure; says so once on stderr. */
+void hs_fail(const char *what);
+
+/* One line on stderr with write(2), prefixed "heapscope: ", unless quiet. */
+void hs_say(const char *msg);
+
+void hs_options_load(void);
+
+/*
+ * The hooks' entry points into the accounting (tracker.c). hs_track_alloc records block p
+ * with the caller's stack (ra = the hook's return address). hs_track_free forgets p before
+ * the hook frees it; it returns 0 when the free was queued (a nested call in a signal
+ * handler) and the agent will call the real free itself, 1 when the hook must free now.
+ */
+void hs_track_alloc(void *p, size_t size, unsigned kind, uintptr_t ra);
+int hs_track_free(void *p);
+/* realloc: forget `old` before the real call; give it back if the call failed. */
+struct hs_block_info {
+	int found;
+	size_t size;
+	struct hs_stack *stack;
+};
+void hs_track_forget(void *p, struct hs_block_info *out);
+void hs_track_restore(void *p, const struct hs_block_info *info);
+void hs_track_account_free(const struct hs_block_info *info);
+
+/* Thread-state helpers. */
+static inline int hs_should_track(void)
+{
+	return atomic_load_explicit(&hs_state.tracking, memory_order_relaxed) &&
+	       !hs_self.internal;
+}
+
+#endif

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The agent's own memory: mmap-backed, never from the target's heap. Memory handed out is
+ * zeroed and lives until the process ends (there is no free). Thread-safe and lock-free;
+ * safe in signal handlers and across fork.
+ */
+#ifndef HS_ARENA_H
+#define HS_ARENA_H
+
+#include <stddef.h>
+
+/*
+ * Zeroed memory of `size` bytes aligned to `align` (a power of two, at most 4096), or NULL
+ * when the system refuses memory. Async-signal-safe.
+ */
+void *hs_arena_alloc(size_t size, size_t align);
+
+/*
+ * A large zeroed mapping of its own (tables that are sized once): rounded up to pages,
+ * reserved without swap accounting (MAP_NORESERVE) so untouched parts cost nothing.
+ * NULL on failure. Async-signal-safe.
+ */
+void *hs_arena_map(size_t size);
+
+/* Bytes the agent has mapped for itself so far (arena chunks and tables). */
+size_t hs_arena_mapped_bytes(void);
+
+#endif

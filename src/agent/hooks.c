@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The interposed C allocation functions. Each returns exactly what the real function
+ * returns and leaves errno as the real function left it; the bookkeeping happens after an
+ * allocation and before a free (so a freed address can't be handed to another thread while
+ * the agent still has it in its map). Calls made while the real functions are being found
+ * are served by the bootstrap allocator, whose blocks are recognized everywhere below.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "agent.h"
+#include "hsr_format.h"
+
+#define RA() ((uintptr_t)__builtin_return_address(0))
+
+/* 1 when the real functions are there; starts the agent on first use. */
+static inline int hooks_ready(void)
+{
+	if (hs_unlikely(!hs_real.malloc)) {
+		if (hs_real_resolve() < 0 || !hs_real.malloc)
+			return 0;
+	}
+	if (hs_unlikely(!atomic_load_explicit(&hs_state.initialized, memory_order_acquire)))
+		hs_init();
+	return 1;
+}
+
+static inline void *track_new_block(void *p, size_t size, unsigned kind, uintptr_t ra)
+{
+	if (p && hs_should_track()) {
+		int saved = errno;
+
+		hs_track_alloc(p, size, kind, ra);
+		errno = saved;
+	}
+	return p;
+}
+
+HS_EXPORT void *malloc(size_t size)
+{
+	if (hs_unlikely(!hooks_ready()))
+		return hs_bootstrap_alloc(size, 16);
+	return track_new_block(hs_real.malloc(size), size, HSR_KIND_MALLOC, RA());
+}
+
+HS_EXPORT void *calloc(size_t n, size_t m)
+{
+	size_t size;
+
+	if (__builtin_mul_overflow(n, m, &size))
+		size = SIZE_MAX;
+	if (hs_unlikely(!hooks_ready()))
+		return hs_bootstrap_alloc(size, 16);	/* static memory: already zero */
+	return track_new_block(hs_real.calloc(n, m), size, HSR_KIND_CALLOC, RA());
+}
+
+HS_EXPORT void free(void *p)
+{
+	if (!p || hs_unlikely(hs_bootstrap_owns(p)))
+		return;
+	if (hs_unlikely(!hooks_ready()))
+		return;
+	if (hs_should_track()) {
+		int saved = errno, now = hs_track_free(p);
+
+		errno = saved;
+		if (!now)
+			return;
+	}
+	hs_real.free(p);
+}
+
+/* realloc of a bootstrap block: move it to the real heap. */
+static void *realloc_bootstrap(void *old, size_t size, unsigned kind, uintptr_t ra)
+{
+	size_t old_size = hs_bootstrap_size(old);
+	void *p = hs_real.malloc(size ? size : 1);
+
+	if (p)
+		memcpy(p, old, old_size < size ? old_size : size);
+	return track_new_block(p, size, kind, ra);
+}
+
+static void *realloc_tracked(void *old, size_t size, unsigned kind, uintptr_t ra)
+{
+	struct hs_block_info info = { 0 };
+	int saved = errno;
+	void *p;
+
+	if (old)
+		hs_track_forget(old, &info);
+	errno = saved;
+	p = hs_real.realloc(old, size);
+	saved = errno;
+	if (!p && size && old) {
+		hs_track_restore(old, &info);	/* failed: the old block is still there */
+		errno = saved;
+		return NULL;
+	}
+	hs_track_account_free(&info);
+	if (p)
+		hs_track_alloc(p, size, kind, ra);
+	errno = saved;
+	return p;
+}
+
+static void *realloc_common(void *old, size_t size, unsigned kind, uintptr_t ra)
+{
+	if (hs_unlikely(!hooks_ready())) {
+		void *p = hs_bootstrap_alloc(size, 16);
+
+		if (p && old)
+			memcpy(p, old, hs_bootstrap_size(old) < size ? hs_bootstrap_size(old) : size);
+		return p;
+	}
+	if (hs_unlikely(old && hs_bootstrap_owns(old)))
+		return realloc_bootstrap(old, size, kind, ra);
+	if (!hs_should_track())
+		return hs_real.realloc(old, size);
+	return realloc_tracked(old, size, kind, ra);
+}
+
+HS_EXPORT void *realloc(void *old, size_t size)
+{
+	return realloc_common(old, size, HSR_KIND_REALLOC, RA());
+}
+
+HS_EXPORT void *reallocarray(void *old, size_t n, size_t m)
+{
+	size_t size;
+
+	if (__builtin_mul_overflow(n, m, &size)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return realloc_common(old, size, HSR_KIND_REALLOCARRAY, RA());
+}
+
+HS_EXPORT void *memalign(size_t align, size_t size)
+{
+	if (hs_unlikely(!hooks_ready()))
+		return hs_bootstrap_alloc(size, align);
+	return track_new_block(hs_real.memalign(align, size), size, HSR_KIND_MEMALIGN, RA());
+}
+
+HS_EXPORT void *aligned_alloc(size_t align, size_t size)
+{
+	if (hs_unlikely(!hooks_ready()))
+		return hs_bootstrap_alloc(size, align);
+	return track_new_block(hs_real.aligned_alloc(align, size), size,
+			       HSR_KIND_ALIGNED_ALLOC, RA());
+}
+
+HS_EXPORT int posix_memalign(void **out, size_t align, size_t size)
+{
+	int ret;
+
+	if (hs_unlikely(!hooks_ready())) {
+		*out = hs_bootstrap_alloc(size, align);
+		return *out ? 0 : ENOMEM;
+	}
+	ret = hs_real.posix_memalign(out, align, size);
+	if (ret == 0)
+		track_new_block(*out, size, HSR_KIND_POSIX_MEMALIGN, RA());
+	return ret;
+}
+
+HS_EXPORT void *valloc(size_t size)
+{
+	if (hs_unlikely(!hooks_ready()))
+		return hs_bootstrap_alloc(size, 4096);
+	return track_new_block(hs_real.valloc(size), size, HSR_KIND_VALLOC, RA());
+}
+
+HS_EXPORT void *pvalloc(size_t size)
+{
+	if (hs_unlikely(!hooks_ready()))
+		return hs_bootstrap_alloc(size, 4096);
+	return track_new_block(hs_real.pvalloc(size), size, HSR_KIND_PVALLOC, RA());
+}
+
+HS_EXPORT size_t malloc_usable_size(void *p)
+{
+	if (!p)
+		return 0;
+	if (hs_bootstrap_owns(p))
+		return hs_bootstrap_size(p);
+	if (hs_unlikely(!hooks_ready()) || !hs_real.malloc_usable_size)
+		return 0;
+	return hs_real.malloc_usable_size(p);
+}

@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The agent's life: start on first use (or at load), fork handlers, the last recording at
+ * exit, before an exec, and the hooks that keep the module table true (dlclose). Also the
+ * public API of include/heapscope.h. Internal failures are said once and stop tracking;
+ * the target always goes on.
+ */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "heapscope.h"
+#include "hsr_format.h"
+#include "modules.h"
+#include "ptrmap.h"
+#include "stacktab.h"
+#include "tracker.h"
+#include "unwind.h"
+#include "writer.h"
+
+struct hs_state hs_state;
+
+void hs_say(const char *msg)
+{
+	char line[512] = "heapscope: ";
+	size_t n = strlen(line);
+
+	if (hs_opt.quiet)
+		return;
+	while (*msg && n < sizeof(line) - 2)
+		line[n++] = *msg++;
+	line[n++] = '\n';
+	if (write(STDERR_FILENO, line, n) < 0)
+		return;
+}
+
+void hs_fail(const char *what)
+{
+	int expected = 0;
+
+	atomic_store(&hs_state.tracking, 0);
+	if (!atomic_compare_exchange_strong(&hs_state.failed, &expected, 1))
+		return;
+	hs_say(what);
+	hs_say("tracking stopped; the program goes on");
+	hs_writer_message(HSR_MSG_ERROR, what);
+}
+
+static void atfork_prepare(void)
+{
+	hs_self.internal++;
+	hs_writer_lock();
+	hs_tracker_lock_all();
+}
+
+static void atfork_parent(void)
+{
+	hs_tracker_unlock_all();
+	hs_writer_unlock();
+	hs_self.internal--;
+}
+
+static void atfork_child(void)
+{
+	hs_tracker_unlock_all();
+	hs_modules_atfork_child();
+	hs_writer_atfork_child();
+	hs_writer_unlock();
+	hs_self.internal--;
+}
+
+static int init_parts(void)
+{
+	hs_options_load();
+	if (hs_modules_init() < 0)
+		return -1;
+	if (hs_unwind_init(hs_opt.unwind_fp ? HS_UNWIND_FP : HS_UNWIND_CFI) < 0)
+		return -1;
+	if (hs_stacktab_init(hs_opt.max_stacks) < 0 || hs_ptrmap_init() < 0)
+		return -1;
+	if (hs_tracker_init() < 0 || hs_writer_init() < 0)
+		return -1;
+	if (pthread_atfork(atfork_prepare, atfork_parent, atfork_child) != 0)
+		return -1;
+	return 0;
+}
+
+void hs_init(void)
+{
+	static atomic_int once;
+	int expected = 0;
+
+	if (!atomic_compare_exchange_strong(&once, &expected, 1))
+		return;	/* done, or another thread (or this one, nested) is at it */
+	hs_self.internal++;
+	if (hs_real_resolve() < 0 || init_parts() < 0) {
+		atomic_store(&hs_state.initialized, 1);
+		hs_fail("cannot start (out of memory or no allocator found)");
+		hs_self.internal--;
+		return;
+	}
+	atomic_store(&hs_state.tracking, hs_opt.start_tracking);
+	atomic_store_explicit(&hs_state.initialized, 1, memory_order_release);
+	hs_self.internal--;
+}
+
+__attribute__((constructor)) static void hs_ctor(void)
+{
+	hs_init();
+}
+
+/* The last recording: runs among the last destructors, after the program's own. */
+__attribute__((destructor)) static void hs_dtor(void)
+{
+	if (!atomic_load(&hs_state.initialized) || atomic_load(&hs_state.finished))
+		return;
+	hs_writer_snapshot(HSR_REASON_EXIT, NULL, 1);
+	atomic_store(&hs_state.finished, 1);
+}
+
+/* Before an exec replaces this image: its recording ends here. */
+static void before_exec(void)
+{
+	if (atomic_load(&hs_state.initialized) && !atomic_load(&hs_state.finished))
+		hs_writer_snapshot(HSR_REASON_EXEC, NULL, 1);
+}
+
+static void *next_fn(const char *name)
+{
+	void *fn;
+
+	hs_self.internal++;
+	fn = dlsym(RTLD_NEXT, name);
+	hs_self.internal--;
+	return fn;
+}
+
+HS_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	int (*real)(const char *, char *const[], char *const[]) = next_fn("execve");
+
+	before_exec();
+	return real(path, argv, envp);
+}
+
+HS_EXPORT int execv(const char *path, char *const argv[])
+{
+	int (*real)(const char *, char *const[]) = next_fn("execv");
+
+	before_exec();
+	return real(path, argv);
+}
+
+HS_EXPORT int execvp(const char *file, char *const argv[])
+{
+	int (*real)(const char *, char *const[]) = next_fn("execvp");
+
+	before_exec();
+	return real(file, argv);
+}
+
+HS_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	int (*real)(const char *, char *const[], char *const[]) = next_fn("execvpe");
+
+	before_exec();
+	return real(file, argv, envp);
+}
+
+HS_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	int (*real)(int, char *const[], char *const[]) = next_fn("fexecve");
+
+	before_exec();
+	return real(fd, argv, envp);
+}
+
+/* execl, execlp, execle: gather the variadic arguments and take the vector path. */
+#define MAX_EXECL_ARGS 4096
+
+static int collect_args(const char *arg0, va_list ap, char **argv)
+{
+	int n = 0;
+
+	argv[n++] = (char *)arg0;
+	while (arg0 && n < MAX_EXECL_ARGS - 1) {
+		argv[n] = va_arg(ap, char *);
+		if (!argv[n])
+			break;
+		n++;
+	}
+	argv[n] = NULL;
+	return n;
+}
+
+HS_EXPORT int execl(const char *path, const char *arg0, ...)
+{
+	char *argv[MAX_EXECL_ARGS];
+	va_list ap;
+
+	va_start(ap, arg0);
+	collect_args(arg0, ap, argv);
+	va_end(ap);
+	return execv(path, argv);
+}
+
+HS_EXPORT int execlp(const char *file, const char *arg0, ...)
+{
+	char *argv[MAX_EXECL_ARGS];
+	va_list ap;
+
+	va_start(ap, arg0);
+	collect_args(arg0, ap, argv);
+	va_end(ap);
+	return execvp(file, argv);
+}
+
+HS_EXPORT int execle(const char *path, const char *arg0, ...)
+{
+	char *argv[MAX_EXECL_ARGS];
+	char *const *envp;
+	va_list ap;
+
+	va_start(ap, arg0);
+	collect_args(arg0, ap, argv);
+	envp = va_arg(ap, char *const *);
+	va_end(ap);
+	return execve(path, argv, envp);
+}
+
+HS_EXPORT int dlclose(void *handle)
+{
+	int (*real)(void *) = next_fn("dlclose");
+	int ret;
+
+	/* Note the module first, in case no frame of it was ever unwound. */
+	if (atomic_load(&hs_state.initialized))
+		hs_modules_refresh();
+	ret = real(handle);
+	if (atomic_load(&hs_state.initialized) && hs_modules_refresh())
+		hs_unwind_invalidate();
+	return ret;
+}
+
+HS_EXPORT int heapscope_checkpoint(const char *name)
+{
+	if (!atomic_load(&hs_state.initialized) || atomic_load(&hs_state.finished))
+		return -1;
+	return hs_writer_snapshot(HSR_REASON_API, name, 0);
+}
+
+HS_EXPORT int heapscope_is_tracking(void)
+{
+	return atomic_load(&hs_state.tracking);
+}

@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The pointer map (see ptrmap.h). Each shard is a linear-probing table with backward-shift
+ * deletion (no tombstones), grown by doubling into a fresh mapping; the old one is
+ * unmapped, as only the shard's lock holder ever reads it. Must never call malloc.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
+
+#include "agent.h"
+#include "arena.h"
+#include "ptrmap.h"
+
+#define NSHARDS 1024
+#define INITIAL_CAP 64
+
+struct entry {
+	uintptr_t key;		/* 0 = empty */
+	uint64_t val;		/* size << 24 | stack id */
+};
+
+struct shard {
+	atomic_flag lock;
+	uint32_t cap;
+	uint32_t count;
+	struct entry *tab;
+} __attribute__((aligned(64)));
+
+static struct shard *shards;
+static atomic_size_t table_bytes;
+
+int hs_ptrmap_init(void)
+{
+	shards = hs_arena_map(sizeof(struct shard) * NSHARDS);
+	return shards ? 0 : -ENOMEM;
+}
+
+static inline uint64_t mix(uintptr_t p)
+{
+	uint64_t h = (uint64_t)p * 0x9e3779b97f4a7c15ull;
+
+	return h ^ (h >> 29);
+}
+
+static inline struct shard *shard_of(uint64_t h)
+{
+	return &shards[(h >> 40) & (NSHARDS - 1)];
+}
+
+static inline void shard_lock(struct shard *s)
+{
+	while (atomic_flag_test_and_set_explicit(&s->lock, memory_order_acquire))
+		hs_cpu_relax();
+}
+
+static inline void shard_unlock(struct shard *s)
+{
+	atomic_flag_clear_explicit(&s->lock, memory_order_release);
+}
+
+static inline uint64_t pack(uint64_t size, uint32_t id)
+{
+	if (size > HS_PTRMAP_MAX_SIZE)
+		size = HS_PTRMAP_MAX_SIZE;
+	return size << 24 | (id & HS_PTRMAP_MAX_STACK_ID);
+}
+
+static struct entry *table_new(uint32_t cap)
+{
+	struct entry *t = hs_arena_map(cap * sizeof(*t));
+
+	if (t)
+		atomic_fetch_add_explicit(&table_bytes, cap * sizeof(*t), memory_order_relaxed);
+	return t;
+}
+
+static void table_put(struct entry *t, uint32_t cap, uintptr_t key, uint64_t val)
+{
+	uint32_t i = (uint32_t)mix(key) & (cap - 1);
+
+	while (t[i].key)
+		i = (i + 1) & (cap - 1);
+	t[i].key = key;
+	t[i].val = val;
+}
+
+static int shard_grow(struct shard *s)
+{
+	uint32_t cap = s->cap ? s->cap * 2 : INITIAL_CAP;
+	struct entry *t = table_new(cap);
+	uint32_t i;
+
+	if (!t)
+		return -ENOMEM;
+	for (i = 0; i < s->cap; i++)
+		if (s->tab[i].key)
+			table_put(t, cap, s->tab[i].key, s->tab[i].val);
+	if (s->tab) {
+		munmap(s->tab, s->cap * sizeof(*t));
+		atomic_fetch_sub_explicit(&table_bytes, s->cap * sizeof(*t),
+					  memory_order_relaxed);
+	}
+	s->tab = t;
+	s->cap = cap;
+	return 0;
+}
+
+static int shard_find(const struct shard *s, uintptr_t key, uint64_t h, uint32_t *at)
+{
+	uint32_t i;
+
+	if (!s->cap)
+		return 0;
+	for (i = (uint32_t)h & (s->cap - 1); s->tab[i].key; i = (i + 1) & (s->cap - 1)) {
+		if (s->tab[i].key == key) {
+			*at = i;
+			return 1;
+		}
+	}
+	*at = i;
+	return 0;
+}
+
+int hs_ptrmap_insert(uintptr_t p, uint64_t size, uint32_t id, uint32_t *old_id,
+		     uint64_t *old_size)
+{
+	uint64_t h = mix(p);
+	struct shard *s = shard_of(h);
+	uint32_t at = 0;
+	int ret = 0;
+
+	shard_lock(s);
+	if (shard_find(s, p, h, &at)) {
+		*old_id = s->tab[at].val & HS_PTRMAP_MAX_STACK_ID;
+		*old_size = s->tab[at].val >> 24;
+		s->tab[at].val = pack(size, id);
+		ret = 1;
+		goto out;
+	}
+	if ((s->count + 1) * 4 > s->cap * 3) {
+		ret = shard_grow(s);
+		if (ret < 0)
+			goto out;
+		shard_find(s, p, h, &at);
+	}
+	s->tab[at].key = p;
+	s->tab[at].val = pack(size, id);
+	s->count++;
+out:
+	shard_unlock(s);
+	return ret;
+}
+
+/* Backward-shift deletion: pull later members of the probe run into the hole. */
+static void shard_delete(struct shard *s, uint32_t hole)
+{
+	uint32_t m = s->cap - 1, i = hole;
+
+	for (;;) {
+		uint32_t home;
+
+		i = (i + 1) & m;
+		if (!s->tab[i].key)
+			break;
+		home = (uint32_t)mix(s->tab[i].key) & m;
+		/* Move i into the hole unless its home lies cyclically in (hole, i]. */
+		if (((i - home) & m) >= ((i - hole) & m)) {
+			s->tab[hole] = s->tab[i];
+			hole = i;
+		}
+	}
+	s->tab[hole].key = 0;
+	s->tab[hole].val = 0;
+}
+
+int hs_ptrmap_remove(uintptr_t p, uint32_t *id, uint64_t *size)
+{
+	uint64_t h = mix(p);
+	struct shard *s = shard_of(h);
+	uint32_t at = 0;
+	int found;
+
+	shard_lock(s);
+	found = shard_find(s, p, h, &at);
+	if (found) {
+		*id = s->tab[at].val & HS_PTRMAP_MAX_STACK_ID;
+		*size = s->tab[at].val >> 24;
+		shard_delete(s, at);
+		s->count--;
+	}
+	shard_unlock(s);
+	return found;
+}
+
+size_t hs_ptrmap_count(void)
+{
+	size_t n = 0;
+	unsigned i;
+
+	for (i = 0; i < NSHARDS; i++)
+		n += __atomic_load_n(&shards[i].count, __ATOMIC_RELAXED);
+	return n;
+}
+
+size_t hs_ptrmap_table_bytes(void)
+{
+	return atomic_load_explicit(&table_bytes, memory_order_relaxed);
+}
+
+void hs_ptrmap_lock_all(void)
+{
+	unsigned i;
+
+	for (i = 0; i < NSHARDS; i++)
+		shard_lock(&shards[i]);
+}
+
+void hs_ptrmap_unlock_all(void)
+{
+	unsigned i;
+
+	for (i = 0; i < NSHARDS; i++)
+		shard_unlock(&shards[i]);
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The pointer map: live block address -> (size, stack id). Sharded open-addressing hash
+ * tables, each behind its own spinlock, so threads rarely meet. An entry is 16 bytes: the
+ * address, and the size (40 bits, larger sizes are clamped) packed with the stack id
+ * (24 bits). Callers must not enter it from a context that may already hold a shard lock on
+ * the same thread (the tracker's `busy` flag guarantees it). Never calls malloc.
+ */
+#ifndef HS_PTRMAP_H
+#define HS_PTRMAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HS_PTRMAP_MAX_STACK_ID ((1u << 24) - 1)
+#define HS_PTRMAP_MAX_SIZE ((1ull << 40) - 1)
+
+int hs_ptrmap_init(void);
+
+/*
+ * Insert p. If p was already present (a free the agent did not see), its old entry is
+ * returned in *old_id / *old_size and 1 is returned; 0 otherwise; -ENOMEM when a shard
+ * cannot grow (the block is then not tracked).
+ */
+int hs_ptrmap_insert(uintptr_t p, uint64_t size, uint32_t id, uint32_t *old_id,
+		     uint64_t *old_size);
+
+/* Remove p; 1 and its entry if it was present, 0 if not. */
+int hs_ptrmap_remove(uintptr_t p, uint32_t *id, uint64_t *size);
+
+/* Live entries, and bytes of table memory. */
+size_t hs_ptrmap_count(void);
+size_t hs_ptrmap_table_bytes(void);
+
+/* Fork: take every shard lock before, release them after (in parent and child). */
+void hs_ptrmap_lock_all(void);
+void hs_ptrmap_unlock_all(void);
+
+#endif

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Interned call stacks and their counters. A stack is (allocation kind, frames); interning
+ * gives each distinct one a small id and a record that lives until the process ends. The
+ * table is lock-free (open addressing, CAS on empty slots), bounded by
+ * HEAPSCOPE_MAX_STACKS; when full, new stacks are counted on one overflow record.
+ * All functions are async-signal-safe and never call malloc.
+ */
+#ifndef HS_STACKTAB_H
+#define HS_STACKTAB_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct hs_stack {
+	uint64_t hash;
+	uint32_t id;		/* 1, 2, ...; the overflow record has id 0 until written */
+	uint16_t depth;
+	uint8_t kind;		/* enum hsr_alloc_kind */
+	/* counters, cumulative, updated with relaxed atomics */
+	_Atomic uint64_t alloc_calls;
+	_Atomic uint64_t alloc_bytes;
+	_Atomic uint64_t free_calls;
+	_Atomic uint64_t freed_bytes;
+	_Atomic uint64_t temporary;
+	/* live figures at the latest peak, saved lazily (tracker.c) */
+	_Atomic uint64_t peak_epoch;
+	_Atomic uint64_t peak_bytes;
+	_Atomic uint64_t peak_blocks;
+	/* recording writer's bookkeeping (writer.c, under its lock) */
+	atomic_int written;
+	uint64_t written_calls;
+	uint64_t written_frees;
+	uintptr_t frames[];
+};
+
+/* Set up a table for at most `max` stacks. 0 or -ENOMEM. */
+int hs_stacktab_init(unsigned max);
+
+/*
+ * The record of (kind, frames[0..n)), created on first sight. Never NULL once
+ * hs_stacktab_init succeeded (the overflow record when the table is full).
+ */
+struct hs_stack *hs_stacktab_intern(unsigned kind, const uintptr_t *frames, size_t n);
+
+/* Highest id handed out so far, and the record of an id (NULL for a hole). */
+uint32_t hs_stacktab_max_id(void);
+struct hs_stack *hs_stacktab_get(uint32_t id);
+
+/* The record that counts allocations whose stack was refused (id = max + 1, no frames). */
+struct hs_stack *hs_stacktab_overflow(void);
+
+/* Stacks refused because the table was full (counted on the overflow record). */
+uint64_t hs_stacktab_dropped(void);
+
+#endif

@@ -1,0 +1,393 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The accounting behind every hook (see tracker.h). On the allocation path: one unwind, one
+ * stack-table lookup, relaxed atomic counter updates and one pointer-map operation. A call
+ * that arrives while this thread is already inside the bookkeeping (a signal handler)
+ * captures its stack at once but queues the rest for the outer call, so no lock is ever
+ * taken twice by one thread. Must never call malloc except under hs_self.internal.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <string.h>
+
+#include "agent.h"
+#include "arena.h"
+#include "modules.h"
+#include "ptrmap.h"
+#include "stacktab.h"
+#include "tracker.h"
+#include "unwind.h"
+
+__thread struct hs_thread hs_self __attribute__((tls_model("initial-exec")));
+
+/* Contended by every thread: one cache line for what changes on each call. */
+static struct {
+	_Atomic int64_t live_bytes;
+	_Atomic uint64_t alloc_calls;
+	_Atomic uint64_t peak_epoch;
+} g __attribute__((aligned(64)));
+
+static struct {
+	_Atomic uint64_t bytes;
+	_Atomic uint64_t t;
+} peak __attribute__((aligned(64)));
+
+#define TIMELINE_CAP 4096
+
+static struct {
+	atomic_flag lock;
+	_Atomic uint64_t next_t;	/* no point before this time */
+	uint64_t interval;
+	unsigned n;
+	struct hs_timeline_point *pts;
+} tl;
+
+int hs_tracker_init(void)
+{
+	tl.pts = hs_arena_map(TIMELINE_CAP * sizeof(*tl.pts));
+	if (!tl.pts)
+		return -1;
+	tl.interval = hs_opt.timeline_ns;
+	return 0;
+}
+
+static struct hs_stack *stack_by_id(uint32_t id)
+{
+	struct hs_stack *s = hs_stacktab_get(id);
+
+	if (!s && id == hs_stacktab_overflow()->id)
+		s = hs_stacktab_overflow();
+	return s;
+}
+
+/* Save s's live figures as they were at the latest peak, before they change. */
+static inline void peak_touch(struct hs_stack *s)
+{
+	uint64_t e = atomic_load_explicit(&g.peak_epoch, memory_order_relaxed);
+	uint64_t calls, frees, ab, fb;
+
+	if (hs_likely(atomic_load_explicit(&s->peak_epoch, memory_order_relaxed) == e))
+		return;
+	calls = atomic_load_explicit(&s->alloc_calls, memory_order_relaxed);
+	frees = atomic_load_explicit(&s->free_calls, memory_order_relaxed);
+	ab = atomic_load_explicit(&s->alloc_bytes, memory_order_relaxed);
+	fb = atomic_load_explicit(&s->freed_bytes, memory_order_relaxed);
+	atomic_store_explicit(&s->peak_bytes, ab - fb, memory_order_relaxed);
+	atomic_store_explicit(&s->peak_blocks, calls - frees, memory_order_relaxed);
+	atomic_store_explicit(&s->peak_epoch, e, memory_order_relaxed);
+}
+
+void hs_tracker_stack_peak(struct hs_stack *s, uint64_t epoch, uint64_t *bytes,
+			   uint64_t *blocks)
+{
+	if (atomic_load_explicit(&s->peak_epoch, memory_order_relaxed) == epoch) {
+		*bytes = atomic_load_explicit(&s->peak_bytes, memory_order_relaxed);
+		*blocks = atomic_load_explicit(&s->peak_blocks, memory_order_relaxed);
+		return;
+	}
+	*bytes = atomic_load_explicit(&s->alloc_bytes, memory_order_relaxed) -
+		 atomic_load_explicit(&s->freed_bytes, memory_order_relaxed);
+	*blocks = atomic_load_explicit(&s->alloc_calls, memory_order_relaxed) -
+		  atomic_load_explicit(&s->free_calls, memory_order_relaxed);
+}
+
+static void raise_peak(uint64_t live)
+{
+	uint64_t old = atomic_load_explicit(&peak.bytes, memory_order_relaxed);
+
+	while (live > old) {
+		if (atomic_compare_exchange_weak_explicit(&peak.bytes, &old, live,
+							  memory_order_relaxed,
+							  memory_order_relaxed)) {
+			atomic_store_explicit(&peak.t, hs_now_ns(), memory_order_relaxed);
+			atomic_fetch_add_explicit(&g.peak_epoch, 1, memory_order_relaxed);
+			return;
+		}
+	}
+}
+
+static void timeline_add(uint64_t now)
+{
+	unsigned i;
+
+	if (atomic_flag_test_and_set_explicit(&tl.lock, memory_order_acquire))
+		return;
+	if (tl.n == TIMELINE_CAP) {
+		/* Full: keep every other point and sample half as often. */
+		for (i = 0; i < TIMELINE_CAP / 2; i++)
+			tl.pts[i] = tl.pts[2 * i + 1];
+		tl.n = TIMELINE_CAP / 2;
+		tl.interval *= 2;
+	}
+	tl.pts[tl.n].t = now;
+	tl.pts[tl.n].live_bytes = (uint64_t)atomic_load_explicit(&g.live_bytes,
+								 memory_order_relaxed);
+	tl.pts[tl.n].alloc_calls = atomic_load_explicit(&g.alloc_calls, memory_order_relaxed);
+	tl.n++;
+	atomic_store_explicit(&tl.next_t, now + tl.interval, memory_order_relaxed);
+	atomic_flag_clear_explicit(&tl.lock, memory_order_release);
+}
+
+static inline void timeline_tick(struct hs_thread *t)
+{
+	uint64_t now;
+
+	if (hs_likely(++t->tick & 63))
+		return;
+	now = hs_now_ns();
+	if (now >= atomic_load_explicit(&tl.next_t, memory_order_relaxed))
+		timeline_add(now);
+}
+
+void hs_tracker_timeline_drain(void (*cb)(const struct hs_timeline_point *, unsigned, void *),
+			       void *arg)
+{
+	timeline_add(hs_now_ns());
+	while (atomic_flag_test_and_set_explicit(&tl.lock, memory_order_acquire))
+		hs_cpu_relax();
+	cb(tl.pts, tl.n, arg);
+	tl.n = 0;
+	atomic_flag_clear_explicit(&tl.lock, memory_order_release);
+}
+
+static void account_alloc(struct hs_stack *s, uint64_t size)
+{
+	int64_t live;
+
+	peak_touch(s);
+	atomic_fetch_add_explicit(&s->alloc_calls, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->alloc_bytes, size, memory_order_relaxed);
+	atomic_fetch_add_explicit(&g.alloc_calls, 1, memory_order_relaxed);
+	live = atomic_fetch_add_explicit(&g.live_bytes, (int64_t)size, memory_order_relaxed) +
+	       (int64_t)size;
+	if (live > 0 && (uint64_t)live > atomic_load_explicit(&peak.bytes, memory_order_relaxed))
+		raise_peak((uint64_t)live);
+}
+
+static void account_free(struct hs_stack *s, uint64_t size, int temporary)
+{
+	peak_touch(s);
+	atomic_fetch_add_explicit(&s->free_calls, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->freed_bytes, size, memory_order_relaxed);
+	if (temporary)
+		atomic_fetch_add_explicit(&s->temporary, 1, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&g.live_bytes, (int64_t)size, memory_order_relaxed);
+}
+
+static void thread_bounds(struct hs_thread *t)
+{
+	pthread_attr_t attr;
+	void *addr;
+	size_t size;
+
+	t->ready = 1;
+	t->internal++;
+	if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+		if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
+			t->stack_lo = (uintptr_t)addr;
+			t->stack_hi = (uintptr_t)addr + size;
+		}
+		pthread_attr_destroy(&attr);
+	}
+	t->internal--;
+}
+
+static struct hs_stack *capture(unsigned kind, uintptr_t ra)
+{
+	struct hs_thread *t = &hs_self;
+	uintptr_t frames[HS_MAX_DEPTH];
+	size_t n;
+
+	if (hs_unlikely(!t->ready))
+		thread_bounds(t);
+	n = hs_unwind(frames, hs_opt.depth, ra, t->stack_lo, t->stack_hi);
+	if (n == 0 && hs_opt.depth) {
+		frames[0] = ra;
+		n = 1;
+	}
+	return hs_stacktab_intern(kind, frames, n);
+}
+
+/* Insert a new block; a stale entry at the same address was freed behind our back. */
+static void map_insert(void *p, uint64_t size, struct hs_stack *s)
+{
+	uint32_t old_id;
+	uint64_t old_size;
+	struct hs_stack *old;
+
+	if (hs_ptrmap_insert((uintptr_t)p, size, s->id, &old_id, &old_size) != 1)
+		return;
+	old = stack_by_id(old_id);
+	if (old)
+		account_free(old, old_size, 0);
+}
+
+static void do_alloc(struct hs_thread *t, void *p, uint64_t size, struct hs_stack *s)
+{
+	account_alloc(s, size);
+	map_insert(p, size, s);
+	t->last_alloc = p;
+	timeline_tick(t);
+}
+
+static int do_free(struct hs_thread *t, void *p)
+{
+	uint32_t id;
+	uint64_t size;
+	struct hs_stack *s;
+	int temporary = t->last_alloc == p;
+
+	if (temporary)
+		t->last_alloc = NULL;
+	if (!hs_ptrmap_remove((uintptr_t)p, &id, &size))
+		return 0;
+	s = stack_by_id(id);
+	if (s)
+		account_free(s, size, temporary);
+	return 1;
+}
+
+enum { PENDING_ALLOC, PENDING_FREE, PENDING_FORGET };
+
+static int pending_push(struct hs_thread *t, void *p, uint64_t size, struct hs_stack *s)
+{
+	unsigned i = __atomic_load_n(&t->npending, __ATOMIC_RELAXED);
+
+	if (i >= HS_PENDING_MAX)
+		return -1;
+	t->pending[i].ptr = p;
+	t->pending[i].size = size;
+	t->pending[i].stack = s;
+	__atomic_store_n(&t->npending, i + 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* Finish what nested calls queued while this thread was busy. */
+static void pending_drain(struct hs_thread *t)
+{
+	unsigned i = 0, n;
+
+	t->busy = 1;
+	for (;;) {
+		n = __atomic_load_n(&t->npending, __ATOMIC_ACQUIRE);
+		if (i == n) {
+			if (__atomic_compare_exchange_n(&t->npending, &n, 0, 0, __ATOMIC_ACQ_REL,
+							__ATOMIC_ACQUIRE))
+				break;
+			continue;
+		}
+		struct hs_pending ev = t->pending[i++];
+
+		if (ev.stack) {
+			do_alloc(t, ev.ptr, ev.size, ev.stack);
+		} else {
+			do_free(t, ev.ptr);
+			if (ev.size == PENDING_FREE)
+				hs_real.free(ev.ptr);
+		}
+	}
+	t->busy = 0;
+}
+
+void hs_track_alloc(void *p, size_t size, unsigned kind, uintptr_t ra)
+{
+	struct hs_thread *t = &hs_self;
+	struct hs_stack *s = capture(kind, ra);
+
+	if (hs_unlikely(t->busy)) {
+		pending_push(t, p, size, s);
+		return;
+	}
+	t->busy = 1;
+	do_alloc(t, p, size, s);
+	t->busy = 0;
+	if (hs_unlikely(t->npending))
+		pending_drain(t);
+}
+
+int hs_track_free(void *p)
+{
+	struct hs_thread *t = &hs_self;
+
+	if (hs_unlikely(t->busy))
+		return pending_push(t, p, PENDING_FREE, NULL) == 0 ? 0 : 1;
+	t->busy = 1;
+	do_free(t, p);
+	t->busy = 0;
+	if (hs_unlikely(t->npending))
+		pending_drain(t);
+	return 1;
+}
+
+void hs_track_forget(void *p, struct hs_block_info *out)
+{
+	struct hs_thread *t = &hs_self;
+	uint32_t id;
+	uint64_t size;
+
+	out->found = 0;
+	if (hs_unlikely(t->busy)) {
+		pending_push(t, p, PENDING_FORGET, NULL);
+		return;
+	}
+	t->busy = 1;
+	if (hs_ptrmap_remove((uintptr_t)p, &id, &size)) {
+		out->found = 1;
+		out->size = size;
+		out->stack = stack_by_id(id);
+	}
+	if (t->last_alloc == p)
+		t->last_alloc = NULL;
+	t->busy = 0;
+}
+
+void hs_track_restore(void *p, const struct hs_block_info *info)
+{
+	struct hs_thread *t = &hs_self;
+
+	if (!info->found || !info->stack || t->busy)
+		return;
+	t->busy = 1;
+	map_insert(p, info->size, info->stack);
+	t->busy = 0;
+}
+
+void hs_track_account_free(const struct hs_block_info *info)
+{
+	if (info->found && info->stack)
+		account_free(info->stack, info->size, 0);
+}
+
+void hs_tracker_totals(struct hs_totals *out)
+{
+	uint32_t id, max = hs_stacktab_max_id();
+	struct hs_stack *s;
+
+	memset(out, 0, sizeof(*out));
+	for (id = 1; id <= max + 1; id++) {
+		s = id <= max ? hs_stacktab_get(id) : hs_stacktab_overflow();
+		if (!s)
+			continue;
+		out->alloc_calls += atomic_load_explicit(&s->alloc_calls, memory_order_relaxed);
+		out->alloc_bytes += atomic_load_explicit(&s->alloc_bytes, memory_order_relaxed);
+		out->free_calls += atomic_load_explicit(&s->free_calls, memory_order_relaxed);
+		out->freed_bytes += atomic_load_explicit(&s->freed_bytes, memory_order_relaxed);
+		out->temporary += atomic_load_explicit(&s->temporary, memory_order_relaxed);
+	}
+	out->peak_bytes = atomic_load_explicit(&peak.bytes, memory_order_relaxed);
+	out->peak_t = atomic_load_explicit(&peak.t, memory_order_relaxed);
+	out->peak_epoch = atomic_load_explicit(&g.peak_epoch, memory_order_relaxed);
+}
+
+void hs_tracker_lock_all(void)
+{
+	while (atomic_flag_test_and_set_explicit(&tl.lock, memory_order_acquire))
+		hs_cpu_relax();
+	hs_ptrmap_lock_all();
+}
+
+void hs_tracker_unlock_all(void)
+{
+	hs_ptrmap_unlock_all();
+	atomic_flag_clear_explicit(&tl.lock, memory_order_release);
+}

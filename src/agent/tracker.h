@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The accounting behind the hooks: process-wide live heap and its peak, per-stack counters
+ * (with a lazily saved copy of each stack's live figures at the latest peak), temporary
+ * allocations, and the heap-size timeline. The hooks enter through hs_track_* (agent.h);
+ * the recording writer reads what is declared here.
+ */
+#ifndef HS_TRACKER_H
+#define HS_TRACKER_H
+
+#include <stdint.h>
+
+struct hs_stack;
+
+struct hs_totals {
+	uint64_t alloc_calls;
+	uint64_t alloc_bytes;
+	uint64_t free_calls;
+	uint64_t freed_bytes;
+	uint64_t temporary;
+	uint64_t peak_bytes;
+	uint64_t peak_t;
+	uint64_t peak_epoch;
+};
+
+/* Set up the tracker's tables; 0 or -ENOMEM. */
+int hs_tracker_init(void);
+
+/* Totals summed over all stacks, plus the peak. Not atomic as a whole. */
+void hs_tracker_totals(struct hs_totals *out);
+
+/*
+ * A stack's live figures at the latest peak (bytes, blocks). Async-signal-safe; exact for
+ * a single thread, consistent to within allocations in flight with several.
+ */
+void hs_tracker_stack_peak(struct hs_stack *s, uint64_t epoch, uint64_t *bytes,
+			   uint64_t *blocks);
+
+struct hs_timeline_point {
+	uint64_t t;
+	uint64_t live_bytes;
+	uint64_t alloc_calls;
+};
+
+/*
+ * Hand the timeline points gathered since the last call to cb (under the timeline lock),
+ * after adding a point for now. Used by the writer; not for signal handlers.
+ */
+void hs_tracker_timeline_drain(void (*cb)(const struct hs_timeline_point *pts, unsigned n,
+					  void *arg),
+			       void *arg);
+
+/* Fork support: take and release the tracker's own locks. */
+void hs_tracker_lock_all(void);
+void hs_tracker_unlock_all(void);
+
+#endif

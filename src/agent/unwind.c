@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The stack walk (see unwind.h and docs/UNWIND.md): architecture-neutral. Each frame's
+ * rule comes from a lock-free cache of 64K one-word entries (2-way, keyed by the address
+ * the rule is for); a miss finds the module, reads its CFI (cfi.c), packs the row
+ * (unwind_<arch>.c) and stores it. Rules that do not pack are evaluated from the CFI each
+ * time; frames without CFI take a frame-pointer step when one is plausible.
+ *
+ * Runs on every tracked allocation, in any thread, in signal handlers: it must not
+ * allocate, lock, or read stack memory outside the caller's bounds.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+
+#include "arena.h"
+#include "unwind.h"
+#include "unwind_arch.h"
+
+#define CACHE_SETS (1u << 15)		/* x 2 ways = 64K words, 512 KiB */
+#define TAG_SHIFT 15
+#define KEY_LIMIT ((uintptr_t)1 << 48)	/* keys above are not cached */
+#define SKIP_MAX 8			/* frames searched for first_ra */
+#define SHARDS 16
+
+struct bounds {
+	uintptr_t lo, hi;
+};
+
+struct walk {
+	struct bounds b;
+	int fp_only;
+	unsigned hits, misses;
+};
+
+struct shard {
+	_Atomic uint64_t hits, misses;
+} __attribute__((aligned(64)));
+
+static _Atomic uint64_t *cache;
+static atomic_int method;
+static struct shard shards[SHARDS];
+
+static inline uint32_t cache_get(uintptr_t key)
+{
+	_Atomic uint64_t *set;
+	uint64_t tag = (uint64_t)key >> TAG_SHIFT, w;
+
+	if (key >= KEY_LIMIT)
+		return 0;
+	set = &cache[(key & (CACHE_SETS - 1)) * 2];
+	w = atomic_load_explicit(&set[0], memory_order_relaxed);
+	if (w >> HS_RULE_BITS == tag)
+		return (uint32_t)w & HS_RULE_MASK;
+	w = atomic_load_explicit(&set[1], memory_order_relaxed);
+	if (w >> HS_RULE_BITS == tag)
+		return (uint32_t)w & HS_RULE_MASK;
+	return 0;
+}
+
+/* Most recent in way 0, the previous one moves to way 1. Racing writers may lose one. */
+static void cache_put(uintptr_t key, uint32_t rule)
+{
+	_Atomic uint64_t *set;
+	uint64_t tag = (uint64_t)key >> TAG_SHIFT, old;
+
+	if (key >= KEY_LIMIT)
+		return;
+	set = &cache[(key & (CACHE_SETS - 1)) * 2];
+	old = atomic_load_explicit(&set[0], memory_order_relaxed);
+	if (old && old >> HS_RULE_BITS != tag)
+		atomic_store_explicit(&set[1], old, memory_order_relaxed);
+	atomic_store_explicit(&set[0], tag << HS_RULE_BITS | rule, memory_order_relaxed);
+}
+
+/* The rule for the frame at key (pc, or pc - 1 when pc is a return address). */
+static __attribute__((noinline, cold)) uint32_t rule_miss(uintptr_t key, uintptr_t pc,
+							   uintptr_t ra)
+{
+	const struct hs_module *m = hs_module_find(key);
+	struct hs_cfi_rules cr;
+	uint32_t rule;
+
+	if (!m)
+		rule = HS_RULE_FPSTEP;
+	else if (ra && hs_arch_is_sigreturn(m, pc))
+		rule = HS_RULE_SIGNAL;
+	else if (hs_cfi_find(m, key, &cr) == 0)
+		rule = hs_arch_pack(&cr);
+	else
+		rule = HS_RULE_FPSTEP;
+	cache_put(key, rule);
+	return rule;
+}
+
+static int in_stack(const struct bounds *b, uintptr_t addr)
+{
+	return addr >= b->lo && addr < b->hi && b->hi - addr >= sizeof(uintptr_t);
+}
+
+/* The value a register rule gives: 0, or -1 when it cannot be evaluated. */
+static int rule_value(const struct bounds *b, const struct hs_uregs *r, uintptr_t cfa,
+		      const struct hs_cfi_reg *rr, uint32_t reg, uintptr_t *v)
+{
+	switch (rr->how) {
+	case HS_CFI_SAME:
+		return hs_arch_reg(r, reg, v);
+	case HS_CFI_OFFSET:
+		if (!in_stack(b, cfa + (uintptr_t)(intptr_t)rr->off))
+			return -1;
+		*v = hs_load_word(cfa + (uintptr_t)(intptr_t)rr->off);
+		return 0;
+	case HS_CFI_VAL_OFFSET:
+		*v = cfa + (uintptr_t)(intptr_t)rr->off;
+		return 0;
+	case HS_CFI_REGISTER:
+		return hs_arch_reg(r, (uint32_t)rr->off, v);
+	case HS_CFI_UNDEF:
+		*v = 0;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/* One step by a full CFI row. 0, -1 when it cannot be evaluated, -2 at the outermost. */
+static int step_row(const struct bounds *b, struct hs_uregs *r, const struct hs_cfi_rules *cr)
+{
+	const struct hs_cfi_row *row = &cr->row;
+	uintptr_t base, cfa, pc, fp;
+
+	if (row->cfa_expr || cr->ra_reg >= HS_CFI_NREGS || hs_arch_reg(r, row->cfa_reg, &base))
+		return -1;
+	if (row->regs[cr->ra_reg].how == HS_CFI_UNDEF)
+		return -2;
+	cfa = base + (uintptr_t)row->cfa_off;
+	if (cfa <= r->sp || cfa > b->hi)
+		return -1;
+	if (rule_value(b, r, cfa, &row->regs[cr->ra_reg], cr->ra_reg, &pc) ||
+	    rule_value(b, r, cfa, &row->regs[HS_ARCH_DW_FP], HS_ARCH_DW_FP, &fp))
+		return -1;
+	r->pc = pc;
+	r->sp = cfa;
+	r->fp = fp;
+	r->ra = !cr->signal;
+	return pc ? 0 : -2;
+}
+
+/* CFI that did not pack: evaluate it again, else try the frame pointer. */
+static int step_complex(const struct bounds *b, struct hs_uregs *r)
+{
+	uintptr_t key = r->pc - r->ra;
+	const struct hs_module *m = hs_module_find(key);
+	struct hs_cfi_rules cr;
+	int rc;
+
+	if (m && hs_cfi_find(m, key, &cr) == 0) {
+		rc = step_row(b, r, &cr);
+		if (rc != -1)
+			return rc < 0 ? -1 : 0;
+	}
+	return hs_arch_step_fp(r, b->lo, b->hi);
+}
+
+static __attribute__((noinline)) int step_slow(struct hs_uregs *r, uint32_t rule,
+					       struct bounds b)
+{
+	switch (HS_RULE_KIND(rule)) {
+	case HS_RULE_COMPLEX:
+		return step_complex(&b, r);
+	case HS_RULE_SIGNAL:
+		return hs_arch_step_signal(r, b.lo, b.hi);
+	default:
+		return -1;	/* HS_RULE_END, HS_RULE_EMPTY */
+	}
+}
+
+static inline __attribute__((always_inline)) uint32_t frame_rule(struct walk *w,
+								  const struct hs_uregs *r)
+{
+	uintptr_t key = r->pc - r->ra;
+	uint32_t rule;
+
+	if (w->fp_only)
+		return HS_RULE_FPSTEP;
+	rule = cache_get(key);
+	if (__builtin_expect(rule != 0, 1)) {
+		w->hits++;
+		return rule;
+	}
+	w->misses++;
+	return rule_miss(key, r->pc, r->ra);
+}
+
+/* Move r to the caller's frame. 0, or -1 when the walk ends. */
+static inline __attribute__((always_inline)) int frame_step(const struct walk *w,
+							     struct hs_uregs *r, uint32_t rule)
+{
+	struct hs_uregs t;
+	int rc;
+
+	if (__builtin_expect(HS_RULE_KIND(rule) >= HS_RULE_ARCH, 1))
+		return hs_arch_step_packed(r, rule, w->b.lo, w->b.hi);
+	if (HS_RULE_KIND(rule) == HS_RULE_FPSTEP)
+		return hs_arch_step_fp(r, w->b.lo, w->b.hi);
+	t = *r;	/* keeps r itself in registers on the fast path */
+	rc = step_slow(&t, rule, w->b);
+	*r = t;
+	return rc;
+}
+
+/*
+ * What frames[] holds for a frame: an address whose predecessor is the instruction the
+ * frame executes, so that consumers uniformly look up addr - 1. For a return address that
+ * is the address itself; after a signal (pc is the interrupted instruction) and for the
+ * trampoline (pc is its first instruction) it is pc + 1.
+ */
+static inline uintptr_t frame_addr(const struct hs_uregs *r, uint32_t rule)
+{
+	if (HS_RULE_KIND(rule) == HS_RULE_SIGNAL)
+		return r->pc + 1;
+	return r->pc - r->ra + 1;
+}
+
+static int in_self(uintptr_t pc)
+{
+	const struct hs_module *self = hs_module_self();
+
+	return self && pc >= self->lo && pc < self->hi;
+}
+
+/* first_ra was not met: start after the last of the agent's frames among those seen. */
+static int start_after_self(struct walk *w, struct hs_uregs *r, const struct hs_uregs *seen,
+			    unsigned n)
+{
+	int last = -1;
+
+	for (unsigned i = 0; i < n; i++)
+		if (in_self(seen[i].pc))
+			last = (int)i;
+	if (last < 0) {
+		*r = seen[0];
+		return 0;
+	}
+	if ((unsigned)last + 1 < n) {
+		*r = seen[last + 1];
+		return 0;
+	}
+	*r = seen[last];
+	return frame_step(w, r, frame_rule(w, r));
+}
+
+/* Move r to the frame whose return address is first_ra. 0, or -1: nothing to record. */
+static int find_start(struct walk *w, struct hs_uregs *r, uintptr_t first_ra)
+{
+	struct hs_uregs seen[SKIP_MAX + 1];
+	unsigned n = 0;
+
+	if (!first_ra)
+		return 0;
+	for (;;) {
+		if (r->pc == first_ra && r->ra)
+			return 0;
+		seen[n++] = *r;
+		if (n == SKIP_MAX + 1 || frame_step(w, r, frame_rule(w, r)) < 0)
+			break;
+	}
+	return start_after_self(w, r, seen, n);
+}
+
+static size_t record(struct walk *w, const struct hs_uregs *start, uintptr_t *frames,
+		     size_t max)
+{
+	struct hs_uregs r = *start;
+	size_t n = 0;
+
+	for (;;) {
+		uint32_t rule = frame_rule(w, &r);
+
+		frames[n++] = frame_addr(&r, rule);
+		if (n == max || frame_step(w, &r, rule) < 0)
+			return n;
+	}
+}
+
+/* Per-thread-ish shards; plain load + store: counts may be lost in a race, never torn. */
+static void stats_add(const struct walk *w, uintptr_t sp)
+{
+	struct shard *s = &shards[((sp >> 16) * 0x9E3779B97F4A7C15ull) >> 60];
+	uint64_t h = atomic_load_explicit(&s->hits, memory_order_relaxed);
+	uint64_t m = atomic_load_explicit(&s->misses, memory_order_relaxed);
+
+	atomic_store_explicit(&s->hits, h + w->hits, memory_order_relaxed);
+	if (w->misses)
+		atomic_store_explicit(&s->misses, m + w->misses, memory_order_relaxed);
+}
+
+__attribute__((noinline)) size_t hs_unwind(uintptr_t *frames, size_t max, uintptr_t first_ra,
+					    uintptr_t stack_lo, uintptr_t stack_hi)
+{
+	uintptr_t own = (uintptr_t)__builtin_frame_address(0);
+	struct hs_uregs r;
+	struct walk w;
+	size_t n = 0;
+
+	HS_ARCH_CAPTURE(&r);
+	if (!max)
+		return 0;
+	/* Nothing below our own frame belongs to the frames we walk. */
+	w.b.lo = stack_lo > own ? stack_lo : own;
+	w.b.hi = stack_hi;
+	w.fp_only = !cache || atomic_load_explicit(&method, memory_order_relaxed) == HS_UNWIND_FP;
+	w.hits = w.misses = 0;
+	if (find_start(&w, &r, first_ra) == 0)
+		n = record(&w, &r, frames, max);
+	if (!w.fp_only)
+		stats_add(&w, own);
+	return n;
+}
+
+int hs_unwind_init(enum hs_unwind_method how)
+{
+	if (!cache) {
+		cache = hs_arena_map(sizeof(*cache) * CACHE_SETS * 2);
+		if (!cache)
+			return -ENOMEM;
+	}
+	atomic_store_explicit(&method, how, memory_order_relaxed);
+	return 0;
+}
+
+void hs_unwind_invalidate(void)
+{
+	if (!cache)
+		return;
+	for (unsigned i = 0; i < CACHE_SETS * 2; i++)
+		atomic_store_explicit(&cache[i], 0, memory_order_relaxed);
+}
+
+void hs_unwind_stats(uint64_t *hits, uint64_t *misses)
+{
+	uint64_t h = 0, m = 0;
+
+	for (unsigned i = 0; i < SHARDS; i++) {
+		h += atomic_load_explicit(&shards[i].hits, memory_order_relaxed);
+		m += atomic_load_explicit(&shards[i].misses, memory_order_relaxed);
+	}
+	*hits = h;
+	*misses = m;
+}

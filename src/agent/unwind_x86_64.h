@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * x86_64 hot-path parts of the unwinder, inlined into unwind.c's walk loop: the frame
+ * state, capturing it, and one step with a packed rule or by frame pointers. Included
+ * only through unwind_arch.h. Every stack read is checked against [lo, hi) first and the
+ * new CFA must lie strictly above the old one; a failed check ends the walk (-1).
+ *
+ * Packed rule (31 bits): kind (3) | CFA offset / 8 (16) | k (12), where the caller's CFA
+ * is rsp or rbp + offset, the return address is at CFA - 8 and the caller's rbp is at
+ * CFA - 8k (k = 0: rbp unchanged).
+ */
+#ifndef HS_UNWIND_X86_64_H
+#define HS_UNWIND_X86_64_H
+
+#include <stdint.h>
+
+#define HS_ARCH_DW_FP 6		/* rbp */
+#define HS_ARCH_DW_SP 7		/* rsp */
+#define HS_ARCH_DW_RA 16	/* return address column */
+#define HS_X86_CFA_RSP 5	/* rule kinds */
+#define HS_X86_CFA_RBP 6
+
+struct hs_uregs {
+	uintptr_t pc;	/* where the frame executes */
+	uintptr_t sp;	/* rsp in the frame: its callee's CFA */
+	uintptr_t fp;	/* rbp */
+	uintptr_t ra;	/* 1: pc is a return address (its rule is at pc - 1); 0: after a signal */
+};
+
+/*
+ * The state of the caller of the function that expands this; it must be expanded in
+ * hs_unwind's own body (__builtin_frame_address(0) gives it a frame pointer: saved rbp at
+ * [rbp], return address at [rbp + 8], caller's rsp = rbp + 16).
+ */
+#define HS_ARCH_CAPTURE(r)                                                                 \
+	do {                                                                                \
+		const uintptr_t *fa_ = __builtin_frame_address(0);                         \
+		(r)->pc = (uintptr_t)__builtin_return_address(0);                          \
+		(r)->sp = (uintptr_t)(fa_ + 2);                                            \
+		(r)->fp = fa_[0];                                                          \
+		(r)->ra = 1;                                                               \
+	} while (0)
+
+/* The value of DWARF register reg in r: 0, or -1 when it is not tracked. */
+static inline int hs_arch_reg(const struct hs_uregs *r, uint32_t reg, uintptr_t *v)
+{
+	if (reg == HS_ARCH_DW_SP)
+		*v = r->sp;
+	else if (reg == HS_ARCH_DW_FP)
+		*v = r->fp;
+	else
+		return -1;
+	return 0;
+}
+
+/* One step with a packed rule (kind HS_X86_CFA_RSP or _RBP). 0, or -1 to stop. */
+static inline int hs_arch_step_packed(struct hs_uregs *r, uint32_t rule, uintptr_t lo,
+				      uintptr_t hi)
+{
+	uintptr_t base = HS_RULE_KIND(rule) == HS_X86_CFA_RBP ? r->fp : r->sp;
+	uintptr_t cfa = base + ((uintptr_t)((rule >> 3) & 0xffff) << 3);
+	uintptr_t k = rule >> 19, pc;
+
+	if (cfa <= r->sp || cfa > hi || cfa - 8 < lo || k * 8 > cfa - lo)
+		return -1;
+	pc = hs_load_word(cfa - 8);
+	if (k)
+		r->fp = hs_load_word(cfa - k * 8);
+	r->pc = pc;
+	r->sp = cfa;
+	r->ra = 1;
+	return pc ? 0 : -1;
+}
+
+/* One step by the frame pointer: [rbp] = caller's rbp, [rbp + 8] = return address. */
+static inline int hs_arch_step_fp(struct hs_uregs *r, uintptr_t lo, uintptr_t hi)
+{
+	uintptr_t fp = r->fp, pc;
+
+	if (fp < lo || fp < r->sp || (fp & 7) || hi < 16 || fp > hi - 16)
+		return -1;
+	pc = hs_load_word(fp + 8);
+	r->fp = hs_load_word(fp);
+	r->sp = fp + 16;
+	r->pc = pc;
+	r->ra = 1;
+	return pc ? 0 : -1;
+}
+
+#endif

@@ -1,0 +1,723 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The recording writer (see writer.h). Records are encoded into a staging buffer mapped
+ * from the agent's arena and written with write(2). Per-stack "written" marks make each
+ * snapshot list only the stacks that changed. Must never call malloc.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "arena.h"
+#include "hsr_encode.h"
+#include "hsr_format.h"
+#include "modules.h"
+#include "stacktab.h"
+#include "tracker.h"
+#include "writer.h"
+
+#if defined(__x86_64__)
+#define HS_ARCH "x86_64"
+#elif defined(__aarch64__)
+#define HS_ARCH "aarch64"
+#elif defined(__arm__)
+#define HS_ARCH "arm"
+#elif defined(__i386__)
+#define HS_ARCH "i386"
+#else
+#define HS_ARCH "unknown"
+#endif
+
+#define MAX_MESSAGES 8
+
+static struct {
+	atomic_flag lock;
+	int failed;
+	int fd;
+	char cwd[1024];
+	char exe[1024];
+	char path[2200];
+	uint64_t start_realtime;
+	uint32_t snap_seq;
+	uint64_t peak_epoch_written;
+	unsigned char *buf;
+	size_t cap, len;
+	unsigned nmsg, nmsg_written;
+	struct {
+		unsigned level;
+		uint64_t t;
+		char text[200];
+	} msg[MAX_MESSAGES];
+} w = { .fd = -1 };
+
+int hs_writer_init(void)
+{
+	struct timespec rt;
+	ssize_t n;
+
+	if (!getcwd(w.cwd, sizeof(w.cwd)))
+		strcpy(w.cwd, "/tmp");
+	n = readlink("/proc/self/exe", w.exe, sizeof(w.exe) - 1);
+	w.exe[n > 0 ? n : 0] = 0;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	w.start_realtime = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec -
+			   hs_now_ns();
+	w.cap = 1 << 20;
+	w.buf = hs_arena_map(w.cap);
+	return w.buf ? 0 : -ENOMEM;
+}
+
+const char *hs_writer_path(void)
+{
+	return w.path;
+}
+
+static void append(char *dst, size_t cap, const char *src)
+{
+	size_t n = strlen(dst);
+
+	while (*src && n + 1 < cap)
+		dst[n++] = *src++;
+	dst[n] = 0;
+}
+
+static void append_uint(char *dst, size_t cap, uint64_t v)
+{
+	char tmp[24];
+	int i = sizeof(tmp) - 1;
+
+	tmp[i] = 0;
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	append(dst, cap, tmp + i);
+}
+
+static const char *exe_name(void)
+{
+	const char *slash = strrchr(w.exe, '/');
+
+	return slash ? slash + 1 : (w.exe[0] ? w.exe : "program");
+}
+
+/*
+ * Expand the output pattern: %p pid, %n program name, %% percent. Under `heapscope run`,
+ * processes other than the one it started get ".PID" appended when the pattern has no %p,
+ * so that the path the user chose holds the program's own recording.
+ */
+static void format_path(char *out, size_t cap)
+{
+	const char *p = hs_opt.output;
+	int other = hs_opt.root_pid && hs_opt.root_pid != (unsigned)getpid() &&
+		    !strstr(p, "%p");
+
+	out[0] = 0;
+	if (p[0] != '/') {
+		append(out, cap, w.cwd);
+		append(out, cap, "/");
+	}
+	for (; *p; p++) {
+		char one[2] = { *p, 0 };
+
+		if (*p == '%' && p[1] == 'p') {
+			append_uint(out, cap, (uint64_t)getpid());
+			p++;
+		} else if (*p == '%' && p[1] == 'n') {
+			append(out, cap, exe_name());
+			p++;
+		} else if (*p == '%' && p[1] == '%') {
+			append(out, cap, "%");
+			p++;
+		} else {
+			append(out, cap, one);
+		}
+	}
+	if (other) {
+		append(out, cap, ".");
+		append_uint(out, cap, (uint64_t)getpid());
+	}
+}
+
+static void report_failure(const char *what, int err)
+{
+	char msg[2600] = "";
+
+	append(msg, sizeof(msg), what);
+	append(msg, sizeof(msg), " '");
+	append(msg, sizeof(msg), w.path);
+	append(msg, sizeof(msg), "': ");
+	append(msg, sizeof(msg), strerror(err));
+	append(msg, sizeof(msg), "; recording stopped");
+	hs_say(msg);
+	w.failed = 1;
+}
+
+/* Tell `heapscope run` about this recording: one "PID PATH" line, appended. */
+static void note_session(void)
+{
+	char line[2300] = "";
+	int fd;
+
+	if (!hs_opt.session[0])
+		return;
+	fd = open(hs_opt.session, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return;
+	append_uint(line, sizeof(line), (uint64_t)getpid());
+	append(line, sizeof(line), " ");
+	append(line, sizeof(line), w.path);
+	append(line, sizeof(line), "\n");
+	if (write(fd, line, strlen(line)) < 0)
+		line[0] = 0;
+	close(fd);
+}
+
+/* Open the recording: create it the first time (never over an existing file). */
+static int file_open(void)
+{
+	char base[2100];
+	int i;
+
+	if (w.path[0]) {
+		w.fd = open(w.path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+		return w.fd < 0 ? -errno : 0;
+	}
+	format_path(base, sizeof(base));
+	for (i = 0; i < 1000; i++) {
+		w.path[0] = 0;
+		append(w.path, sizeof(w.path), base);
+		if (i) {
+			append(w.path, sizeof(w.path), ".");
+			append_uint(w.path, sizeof(w.path), (uint64_t)i);
+		}
+		w.fd = open(w.path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (w.fd >= 0 || errno != EEXIST)
+			break;
+	}
+	if (w.fd < 0) {
+		int err = errno;
+
+		w.path[0] = 0;
+		append(w.path, sizeof(w.path), base);
+		return -err;
+	}
+	note_session();
+	return 1;
+}
+
+static int flush(void)
+{
+	size_t off = 0;
+
+	while (off < w.len) {
+		ssize_t n = write(w.fd, w.buf + off, w.len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		off += (size_t)n;
+	}
+	w.len = 0;
+	return 0;
+}
+
+/* Room for a record of at most `need` bytes in the staging buffer. */
+static int reserve(size_t need)
+{
+	int err;
+
+	if (w.len + need <= w.cap)
+		return 0;
+	err = flush();
+	if (err)
+		return err;
+	if (need > w.cap) {
+		size_t cap = (need + (1 << 20)) & ~(size_t)((1 << 20) - 1);
+		unsigned char *buf = hs_arena_map(cap);
+
+		if (!buf)
+			return -ENOMEM;
+		munmap(w.buf, w.cap);
+		w.buf = buf;
+		w.cap = cap;
+	}
+	return 0;
+}
+
+/* A cursor over the free part of the staging buffer; commit() keeps what was encoded. */
+static void cursor(struct hsr_buf *b)
+{
+	hsr_buf_init(b, w.buf + w.len, w.cap - w.len);
+}
+
+static void commit(const struct hsr_buf *b)
+{
+	w.len += b->len;
+}
+
+static int read_small_file(const char *path, char *buf, size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n, total = 0;
+
+	if (fd < 0)
+		return 0;
+	while ((size_t)total < cap && (n = read(fd, buf + total, cap - (size_t)total)) > 0)
+		total += n;
+	close(fd);
+	return (int)total;
+}
+
+static int put_process(void)
+{
+	static char cmdline[4096];
+	struct utsname uts;
+	struct hsr_buf b;
+	size_t rec;
+	int n = read_small_file("/proc/self/cmdline", cmdline, sizeof(cmdline));
+	int err = reserve(sizeof(cmdline) + sizeof(w.exe) + 512);
+
+	if (err)
+		return err;
+	if (uname(&uts) < 0)
+		uts.nodename[0] = 0;
+	cursor(&b);
+	rec = hsr_record_begin(&b, HSR_PROCESS);
+	hsr_put_uv(&b, (uint64_t)getpid());
+	hsr_put_uv(&b, (uint64_t)getppid());
+	hsr_put_uv(&b, w.start_realtime);
+	hsr_put_str(&b, w.exe);
+	hsr_put_bytes(&b, cmdline, (size_t)n);
+	hsr_put_str(&b, HS_ARCH);
+	hsr_put_uv(&b, sizeof(void *));
+	hsr_put_uv(&b, (uint64_t)sysconf(_SC_PAGESIZE));
+	hsr_put_uv(&b, 0);
+	hsr_put_uv(&b, hs_opt.depth);
+	hsr_put_uv(&b, (hs_opt.from_run ? HSR_PROCESS_FLAG_RUN : 0) |
+			       (hs_opt.start_tracking ? HSR_PROCESS_FLAG_STARTED : 0));
+	hsr_put_str(&b, uts.nodename);
+	hsr_record_end(&b, rec);
+	commit(&b);
+	return 0;
+}
+
+static int put_module(struct hs_module *m)
+{
+	struct hsr_buf b;
+	size_t rec;
+	uint32_t i;
+	int err = reserve(strlen(m->path) + 128 + m->nsegs * 48);
+
+	if (err)
+		return err;
+	cursor(&b);
+	rec = hsr_record_begin(&b, HSR_MODULE);
+	hsr_put_uv(&b, m->id);
+	hsr_put_uv(&b, m->bias);
+	hsr_put_str(&b, m->path);
+	hsr_put_bytes(&b, m->build_id, m->build_id_len);
+	hsr_put_uv(&b, m->nsegs);
+	for (i = 0; i < m->nsegs; i++) {
+		hsr_put_uv(&b, m->segs[i].start);
+		hsr_put_uv(&b, m->segs[i].memsz);
+		hsr_put_uv(&b, m->segs[i].offset);
+		hsr_put_uv(&b, m->segs[i].flags);
+	}
+	hsr_record_end(&b, rec);
+	commit(&b);
+	atomic_store(&m->written, 1);
+	return 0;
+}
+
+static int put_module_unload(struct hs_module *m)
+{
+	struct hsr_buf b;
+	size_t rec;
+	int err = reserve(32);
+
+	if (err)
+		return err;
+	cursor(&b);
+	rec = hsr_record_begin(&b, HSR_MODULE_UNLOAD);
+	hsr_put_uv(&b, m->id);
+	hsr_put_uv(&b, m->unload_t);
+	hsr_record_end(&b, rec);
+	commit(&b);
+	atomic_store(&m->unload_written, 1);
+	return 0;
+}
+
+static int put_modules(void)
+{
+	unsigned i, n;
+	int err = 0;
+
+	hs_modules_refresh();
+	n = hs_modules_count();
+	for (i = 0; i < n && !err; i++) {
+		struct hs_module *m = hs_module_at(i);
+
+		if (!atomic_load(&m->written))
+			err = put_module(m);
+		if (!err && atomic_load(&m->unloaded) && !atomic_load(&m->unload_written))
+			err = put_module_unload(m);
+	}
+	return err;
+}
+
+static int put_stack(struct hs_stack *s)
+{
+	struct hsr_buf b;
+	size_t rec;
+	unsigned i;
+	int err = reserve(32 + (size_t)s->depth * 11);
+
+	if (err)
+		return err;
+	cursor(&b);
+	rec = hsr_record_begin(&b, HSR_STACK);
+	hsr_put_uv(&b, s->id);
+	hsr_put_uv(&b, s->kind);
+	hsr_put_uv(&b, s->depth);
+	for (i = 0; i < s->depth; i++) {
+		if (i == 0)
+			hsr_put_uv(&b, s->frames[0]);
+		else
+			hsr_put_sv(&b, (int64_t)(s->frames[i] - s->frames[i - 1]));
+	}
+	hsr_record_end(&b, rec);
+	commit(&b);
+	atomic_store(&s->written, 1);
+	return 0;
+}
+
+/* Stack ids 1..max, then the overflow record if it was used; NULL for holes. */
+static struct hs_stack *stack_at(uint32_t id, uint32_t max)
+{
+	struct hs_stack *o;
+
+	if (id <= max)
+		return hs_stacktab_get(id);
+	o = hs_stacktab_overflow();
+	return atomic_load(&o->alloc_calls) ? o : NULL;
+}
+
+static int put_stacks(uint32_t max)
+{
+	uint32_t id;
+	int err = 0;
+
+	for (id = 1; id <= max + 1 && !err; id++) {
+		struct hs_stack *s = stack_at(id, max);
+
+		if (s && !atomic_load(&s->written) && atomic_load(&s->alloc_calls))
+			err = put_stack(s);
+	}
+	return err;
+}
+
+/* Fill a 4-byte placeholder with `count` as a padded (non-minimal) varint. */
+static void patch_count(struct hsr_buf *b, size_t at, uint32_t count)
+{
+	b->buf[at + 0] = 0x80 | (count & 0x7f);
+	b->buf[at + 1] = 0x80 | ((count >> 7) & 0x7f);
+	b->buf[at + 2] = 0x80 | ((count >> 14) & 0x7f);
+	b->buf[at + 3] = (count >> 21) & 0x7f;
+}
+
+static int put_snapshot(unsigned reason, const char *name, const struct hs_totals *tot,
+			uint32_t max)
+{
+	struct hsr_buf b;
+	size_t rec, nat;
+	uint32_t id, prev = 0, count = 0;
+	int err = reserve(256 + (name ? strlen(name) : 0) + (size_t)(max + 1) * 56);
+
+	if (err)
+		return err;
+	cursor(&b);
+	rec = hsr_record_begin(&b, HSR_SNAPSHOT);
+	hsr_put_uv(&b, ++w.snap_seq);
+	hsr_put_uv(&b, reason);
+	hsr_put_uv(&b, hs_now_ns());
+	hsr_put_str(&b, name);
+	hsr_put_uv(&b, tot->alloc_calls);
+	hsr_put_uv(&b, tot->alloc_bytes);
+	hsr_put_uv(&b, tot->free_calls);
+	hsr_put_uv(&b, tot->freed_bytes);
+	hsr_put_uv(&b, tot->temporary);
+	hsr_put_uv(&b, tot->peak_bytes);
+	hsr_put_uv(&b, tot->peak_t);
+	/* The count goes before the entries: encode them after a fixed-width placeholder. */
+	nat = b.len;
+	hsr_put_u32le(&b, 0);
+	for (id = 1; id <= max + 1; id++) {
+		struct hs_stack *s = stack_at(id, max);
+		uint64_t calls, frees;
+
+		if (!s || !atomic_load(&s->written))
+			continue;
+		calls = atomic_load_explicit(&s->alloc_calls, memory_order_relaxed);
+		frees = atomic_load_explicit(&s->free_calls, memory_order_relaxed);
+		if (calls == s->written_calls && frees == s->written_frees)
+			continue;
+		s->written_calls = calls;
+		s->written_frees = frees;
+		hsr_put_uv(&b, s->id - prev);
+		prev = s->id;
+		hsr_put_uv(&b, calls);
+		hsr_put_uv(&b, atomic_load_explicit(&s->alloc_bytes, memory_order_relaxed));
+		hsr_put_uv(&b, frees);
+		hsr_put_uv(&b, atomic_load_explicit(&s->freed_bytes, memory_order_relaxed));
+		hsr_put_uv(&b, atomic_load_explicit(&s->temporary, memory_order_relaxed));
+		count++;
+	}
+	hsr_record_end(&b, rec);
+	if (hsr_buf_overflowed(&b))
+		return -EOVERFLOW;
+	patch_count(&b, nat, count);
+	commit(&b);
+	return 0;
+}
+
+static int put_peak(const struct hs_totals *tot, uint32_t max)
+{
+	struct hsr_buf b;
+	size_t rec, nat;
+	uint32_t id, prev = 0, count = 0;
+	int err = reserve(64 + (size_t)(max + 1) * 32);
+
+	if (err)
+		return err;
+	cursor(&b);
+	rec = hsr_record_begin(&b, HSR_PEAK);
+	hsr_put_uv(&b, tot->peak_t);
+	hsr_put_uv(&b, tot->peak_bytes);
+	nat = b.len;
+	hsr_put_u32le(&b, 0);
+	for (id = 1; id <= max + 1; id++) {
+		struct hs_stack *s = stack_at(id, max);
+		uint64_t bytes, blocks;
+
+		if (!s || !atomic_load(&s->written))
+			continue;
+		hs_tracker_stack_peak(s, tot->peak_epoch, &bytes, &blocks);
+		if (!bytes && !blocks)
+			continue;
+		hsr_put_uv(&b, s->id - prev);
+		prev = s->id;
+		hsr_put_uv(&b, bytes);
+		hsr_put_uv(&b, blocks);
+		count++;
+	}
+	hsr_record_end(&b, rec);
+	if (hsr_buf_overflowed(&b))
+		return -EOVERFLOW;
+	patch_count(&b, nat, count);
+	commit(&b);
+	w.peak_epoch_written = tot->peak_epoch;
+	return 0;
+}
+
+struct timeline_ctx {
+	int err;
+	uint64_t last_t;
+};
+
+static void put_timeline_cb(const struct hs_timeline_point *pts, unsigned n, void *arg)
+{
+	struct timeline_ctx *ctx = arg;
+	struct hsr_buf b;
+	size_t rec;
+	unsigned i;
+
+	ctx->err = reserve(32 + (size_t)n * 32);
+	if (ctx->err || !n)
+		return;
+	cursor(&b);
+	rec = hsr_record_begin(&b, HSR_TIMELINE);
+	hsr_put_uv(&b, n);
+	for (i = 0; i < n; i++) {
+		uint64_t t = pts[i].t > ctx->last_t ? pts[i].t : ctx->last_t;
+
+		hsr_put_uv(&b, t - ctx->last_t);
+		ctx->last_t = t;
+		hsr_put_uv(&b, pts[i].live_bytes);
+		hsr_put_uv(&b, pts[i].alloc_calls);
+	}
+	hsr_record_end(&b, rec);
+	commit(&b);
+}
+
+static int put_timeline(void)
+{
+	static uint64_t last_t;
+	struct timeline_ctx ctx = { 0, last_t };
+
+	hs_tracker_timeline_drain(put_timeline_cb, &ctx);
+	last_t = ctx.last_t;
+	return ctx.err;
+}
+
+static int put_messages(void)
+{
+	struct hsr_buf b;
+	size_t rec;
+	int err;
+
+	for (; w.nmsg_written < w.nmsg; w.nmsg_written++) {
+		err = reserve(256);
+		if (err)
+			return err;
+		cursor(&b);
+		rec = hsr_record_begin(&b, HSR_MESSAGE);
+		hsr_put_uv(&b, w.msg[w.nmsg_written].t);
+		hsr_put_uv(&b, w.msg[w.nmsg_written].level);
+		hsr_put_str(&b, w.msg[w.nmsg_written].text);
+		hsr_record_end(&b, rec);
+		commit(&b);
+	}
+	return 0;
+}
+
+static int put_end(unsigned reason)
+{
+	struct hsr_buf b;
+	size_t rec;
+	int err = reserve(64);
+
+	if (err)
+		return err;
+	cursor(&b);
+	rec = hsr_record_begin(&b, HSR_END);
+	hsr_put_uv(&b, hs_now_ns());
+	hsr_put_uv(&b, reason == HSR_REASON_EXEC ? 2 : 1);
+	hsr_put_uv(&b, hs_arena_mapped_bytes());
+	hsr_put_uv(&b, hs_stacktab_max_id());
+	hsr_put_uv(&b, hs_stacktab_dropped());
+	hsr_record_end(&b, rec);
+	commit(&b);
+	return 0;
+}
+
+void hs_writer_message(unsigned level, const char *text)
+{
+	unsigned i = w.nmsg;
+
+	if (i >= MAX_MESSAGES)
+		return;
+	w.msg[i].level = level;
+	w.msg[i].t = hs_now_ns();
+	strncpy(w.msg[i].text, text, sizeof(w.msg[i].text) - 1);
+	w.nmsg = i + 1;
+}
+
+static int write_records(unsigned reason, const char *name, int final, int created)
+{
+	struct hs_totals tot;
+	uint32_t max = hs_stacktab_max_id();
+	int err = 0;
+
+	if (created) {
+		struct hsr_buf b;
+
+		cursor(&b);
+		hsr_put_header(&b);
+		commit(&b);
+		err = put_process();
+	}
+	if (!err)
+		err = put_modules();
+	if (!err)
+		err = put_stacks(max);
+	hs_tracker_totals(&tot);
+	if (!err)
+		err = put_snapshot(reason, name, &tot, max);
+	if (!err && (created || tot.peak_epoch != w.peak_epoch_written))
+		err = put_peak(&tot, max);
+	if (!err)
+		err = put_timeline();
+	if (!err)
+		err = put_messages();
+	if (!err && final)
+		err = put_end(reason);
+	if (!err)
+		err = flush();
+	return err;
+}
+
+int hs_writer_snapshot(unsigned reason, const char *name, int final)
+{
+	int err, created;
+
+	if (atomic_flag_test_and_set_explicit(&w.lock, memory_order_acquire))
+		return -EAGAIN;
+	if (w.failed) {
+		err = -EIO;
+		goto out_unlock;
+	}
+	hs_self.internal++;
+	created = file_open();
+	if (created < 0) {
+		report_failure("cannot create recording", -created);
+		err = created;
+		goto out_internal;
+	}
+	w.len = 0;
+	err = write_records(reason, name, final, created);
+	if (err)
+		report_failure("cannot write recording", -err);
+	close(w.fd);
+	w.fd = -1;
+out_internal:
+	hs_self.internal--;
+out_unlock:
+	atomic_flag_clear_explicit(&w.lock, memory_order_release);
+	return err;
+}
+
+void hs_writer_lock(void)
+{
+	while (atomic_flag_test_and_set_explicit(&w.lock, memory_order_acquire))
+		hs_cpu_relax();
+}
+
+void hs_writer_unlock(void)
+{
+	atomic_flag_clear_explicit(&w.lock, memory_order_release);
+}
+
+/* In a forked child (writer lock held): everything must be written again, elsewhere. */
+void hs_writer_atfork_child(void)
+{
+	uint32_t id, max = hs_stacktab_max_id();
+	unsigned i;
+	char msg[64] = "forked from process ";
+
+	w.path[0] = 0;
+	w.snap_seq = 0;
+	w.peak_epoch_written = 0;
+	w.nmsg = w.nmsg_written = 0;
+	for (id = 1; id <= max + 1; id++) {
+		struct hs_stack *s = stack_at(id, max);
+
+		if (!s)
+			continue;
+		atomic_store(&s->written, 0);
+		s->written_calls = s->written_frees = 0;
+	}
+	for (i = 0; i < hs_modules_count(); i++) {
+		atomic_store(&hs_module_at(i)->written, 0);
+		atomic_store(&hs_module_at(i)->unload_written, 0);
+	}
+	append_uint(msg, sizeof(msg), (uint64_t)getppid());
+	hs_writer_message(HSR_MSG_INFO, msg);
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The recording writer: turns the agent's tables into records of docs/FORMAT.md and
+ * appends them to this process's recording. Runs off the allocation path (at checkpoints,
+ * exec and exit), one caller at a time; it never calls malloc and opens the file anew for
+ * each write, so a program that closes or reuses file descriptors can't break it.
+ */
+#ifndef HS_WRITER_H
+#define HS_WRITER_H
+
+/* Remember where recordings go (cwd, program name); call once at start. 0 or -errno. */
+int hs_writer_init(void);
+
+/*
+ * Append a snapshot (reason: enum hsr_snapshot_reason, name may be NULL), with every
+ * module and stack it needs, the peak if it moved, the timeline and queued messages; with
+ * `final`, an END record too. Creates the recording on first use. Returns 0, -EAGAIN if
+ * another thread is writing, or -errno when the recording can't be written (said once on
+ * stderr, and writing stops). Not async-signal-safe.
+ */
+int hs_writer_snapshot(unsigned reason, const char *name, int final);
+
+/* Queue a message (enum hsr_message_level) for the next write; keeps the first few. */
+void hs_writer_message(unsigned level, const char *text);
+
+/* Path of the recording ("" before the first write). */
+const char *hs_writer_path(void);
+
+/* Fork: hold the writer across fork; the child starts a recording of its own. */
+void hs_writer_lock(void);
+void hs_writer_unlock(void);
+void hs_writer_atfork_child(void);
+
+#endif

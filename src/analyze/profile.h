@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Views over a loaded recording: the summary of the run, and the ranked stacks that answer
+ * one question each: leaks (live at the end), peak (live at the highest heap), allocs (who
+ * allocates most), temporary (blocks freed right after allocation). Works on numbers only;
+ * symbols and output belong to symbolize.h and export.h.
+ *
+ * Figures are kept per row (struct hs_figures) so that a row can stand for one stack or, by
+ * adding figures up with hs_figures_add(), for any group of stacks (a function, a module).
+ */
+#ifndef HS_PROFILE_H
+#define HS_PROFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hsr_reader.h"
+
+enum hs_view {
+	HS_VIEW_LEAKS,
+	HS_VIEW_PEAK,
+	HS_VIEW_ALLOCS,
+	HS_VIEW_TEMPORARY,
+	HS_VIEW_COUNT
+};
+
+enum hs_sort {
+	HS_SORT_DEFAULT,	/* the view's own: see hs_view_default_sort() */
+	HS_SORT_BYTES,
+	HS_SORT_BLOCKS,
+	HS_SORT_CALLS,
+	HS_SORT_TEMPORARY,
+};
+
+/* Everything known about a row at the end of the recording and at the peak. */
+struct hs_figures {
+	uint64_t alloc_calls;
+	uint64_t alloc_bytes;
+	uint64_t free_calls;
+	uint64_t freed_bytes;
+	uint64_t temporary;
+	uint64_t live_bytes;	/* alloc_bytes - freed_bytes (0 if counters disagree) */
+	uint64_t live_blocks;	/* alloc_calls - free_calls (likewise) */
+	uint64_t peak_bytes;	/* live at the peak */
+	uint64_t peak_blocks;
+};
+
+struct hs_row {
+	uint32_t stack_id;	/* the stack, or for groups the first stack seen */
+	struct hs_figures f;
+};
+
+/* The run as a whole. */
+struct hs_summary {
+	struct hsr_counters total;	/* as of the last snapshot */
+	uint64_t live_bytes;
+	uint64_t live_blocks;
+	uint64_t peak_bytes;
+	uint64_t peak_t;		/* ns since process start */
+	uint64_t duration_ns;		/* END's time, else the last time seen */
+	size_t nstacks;			/* interned stacks */
+};
+
+/* A computed view. */
+struct hs_view_result {
+	enum hs_view view;
+	enum hs_sort sort;		/* never HS_SORT_DEFAULT */
+	struct hs_row *rows;		/* the top nrows, sorted; owned by the result */
+	size_t nrows;
+	size_t nmatching;		/* rows in the view before the top-N cut */
+	struct hs_figures total;	/* sum over all nmatching rows */
+};
+
+/* Names as the CLI and JSON spell them ("leaks", "bytes"); static strings. */
+const char *hs_view_name(enum hs_view view);
+const char *hs_sort_name(enum hs_sort sort);
+
+/* Parse a view or sort name; 0, or -EINVAL for an unknown name. */
+int hs_view_parse(const char *name, enum hs_view *out);
+int hs_sort_parse(const char *name, enum hs_sort *out);
+
+/* The sort a view uses unless told otherwise: temporary count for temporary, else bytes. */
+enum hs_sort hs_view_default_sort(enum hs_view view);
+
+/* The view a report shows by default: leaks if any block is live at the end, else peak. */
+enum hs_view hs_view_default(const struct hsr_recording *rec);
+
+/* Summary of rec into *out. */
+void hs_summary_compute(const struct hsr_recording *rec, struct hs_summary *out);
+
+/* Figures of stack `id` of rec (its last counters and its share of the peak). */
+void hs_figures_of_stack(const struct hsr_recording *rec, uint32_t id, struct hs_figures *out);
+
+/* dst += src, field by field (saturating). */
+void hs_figures_add(struct hs_figures *dst, const struct hs_figures *src);
+
+/* Whether a row belongs in a view (leaks: live blocks; peak: held at the peak; ...). */
+int hs_view_includes(enum hs_view view, const struct hs_figures *f);
+
+/*
+ * The number a view sorts by: for leaks and peak, bytes and blocks are the live ones
+ * (at the end, at the peak), calls are allocation calls; for allocs, bytes and blocks are
+ * allocated bytes and calls; temporary is the temporary count in every view.
+ */
+uint64_t hs_view_key(enum hs_view view, enum hs_sort sort, const struct hs_figures *f);
+
+/* Sort rows for a view, largest first; ties by bytes, then by stack id. */
+void hs_rows_sort(struct hs_row *rows, size_t n, enum hs_view view, enum hs_sort sort);
+
+/*
+ * Compute a view of rec by stack: the rows it includes, sorted, cut to the first `top`
+ * (0: all). Fills *out, which the caller releases with hs_view_release(). 0 or -ENOMEM.
+ */
+int hs_view_compute(const struct hsr_recording *rec, enum hs_view view, enum hs_sort sort,
+		    size_t top, struct hs_view_result *out);
+void hs_view_release(struct hs_view_result *v);
+
+#endif

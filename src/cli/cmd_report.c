@@ -1,0 +1,339 @@
+// SPDX-License-Identifier: MIT
+/*
+ * `heapscope report RECORDING`: reads a recording and writes its summary and one view
+ * (leaks, peak, allocs, temporary) as text or JSON; also the summary `heapscope run`
+ * prints when its target ends. Parses options, wires reader, views, symbolizer and
+ * exporters together; computes and formats nothing itself. Data goes to stdout (or -o),
+ * messages to stderr.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "export.h"
+#include "hsr_reader.h"
+#include "profile.h"
+#include "resolve.h"
+
+#ifndef HEAPSCOPE_VERSION
+#define HEAPSCOPE_VERSION "unknown"
+#endif
+
+#define DEFAULT_TOP 10
+
+struct report_opts {
+	const char *path;
+	int view_set;
+	enum hs_view view;
+	enum hs_sort sort;
+	size_t top;
+	int json;
+	const char *sysroot;
+	const char **debug_dirs;	/* NULL-terminated, or NULL */
+	size_t ndebug_dirs;
+	const char *output;		/* NULL: stdout */
+};
+
+void hs_usage_report(FILE *out)
+{
+	fputs("usage: heapscope report RECORDING [options]\n"
+	      "\n"
+	      "Show what a recording says: a summary of the run, then one view of its stacks.\n"
+	      "\n"
+	      "Views (one; default --leaks if blocks were live at the end, else --peak):\n"
+	      "  --leaks            stacks holding blocks never freed\n"
+	      "  --peak             stacks holding memory at the highest heap\n"
+	      "  --allocs           stacks that allocate the most\n"
+	      "  --temporary        stacks whose blocks are freed right after allocation\n"
+	      "\n"
+	      "Options:\n"
+	      "  --top N            show the first N stacks (default 10; 0: all)\n"
+	      "  --sort KEY         bytes, blocks, calls or temporary (default: bytes;\n"
+	      "                     temporary count for --temporary)\n"
+	      "  --format FMT       text (default) or json\n"
+	      "  --sysroot DIR      find the recording's modules under DIR\n"
+	      "  --debug-dir DIR    find separate debug info by build-id under DIR\n"
+	      "                     (repeatable; default /usr/lib/debug)\n"
+	      "  -o, --output FILE  write the report to FILE instead of standard output\n"
+	      "  -h, --help         show this help\n",
+	      out);
+}
+
+static int usage_error(const char *fmt, const char *a, const char *b)
+{
+	fputs("heapscope: report: ", stderr);
+	fprintf(stderr, fmt, a, b);
+	fputs("\nusage: heapscope report RECORDING [options] (see 'heapscope help report')\n",
+	      stderr);
+	return 2;
+}
+
+/*
+ * If argv[*i] is option `name` ("--top" or "--top=10"), return its value (advancing *i
+ * past a separate one) and set *matched; a missing value sets *matched to -1.
+ */
+static const char *opt_value(int argc, char **argv, int *i, const char *name, int *matched)
+{
+	size_t len = strlen(name);
+	const char *arg = argv[*i];
+
+	if (strncmp(arg, name, len) != 0 || (arg[len] != '\0' && arg[len] != '='))
+		return NULL;
+	*matched = 1;
+	if (arg[len] == '=')
+		return arg + len + 1;
+	if (*i + 1 >= argc) {
+		*matched = -1;
+		return NULL;
+	}
+	return argv[++*i];
+}
+
+static int set_view(struct report_opts *o, const char *arg)
+{
+	enum hs_view v;
+
+	if (hs_view_parse(arg + 2, &v))
+		return -EINVAL;
+	if (o->view_set && o->view != v)
+		return usage_error("choose one view ('--%s' and '%s' given)", hs_view_name(o->view),
+				   arg);
+	o->view = v;
+	o->view_set = 1;
+	return 0;
+}
+
+static int set_top(struct report_opts *o, const char *val)
+{
+	char *end;
+	unsigned long long n;
+
+	errno = 0;
+	n = strtoull(val, &end, 10);
+	if (!*val || *end || errno || val[0] == '-')
+		return usage_error("--top: '%s' is not a number%s", val, "");
+	o->top = (size_t)n;
+	return 0;
+}
+
+/* Options that take a value. 0 when handled, 2 on a usage error, -EINVAL if not one. */
+static int value_option(struct report_opts *o, int argc, char **argv, int *i)
+{
+	static const char *const names[] = { "--top", "--sort", "--format", "--sysroot",
+					     "--debug-dir", "--output", "-o" };
+	const char *val = NULL;
+	int matched = 0;
+	size_t k;
+
+	for (k = 0; k < sizeof(names) / sizeof(names[0]) && !matched; k++)
+		val = opt_value(argc, argv, i, names[k], &matched);
+	if (!matched)
+		return -EINVAL;
+	if (matched < 0)
+		return usage_error("option '%s' needs a value%s", names[k - 1], "");
+	switch (k - 1) {
+	case 0:
+		return set_top(o, val);
+	case 1:
+		if (hs_sort_parse(val, &o->sort))
+			return usage_error("--sort: unknown key '%s'%s", val,
+					   " (bytes, blocks, calls, temporary)");
+		return 0;
+	case 2:
+		if (strcmp(val, "text") && strcmp(val, "json"))
+			return usage_error("--format: unknown format '%s'%s", val, " (text, json)");
+		o->json = strcmp(val, "json") == 0;
+		return 0;
+	case 3:
+		o->sysroot = val;
+		return 0;
+	case 4:
+		o->debug_dirs[o->ndebug_dirs++] = val;
+		return 0;
+	default:
+		o->output = val;
+		return 0;
+	}
+}
+
+/* One argument. 0 to go on, 2 on a usage error, 1 after --help. */
+static int parse_arg(struct report_opts *o, int argc, char **argv, int *i, int *dashdash)
+{
+	const char *arg = argv[*i];
+	int ret;
+
+	if (*dashdash || arg[0] != '-' || arg[1] == '\0') {
+		if (o->path)
+			return usage_error("unexpected argument '%s'%s", arg, "");
+		o->path = arg;
+		return 0;
+	}
+	if (strcmp(arg, "--") == 0) {
+		*dashdash = 1;
+		return 0;
+	}
+	if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+		hs_usage_report(stdout);
+		return 1;
+	}
+	ret = set_view(o, arg);
+	if (ret != -EINVAL)
+		return ret;
+	ret = value_option(o, argc, argv, i);
+	if (ret != -EINVAL)
+		return ret;
+	return usage_error("unknown option '%s'%s", arg, "");
+}
+
+/* Parse argv into o. 0 to go on; otherwise the exit status (0 after --help, 2). */
+static int parse_args(struct report_opts *o, int argc, char **argv)
+{
+	int dashdash = 0, ret;
+
+	for (int i = 1; i < argc; i++) {
+		ret = parse_arg(o, argc, argv, &i, &dashdash);
+		if (ret)
+			return ret == 1 ? -1 : ret;
+	}
+	if (!o->path)
+		return usage_error("no recording given%s%s", "", "");
+	return 0;
+}
+
+static int use_color(FILE *out)
+{
+	const char *no = getenv("NO_COLOR");
+
+	return isatty(fileno(out)) && !(no && *no);
+}
+
+/* Compute the view and write the report for o to out. 0 or -errno. */
+static int write_report(const struct report_opts *o, const struct hsr_recording *rec, FILE *out)
+{
+	struct hs_symbolizer_opts sopts = { o->sysroot, o->ndebug_dirs ? o->debug_dirs : NULL };
+	enum hs_view view = o->view_set ? o->view : hs_view_default(rec);
+	struct hs_view_result v;
+	struct hs_resolver res;
+	struct hs_report r = { .rec = rec, .view = &v, .res = &res, .version = HEAPSCOPE_VERSION };
+	int err;
+
+	hs_summary_compute(rec, &r.summary);
+	err = hs_view_compute(rec, view, o->sort, o->top, &v);
+	if (err)
+		return err;
+	err = hs_resolver_init(&res, rec, &sopts);
+	if (err)
+		goto out_view;
+	r.color = !o->json && use_color(out);
+	err = o->json ? hs_export_json(out, &r) : hs_export_text(out, &r);
+	hs_resolver_release(&res);
+out_view:
+	hs_view_release(&v);
+	return err;
+}
+
+static int report_to(const struct report_opts *o, const struct hsr_recording *rec)
+{
+	FILE *out = stdout;
+	int err;
+
+	if (o->output && !(out = fopen(o->output, "w"))) {
+		fprintf(stderr, "heapscope: cannot open '%s': %s\n", o->output, strerror(errno));
+		return 1;
+	}
+	err = write_report(o, rec, out);
+	if (fflush(out) && !err)
+		err = -errno;
+	if (out != stdout && fclose(out) && !err)
+		err = -errno;
+	if (err) {
+		fprintf(stderr, "heapscope: cannot write '%s': %s\n",
+			o->output ? o->output : "standard output", strerror(-err));
+		return 1;
+	}
+	return 0;
+}
+
+int hs_cmd_report(int argc, char **argv)
+{
+	struct report_opts o = { .top = DEFAULT_TOP };
+	struct hsr_recording *rec;
+	char err[512];
+	int ret;
+
+	o.debug_dirs = calloc((size_t)argc + 1, sizeof(*o.debug_dirs));
+	if (!o.debug_dirs) {
+		fprintf(stderr, "heapscope: %s\n", strerror(ENOMEM));
+		return 1;
+	}
+	ret = parse_args(&o, argc, argv);
+	if (ret)
+		goto out_free;
+	ret = 1;
+	if (hsr_recording_load(o.path, &rec, err, sizeof(err))) {
+		fprintf(stderr, "heapscope: %s\n", err);
+		goto out_free;
+	}
+	if (rec->truncated && o.json)
+		fprintf(stderr, "heapscope: warning: '%s' was cut short (%s)\n", o.path,
+			rec->problem);
+	ret = report_to(&o, rec);
+	hsr_recording_free(rec);
+out_free:
+	free(o.debug_dirs);
+	return ret < 0 ? 0 : ret;
+}
+
+/* The summary, then `top` stacks of the leaks (if any) and of the peak. 0 or -errno. */
+static int write_run_summary(const struct hsr_recording *rec, FILE *out, unsigned top)
+{
+	struct hs_report r = { .rec = rec, .res = NULL, .version = HEAPSCOPE_VERSION };
+	struct hs_view_result v;
+	struct hs_resolver res;
+	int err;
+
+	hs_summary_compute(rec, &r.summary);
+	r.color = use_color(out);
+	err = hs_export_text_summary(out, &r);
+	if (err || top == 0)
+		return err;
+	err = hs_resolver_init(&res, rec, NULL);
+	if (err)
+		return err;
+	r.res = &res;
+	r.view = &v;
+	for (enum hs_view view = HS_VIEW_LEAKS; view <= HS_VIEW_PEAK && !err; view++) {
+		if (view == HS_VIEW_LEAKS && r.summary.live_blocks == 0)
+			continue;
+		err = hs_view_compute(rec, view, HS_SORT_DEFAULT, top, &v);
+		if (err)
+			break;
+		fputc('\n', out);
+		err = hs_export_text_view(out, &r, &v, 1);
+		hs_view_release(&v);
+	}
+	hs_resolver_release(&res);
+	return err;
+}
+
+int hs_report_run_summary(const char *path, FILE *out, unsigned top)
+{
+	struct hsr_recording *rec;
+	char err[512];
+	int ret;
+
+	if (hsr_recording_load(path, &rec, err, sizeof(err))) {
+		fprintf(out, "heapscope: %s\n", err);
+		return 1;
+	}
+	ret = write_run_summary(rec, out, top);
+	if (!ret)
+		fprintf(out, "full report: heapscope report %s\n", path);
+	hsr_recording_free(rec);
+	if (ret)
+		fprintf(out, "heapscope: cannot report on '%s': %s\n", path, strerror(-ret));
+	return ret ? 1 : 0;
+}

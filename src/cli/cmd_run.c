@@ -1,0 +1,390 @@
+// SPDX-License-Identifier: MIT
+/*
+ * `heapscope run [options] [--] PROGRAM ARGS`: start a program with the agent preloaded,
+ * wait for it, then print the summary of its recording. The program's own output and exit
+ * status go through untouched (128+N when it died of signal N); heapscope's words go to
+ * stderr. Children and exec'd images get recordings of their own, listed at the end.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "commands.h"
+
+struct run_opts {
+	const char *output;
+	const char *depth;
+	const char *unwind;
+	const char *timeline_ms;
+	unsigned top;
+	int summary;
+	int quiet;
+	char **argv;		/* the program and its arguments */
+};
+
+void hs_usage_run(FILE *out)
+{
+	fprintf(out,
+		"usage: heapscope run [options] [--] PROGRAM [ARGS...]\n\n"
+		"Runs PROGRAM with the heapscope agent and reports on it when it ends.\n\n"
+		"  -o, --output FILE    recording path (%%p: pid, %%n: program name);\n"
+		"                       default heapscope.PROGRAM.PID.hsr in the current directory\n"
+		"      --depth N        frames per call stack (default 64, at most 256)\n"
+		"      --unwind cfi|fp  unwinder: DWARF CFI (default) or frame pointers only\n"
+		"      --timeline-ms N  heap size sampling interval (default 10)\n"
+		"      --top N          stacks per list in the summary (default 5)\n"
+		"      --no-summary     print no summary, only where the recording is\n"
+		"  -q, --quiet          no messages from the agent\n");
+}
+
+static int bad_usage(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "heapscope: run: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n(see 'heapscope help run')\n");
+	return 2;
+}
+
+static int all_digits(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return 0;
+	return 1;
+}
+
+/* The value of option argv[*i] ("--x=V" or "--x V"); NULL if missing. */
+static const char *opt_value(int argc, char **argv, int *i, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (!strncmp(argv[*i], name, n) && argv[*i][n] == '=')
+		return argv[*i] + n + 1;
+	if (*i + 1 >= argc)
+		return NULL;
+	return argv[++*i];
+}
+
+static int is_opt(const char *arg, const char *name)
+{
+	size_t n = strlen(name);
+
+	return !strncmp(arg, name, n) && (arg[n] == 0 || arg[n] == '=');
+}
+
+static int parse_number_opt(int argc, char **argv, int *i, const char *name,
+			    const char **dst)
+{
+	const char *v = opt_value(argc, argv, i, name);
+
+	if (!v || !all_digits(v))
+		return bad_usage("option '%s' needs a number", name);
+	*dst = v;
+	return 0;
+}
+
+static int parse_one(int argc, char **argv, int *i, struct run_opts *o)
+{
+	const char *a = argv[*i], *v;
+
+	if (!strcmp(a, "-o") || is_opt(a, "--output")) {
+		v = opt_value(argc, argv, i, a[1] == 'o' ? "-o" : "--output");
+		if (!v || !*v)
+			return bad_usage("option '%s' needs a file name", a);
+		o->output = v;
+	} else if (is_opt(a, "--depth")) {
+		return parse_number_opt(argc, argv, i, "--depth", &o->depth);
+	} else if (is_opt(a, "--timeline-ms")) {
+		return parse_number_opt(argc, argv, i, "--timeline-ms", &o->timeline_ms);
+	} else if (is_opt(a, "--top")) {
+		if (parse_number_opt(argc, argv, i, "--top", &v))
+			return 2;
+		o->top = (unsigned)atoi(v);
+	} else if (is_opt(a, "--unwind")) {
+		v = opt_value(argc, argv, i, "--unwind");
+		if (!v || (strcmp(v, "cfi") && strcmp(v, "fp")))
+			return bad_usage("option '--unwind' takes 'cfi' or 'fp'%s", "");
+		o->unwind = v;
+	} else if (!strcmp(a, "--no-summary")) {
+		o->summary = 0;
+	} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+		o->quiet = 1;
+	} else {
+		return bad_usage("unknown option '%s'", a);
+	}
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct run_opts *o)
+{
+	int i, err;
+
+	memset(o, 0, sizeof(*o));
+	o->top = 5;
+	o->summary = 1;
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--")) {
+			i++;
+			break;
+		}
+		if (argv[i][0] != '-' || !argv[i][1])
+			break;
+		err = parse_one(argc, argv, &i, o);
+		if (err)
+			return err;
+	}
+	if (i >= argc)
+		return bad_usage("no program to run%s", "");
+	o->argv = argv + i;
+	return 0;
+}
+
+/* The agent: $HEAPSCOPE_AGENT, else ../lib/libheapscope.so next to this executable. */
+static int find_agent(char out[PATH_MAX], size_t cap)
+{
+	const char *env = getenv("HEAPSCOPE_AGENT");
+	char self[PATH_MAX - 64];
+	ssize_t n;
+	char *slash;
+
+	if (env && *env) {
+		snprintf(out, cap, "%s", env);
+	} else {
+		n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		if (n < 0)
+			return -errno;
+		self[n] = 0;
+		slash = strrchr(self, '/');
+		if (slash)
+			*slash = 0;
+		snprintf(out, cap, "%s/../lib/libheapscope.so", self);
+		if (access(out, R_OK) != 0)
+			snprintf(out, cap, "%s/../lib/heapscope/libheapscope.so", self);
+	}
+	if (access(out, R_OK) != 0) {
+		fprintf(stderr, "heapscope: cannot find the agent '%s': %s\n", out,
+			strerror(errno));
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static int set_env(const char *name, const char *value)
+{
+	if (value && setenv(name, value, 1) != 0) {
+		fprintf(stderr, "heapscope: cannot set %s: %s\n", name, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* LD_PRELOAD with the agent first, then what the user had. */
+static int set_preload(const char *agent)
+{
+	const char *old = getenv("LD_PRELOAD");
+	char *v;
+	int ret;
+
+	if (!old || !*old)
+		return set_env("LD_PRELOAD", agent);
+	if (asprintf(&v, "%s:%s", agent, old) < 0)
+		return -1;
+	ret = set_env("LD_PRELOAD", v);
+	free(v);
+	return ret;
+}
+
+/* -o FILE: an absolute path, replacing an old recording of that name. */
+static int set_output(const char *output)
+{
+	char cwd[PATH_MAX], *abs = NULL;
+	struct stat st;
+	int ret;
+
+	if (!output)
+		return 0;
+	if (output[0] != '/') {
+		if (!getcwd(cwd, sizeof(cwd)) || asprintf(&abs, "%s/%s", cwd, output) < 0)
+			return -1;
+		output = abs;
+	}
+	if (!strchr(output, '%') && lstat(output, &st) == 0 && S_ISREG(st.st_mode) &&
+	    unlink(output) != 0) {
+		fprintf(stderr, "heapscope: cannot replace '%s': %s\n", output, strerror(errno));
+		free(abs);
+		return -1;
+	}
+	ret = set_env("HEAPSCOPE_OUTPUT", output);
+	free(abs);
+	return ret;
+}
+
+static int make_session(char *path, size_t cap)
+{
+	const char *tmp = getenv("TMPDIR");
+	int fd;
+
+	snprintf(path, cap, "%s/heapscope-session.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	fd = mkstemp(path);
+	if (fd < 0) {
+		fprintf(stderr, "heapscope: cannot create '%s': %s\n", path, strerror(errno));
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static int setup_env(const struct run_opts *o, const char *session)
+{
+	char agent[PATH_MAX];
+
+	if (find_agent(agent, sizeof(agent)) < 0)
+		return -1;
+	if (set_output(o->output) || set_env("HEAPSCOPE_SESSION", session) ||
+	    set_env("HEAPSCOPE_RUN", "1") || set_env("HEAPSCOPE_DEPTH", o->depth) ||
+	    set_env("HEAPSCOPE_UNWIND", o->unwind) ||
+	    set_env("HEAPSCOPE_TIMELINE_MS", o->timeline_ms) ||
+	    set_env("HEAPSCOPE_QUIET", o->quiet ? "1" : NULL))
+		return -1;
+	return set_preload(agent);
+}
+
+static pid_t child_pid;
+
+static void forward_signal(int sig)
+{
+	if (child_pid > 0)
+		kill(child_pid, sig);
+}
+
+/* Start the program; its status as the shell would give it, or 127 if it can't start. */
+static int launch(char **argv)
+{
+	struct sigaction ign = { .sa_handler = SIG_IGN }, fwd = { .sa_handler = forward_signal };
+	int status, err_pipe[2], err = 0;
+	ssize_t n;
+
+	if (pipe2(err_pipe, O_CLOEXEC) < 0)
+		return 127;
+	fflush(NULL);
+	child_pid = fork();
+	if (child_pid < 0) {
+		fprintf(stderr, "heapscope: cannot fork: %s\n", strerror(errno));
+		return 127;
+	}
+	if (child_pid == 0) {
+		char pid[32];
+
+		close(err_pipe[0]);
+		snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+		setenv("HEAPSCOPE_ROOT_PID", pid, 1);
+		execvp(argv[0], argv);
+		err = errno;
+		if (write(err_pipe[1], &err, sizeof(err)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(err_pipe[1]);
+	sigaction(SIGINT, &ign, NULL);
+	sigaction(SIGQUIT, &ign, NULL);
+	sigaction(SIGTERM, &fwd, NULL);
+	sigaction(SIGHUP, &fwd, NULL);
+	n = read(err_pipe[0], &err, sizeof(err));
+	close(err_pipe[0]);
+	while (waitpid(child_pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (n == (ssize_t)sizeof(err)) {
+		fprintf(stderr, "heapscope: cannot run '%s': %s\n", argv[0], strerror(err));
+		return -1;
+	}
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+struct session_entry {
+	long pid;
+	char path[PATH_MAX];
+};
+
+/* The recordings the agent announced, in creation order; count or -1. */
+static int read_session(const char *session, struct session_entry *out, int max)
+{
+	FILE *f = fopen(session, "r");
+	char line[PATH_MAX + 32];
+	int n = 0;
+
+	if (!f)
+		return -1;
+	while (n < max && fgets(line, sizeof(line), f)) {
+		char *sp = strchr(line, ' ');
+		size_t len;
+
+		if (!sp)
+			continue;
+		*sp = 0;
+		out[n].pid = atol(line);
+		snprintf(out[n].path, sizeof(out[n].path), "%s", sp + 1);
+		len = strlen(out[n].path);
+		if (len && out[n].path[len - 1] == '\n')
+			out[n].path[len - 1] = 0;
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+#define MAX_SESSION 256
+
+/* Summary of the program's last image; the others are listed. */
+static void report_session(const struct run_opts *o, const char *session)
+{
+	static struct session_entry e[MAX_SESSION];
+	int n = read_session(session, e, MAX_SESSION), i, main_i = -1;
+
+	for (i = 0; i < n; i++)
+		if (e[i].pid == child_pid)
+			main_i = i;
+	if (main_i < 0) {
+		fprintf(stderr, "heapscope: the program wrote no recording\n");
+		return;
+	}
+	if (o->summary)
+		hs_report_run_summary(e[main_i].path, stderr, o->top);
+	fprintf(stderr, "heapscope: recording: %s\n", e[main_i].path);
+	for (i = 0; i < n; i++)
+		if (i != main_i)
+			fprintf(stderr, "heapscope: also recorded: %s (pid %ld)\n", e[i].path,
+				e[i].pid);
+}
+
+int hs_cmd_run(int argc, char **argv)
+{
+	struct run_opts o;
+	char session[PATH_MAX];
+	int ret = parse_args(argc, argv, &o);
+
+	if (ret)
+		return ret;
+	if (make_session(session, sizeof(session)) < 0)
+		return 1;
+	if (setup_env(&o, session) < 0) {
+		unlink(session);
+		return 1;
+	}
+	ret = launch(o.argv);
+	if (ret >= 0)
+		report_session(&o, session);
+	unlink(session);
+	return ret < 0 ? 127 : ret;
+}

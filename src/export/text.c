@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The text report (export.h): a summary block, then one view's stacks with their frames,
+ * figures in human units. Written for people reading a terminal: frames from the program's
+ * start outwards (_start, __libc_start_main) are left out, files are shown by base name.
+ * Colour is at most bold headings, and only when the caller says so.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "export.h"
+#include "hsr_format.h"
+#include "human.h"
+
+#define FUNCTION_COLUMN 44	/* width of "function (file:line)" before the module */
+
+static const char *bold(const struct hs_report *r)
+{
+	return r->color ? "\033[1m" : "";
+}
+
+static const char *plain(const struct hs_report *r)
+{
+	return r->color ? "\033[0m" : "";
+}
+
+static const char *base_name(const char *path)
+{
+	const char *slash = path ? strrchr(path, '/') : NULL;
+
+	return slash ? slash + 1 : path ? path : "";
+}
+
+static const char *plural(uint64_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
+static const char *program_name(const struct hsr_recording *rec)
+{
+	const struct hsr_process *p = &rec->process;
+
+	if (p->argc > 0 && p->argv[0][0])
+		return p->argv[0];
+	return p->exe && p->exe[0] ? p->exe : "?";
+}
+
+static void summary_title(FILE *out, const struct hs_report *r)
+{
+	const struct hsr_process *p = &r->rec->process;
+	char mode[64], dur[HS_HUMAN_LEN], b[HS_HUMAN_LEN];
+
+	hs_human_seconds(dur, r->summary.duration_ns);
+	if (!p->present) {
+		fprintf(out, "%sheapscope report: %s%s (no process record), %s\n", bold(r),
+			r->rec->path, plain(r), dur);
+		return;
+	}
+	if (p->sample_interval)
+		snprintf(mode, sizeof(mode), "sampled every %s", hs_human_bytes(b, p->sample_interval));
+	else
+		snprintf(mode, sizeof(mode), "exact");
+	fprintf(out, "%sheapscope report: %s (pid %" PRIu64 ")%s %s, %s, %s\n", bold(r),
+		program_name(r->rec), p->pid, plain(r), p->arch, mode, dur);
+}
+
+/* "  label            12,345extra": counts right-aligned in one column. */
+static void line_count(FILE *out, const char *label, uint64_t n, const char *extra)
+{
+	char c[HS_HUMAN_LEN];
+
+	fprintf(out, "  %-17s%8s%s\n", label, hs_human_count(c, n), extra);
+}
+
+/* Bytes with the number in the counts' column and the unit after it. */
+static void line_bytes(FILE *out, const char *label, uint64_t bytes, const char *extra)
+{
+	char num[HS_HUMAN_LEN];
+	const char *unit = hs_human_bytes_split(num, bytes);
+
+	fprintf(out, "  %-17s%8s %s%s\n", label, num, unit, extra);
+}
+
+static void summary_notes(FILE *out, const struct hs_report *r)
+{
+	const struct hsr_recording *rec = r->rec;
+	char c[HS_HUMAN_LEN];
+	size_t shown = 0;
+
+	if (rec->truncated && rec->nsnapshots)
+		fprintf(out, "  cut short: %s; figures as of the last complete snapshot\n",
+			rec->problem);
+	else if (rec->truncated)
+		fprintf(out, "  cut short: %s; no snapshot was complete\n", rec->problem);
+	if (rec->end.present && rec->end.reason == HSR_REASON_EXEC)
+		fprintf(out, "  ended by exec\n");
+	if (rec->end.dropped)
+		fprintf(out, "  %s allocations tracked without a stack (tables full)\n",
+			hs_human_count(c, rec->end.dropped));
+	for (size_t i = 0; i < rec->nmessages && shown < 5; i++) {
+		const struct hsr_message *m = &rec->messages[i];
+
+		if (m->level < HSR_MSG_WARNING)
+			continue;
+		fprintf(out, "  agent %s: %s\n", m->level == HSR_MSG_ERROR ? "error" : "warning",
+			m->text);
+		shown++;
+	}
+}
+
+int hs_export_text_summary(FILE *out, const struct hs_report *r)
+{
+	const struct hs_summary *s = &r->summary;
+	char extra[96], a[HS_HUMAN_LEN], b[HS_HUMAN_LEN];
+
+	summary_title(out, r);
+	snprintf(extra, sizeof(extra), "   (%s)", hs_human_bytes(a, s->total.alloc_bytes));
+	line_count(out, "allocation calls", s->total.alloc_calls, extra);
+	line_count(out, "frees", s->total.free_calls, "");
+	snprintf(extra, sizeof(extra), "   (%s of calls)",
+		 hs_human_percent(a, s->total.temporary, s->total.alloc_calls));
+	line_count(out, "temporary", s->total.temporary, extra);
+	snprintf(extra, sizeof(extra), " at %s", hs_human_seconds(a, s->peak_t));
+	line_bytes(out, "peak heap", s->peak_bytes, extra);
+	snprintf(extra, sizeof(extra), " in %s %s", hs_human_count(b, s->live_blocks),
+		 plural(s->live_blocks, "block", "blocks"));
+	line_bytes(out, "live at end", s->live_bytes, extra);
+	summary_notes(out, r);
+	return ferror(out) ? -EIO : 0;
+}
+
+/* "(top 2)", "(top 10 of 57, by calls)" */
+static void view_cut(char *buf, size_t len, const struct hs_view_result *v)
+{
+	char n[HS_HUMAN_LEN], m[HS_HUMAN_LEN], by[32] = "";
+
+	if (v->sort != hs_view_default_sort(v->view))
+		snprintf(by, sizeof(by), ", by %s", hs_sort_name(v->sort));
+	hs_human_count(n, v->nrows);
+	if (v->nrows < v->nmatching)
+		snprintf(buf, len, "(top %s of %s%s)", n, hs_human_count(m, v->nmatching), by);
+	else
+		snprintf(buf, len, "(top %s%s)", n, by);
+}
+
+static const char *const empty_views[HS_VIEW_COUNT] = {
+	[HS_VIEW_LEAKS] = "none (every tracked block was freed)",
+	[HS_VIEW_PEAK] = "no stack held memory at the peak",
+	[HS_VIEW_ALLOCS] = "no allocation recorded",
+	[HS_VIEW_TEMPORARY] = "no temporary allocation",
+};
+
+static void view_heading(FILE *out, const struct hs_report *r, const struct hs_view_result *v)
+{
+	const struct hs_figures *t = &v->total;
+	char a[HS_HUMAN_LEN], b[HS_HUMAN_LEN], c[HS_HUMAN_LEN], d[HS_HUMAN_LEN], cut[96];
+	const char *stacks = plural(v->nmatching, "stack", "stacks");
+
+	view_cut(cut, sizeof(cut), v);
+	hs_human_count(c, v->nmatching);
+	fprintf(out, "%s%s:%s ", bold(r), hs_view_name(v->view), plain(r));
+	if (v->nmatching == 0)
+		fprintf(out, "%s\n", empty_views[v->view]);
+	else if (v->view == HS_VIEW_LEAKS)
+		fprintf(out, "%s in %s %s from %s %s %s\n", hs_human_bytes(a, t->live_bytes),
+			hs_human_count(b, t->live_blocks), plural(t->live_blocks, "block", "blocks"),
+			c, stacks, cut);
+	else if (v->view == HS_VIEW_PEAK)
+		fprintf(out, "%s in %s %s from %s %s at %s %s\n", hs_human_bytes(a, t->peak_bytes),
+			hs_human_count(b, t->peak_blocks), plural(t->peak_blocks, "block", "blocks"),
+			c, stacks, hs_human_seconds(d, r->summary.peak_t), cut);
+	else if (v->view == HS_VIEW_ALLOCS)
+		fprintf(out, "%s calls, %s from %s %s %s\n", hs_human_count(a, t->alloc_calls),
+			hs_human_bytes(b, t->alloc_bytes), c, stacks, cut);
+	else
+		fprintf(out, "%s temporary of %s calls from %s %s %s\n",
+			hs_human_count(a, t->temporary), hs_human_count(b, r->summary.total.alloc_calls),
+			c, stacks, cut);
+}
+
+/* The figures after "#N  " for a row of view v. */
+static void row_figures(char *buf, size_t len, enum hs_view view, const struct hs_figures *f)
+{
+	char a[HS_HUMAN_LEN], b[HS_HUMAN_LEN], c[HS_HUMAN_LEN];
+
+	if (view == HS_VIEW_LEAKS)
+		snprintf(buf, len, "%s in %s %s, %s %s", hs_human_bytes(a, f->live_bytes),
+			 hs_human_count(b, f->live_blocks), plural(f->live_blocks, "block", "blocks"),
+			 hs_human_count(c, f->alloc_calls), plural(f->alloc_calls, "call", "calls"));
+	else if (view == HS_VIEW_PEAK)
+		snprintf(buf, len, "%s in %s %s at peak, %s %s", hs_human_bytes(a, f->peak_bytes),
+			 hs_human_count(b, f->peak_blocks), plural(f->peak_blocks, "block", "blocks"),
+			 hs_human_count(c, f->alloc_calls), plural(f->alloc_calls, "call", "calls"));
+	else if (view == HS_VIEW_ALLOCS)
+		snprintf(buf, len, "%s %s, %s", hs_human_count(a, f->alloc_calls),
+			 plural(f->alloc_calls, "call", "calls"), hs_human_bytes(b, f->alloc_bytes));
+	else
+		snprintf(buf, len, "%s temporary of %s %s (%s)", hs_human_count(a, f->temporary),
+			 hs_human_count(b, f->alloc_calls), plural(f->alloc_calls, "call", "calls"),
+			 hs_human_percent(c, f->temporary, f->alloc_calls));
+}
+
+/* "function (file:line) [inlined]", or "module+0xoff" / "?? 0xaddr" when unknown. */
+static void frame_label(char *buf, size_t len, const struct hs_frame *f)
+{
+	char where[256] = "";
+
+	if (!f->function && f->module) {
+		snprintf(buf, len, "%s+0x%" PRIx64, base_name(f->module), f->module_offset);
+		return;
+	}
+	if (!f->function) {
+		snprintf(buf, len, "?? 0x%" PRIx64, f->address);
+		return;
+	}
+	if (f->file && f->line)
+		snprintf(where, sizeof(where), " (%s:%u)", base_name(f->file), f->line);
+	else if (f->file)
+		snprintf(where, sizeof(where), " (%s)", base_name(f->file));
+	snprintf(buf, len, "%s%s%s", f->function, where, f->inlined ? " [inlined]" : "");
+}
+
+static int print_frames(FILE *out, struct hs_resolver *res, uint32_t id)
+{
+	const struct hs_frame *frames;
+	char label[1024];
+	size_t n;
+
+	if (hs_resolver_stack(res, id, &frames, &n))
+		return -ENOMEM;
+	if (n == 0)
+		fprintf(out, "      (no call stack recorded)\n");
+	for (size_t i = 0; i < n && !hs_frame_is_program_start(&frames[i]); i++) {
+		frame_label(label, sizeof(label), &frames[i]);
+		fprintf(out, "      %-*s  %s\n", FUNCTION_COLUMN, label, base_name(frames[i].module));
+	}
+	return 0;
+}
+
+int hs_export_text_view(FILE *out, const struct hs_report *r, const struct hs_view_result *v,
+			int compact)
+{
+	char figures[256];
+
+	view_heading(out, r, v);
+	for (size_t i = 0; i < v->nrows; i++) {
+		const struct hs_row *row = &v->rows[i];
+
+		row_figures(figures, sizeof(figures), v->view, &row->f);
+		fprintf(out, "%s%s#%zu%s  %s   [%s]\n", compact ? "" : "\n", bold(r), i + 1, plain(r),
+			figures, hsr_kind_name(r->rec->stacks[row->stack_id].kind));
+		if (print_frames(out, r->res, row->stack_id))
+			return -ENOMEM;
+	}
+	return ferror(out) ? -EIO : 0;
+}
+
+static void other_views(FILE *out, enum hs_view shown)
+{
+	fprintf(out, "other views:");
+	for (unsigned v = 0; v < HS_VIEW_COUNT; v++) {
+		if (v != shown)
+			fprintf(out, " --%s", hs_view_name(v));
+	}
+	fprintf(out, "\n");
+}
+
+int hs_export_text(FILE *out, const struct hs_report *r)
+{
+	int err = hs_export_text_summary(out, r);
+
+	if (err)
+		return err;
+	fprintf(out, "\n");
+	err = hs_export_text_view(out, r, r->view, 0);
+	if (err)
+		return err;
+	fprintf(out, "\n");
+	other_views(out, r->view->view);
+	return ferror(out) ? -EIO : 0;
+}

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The recording format's constants, shared by the agent (writer) and the CLI (reader).
+ * docs/FORMAT.md is the specification; keep the two in step. Nothing here allocates.
+ */
+#ifndef HS_HSR_FORMAT_H
+#define HS_HSR_FORMAT_H
+
+#define HSR_MAGIC "HSREC\r\n"	/* 8 bytes with the terminating NUL */
+#define HSR_MAGIC_LEN 8
+#define HSR_VERSION 1
+#define HSR_HEADER_LEN 16
+#define HSR_RECORD_HEADER_LEN 5
+#define HSR_MAX_PAYLOAD (64u << 20)
+
+enum hsr_record_type {
+	HSR_PROCESS = 1,
+	HSR_MODULE = 2,
+	HSR_MODULE_UNLOAD = 3,
+	HSR_STACK = 4,
+	HSR_SNAPSHOT = 5,
+	HSR_PEAK = 6,
+	HSR_TIMELINE = 7,
+	HSR_MESSAGE = 8,
+	HSR_END = 9,
+};
+
+enum hsr_alloc_kind {
+	HSR_KIND_NONE = 0,
+	HSR_KIND_MALLOC = 1,
+	HSR_KIND_CALLOC,
+	HSR_KIND_REALLOC,
+	HSR_KIND_REALLOCARRAY,
+	HSR_KIND_MEMALIGN,
+	HSR_KIND_POSIX_MEMALIGN,
+	HSR_KIND_ALIGNED_ALLOC,
+	HSR_KIND_VALLOC,
+	HSR_KIND_PVALLOC,
+	HSR_KIND_NEW,
+	HSR_KIND_NEW_ARRAY,
+	HSR_KIND_NEW_NOTHROW,
+	HSR_KIND_NEW_ARRAY_NOTHROW,
+	HSR_KIND_NEW_ALIGNED,
+	HSR_KIND_NEW_ARRAY_ALIGNED,
+	HSR_KIND_NEW_ALIGNED_NOTHROW,
+	HSR_KIND_NEW_ARRAY_ALIGNED_NOTHROW,
+	HSR_KIND_COUNT
+};
+
+enum hsr_snapshot_reason {
+	HSR_REASON_EXIT = 1,
+	HSR_REASON_EXEC = 2,
+	HSR_REASON_API = 3,
+	HSR_REASON_SIGNAL = 4,
+	HSR_REASON_PERIODIC = 5,
+	HSR_REASON_THRESHOLD = 6,
+	HSR_REASON_COMMAND = 7,
+};
+
+enum hsr_message_level {
+	HSR_MSG_INFO = 1,
+	HSR_MSG_WARNING = 2,
+	HSR_MSG_ERROR = 3,
+};
+
+#define HSR_PROCESS_FLAG_RUN 1u
+#define HSR_PROCESS_FLAG_STARTED 2u
+
+/* Name of an allocation kind as reports show it ("malloc", "operator new[]"). */
+const char *hsr_kind_name(unsigned kind);
+
+#endif

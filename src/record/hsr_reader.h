@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Reading a recording (docs/FORMAT.md) into memory, for the CLI. The reader trusts nothing
+ * in the file: every varint, length and count is checked against what is left of its
+ * record before anything is allocated for it, unknown record types are skipped, and a
+ * record that is cut off or malformed ends the recording there (`truncated` is set and
+ * `problem` says where), so a partial report can still be made.
+ *
+ * What is kept is bounded by the size of the file: the stacks, the per-stack counters of
+ * the last snapshot (carried forward), the per-stack figures of the last PEAK record, each
+ * snapshot's sparse entries as read (to rebuild the state at any snapshot), the timeline,
+ * the agent's messages, the modules and the END record. Never used inside the target.
+ */
+#ifndef HS_HSR_READER_H
+#define HS_HSR_READER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Cumulative counters of one stack, or of the whole process. */
+struct hsr_counters {
+	uint64_t alloc_calls;
+	uint64_t alloc_bytes;
+	uint64_t free_calls;
+	uint64_t freed_bytes;
+	uint64_t temporary;
+};
+
+struct hsr_process {
+	int present;			/* a PROCESS record was read */
+	uint64_t pid, ppid;
+	uint64_t start_realtime_ns;
+	char *exe;			/* NUL-terminated copies (embedded NULs cut them short) */
+	char *arch;
+	char *hostname;
+	char **argv;			/* argc entries, then NULL; from the cmdline field */
+	size_t argc;
+	uint64_t pointer_size, page_size;
+	uint64_t sample_interval;	/* 0: exact */
+	uint64_t max_depth;
+	uint64_t flags;			/* HSR_PROCESS_FLAG_* */
+};
+
+struct hsr_segment {
+	uint64_t vaddr;			/* runtime start address */
+	uint64_t memsz;
+	uint64_t offset;
+	uint32_t flags;
+};
+
+struct hsr_module {
+	unsigned id;
+	uint64_t bias;
+	char *path;
+	uint8_t *build_id;		/* build_id_len bytes, NULL when empty */
+	size_t build_id_len;
+	struct hsr_segment *segs;
+	size_t nsegs;
+	int unloaded;			/* a MODULE_UNLOAD named it; unload_t is when */
+	uint64_t unload_t;
+};
+
+/*
+ * One interned stack (index = stack id; index 0 is the "no stack" bucket, with no frames)
+ * and what the recording says about it by its end.
+ */
+struct hsr_stack {
+	unsigned kind;			/* enum hsr_alloc_kind */
+	uint32_t nframes;
+	uint64_t *frames;		/* return addresses, innermost first */
+	struct hsr_counters last;	/* as of the last snapshot read */
+	uint64_t peak_bytes;		/* live at the peak, from the last PEAK record */
+	uint64_t peak_blocks;
+};
+
+/* A snapshot entry: the counters of one stack that changed since the previous snapshot. */
+struct hsr_entry {
+	uint32_t id;
+	struct hsr_counters c;
+};
+
+struct hsr_snapshot {
+	uint64_t seq;
+	unsigned reason;		/* enum hsr_snapshot_reason */
+	uint64_t t;
+	char *name;			/* "" when none */
+	struct hsr_counters total;
+	uint64_t peak_bytes, peak_t;	/* highest live heap so far, and when */
+	struct hsr_entry *entries;	/* sparse, ids strictly increasing */
+	size_t nentries;
+};
+
+struct hsr_peak_entry {
+	uint32_t id;
+	uint64_t live_bytes;
+	uint64_t live_blocks;
+};
+
+struct hsr_peak {
+	int present;
+	uint64_t t;
+	uint64_t peak_bytes;
+	struct hsr_peak_entry *entries;
+	size_t nentries;
+};
+
+struct hsr_point {
+	uint64_t t;
+	uint64_t live_bytes;
+	uint64_t alloc_calls;
+};
+
+struct hsr_message {
+	uint64_t t;
+	unsigned level;			/* enum hsr_message_level */
+	char *text;
+};
+
+struct hsr_end {
+	int present;
+	uint64_t t;
+	unsigned reason;		/* 1 exit, 2 exec */
+	uint64_t agent_bytes;
+	uint64_t nstacks;
+	uint64_t dropped;
+};
+
+struct hsr_recording {
+	char *path;
+	uint64_t size;			/* bytes read, header included */
+	struct hsr_process process;
+	struct hsr_module *modules;
+	size_t nmodules;
+	struct hsr_stack *stacks;	/* nstacks + 1 entries, see struct hsr_stack */
+	size_t nstacks;			/* stack ids 1 .. nstacks */
+	struct hsr_snapshot *snapshots;
+	size_t nsnapshots;
+	struct hsr_peak peak;		/* the last PEAK record */
+	struct hsr_point *timeline;
+	size_t ntimeline;
+	struct hsr_message *messages;
+	size_t nmessages;
+	struct hsr_end end;
+	int truncated;			/* cut short: stopped early, or no END last */
+	uint64_t stop_offset;		/* where reading stopped early, when it did */
+	char problem[128];		/* why it is truncated ("" when it is not) */
+};
+
+/*
+ * Read the recording at `path`. On success returns 0 and stores a recording the caller
+ * owns (free with hsr_recording_free()) in *out; a recording cut short or corrupt after
+ * its header still loads, with `truncated` set. On failure returns -errno (-EINVAL: not a
+ * recording or an unsupported version; -ENODATA: cut short inside the header) and writes
+ * one line for the user into err, like "cannot read 'x.hsr': not a heapscope recording"
+ * (without the "heapscope: " prefix or a newline).
+ */
+int hsr_recording_load(const char *path, struct hsr_recording **out, char *err, size_t errlen);
+
+/* Free a recording and everything it holds; NULL is fine. */
+void hsr_recording_free(struct hsr_recording *rec);
+
+/*
+ * Fill out[0 .. rec->nstacks] with each stack's counters as of snapshot k (0-based index
+ * into rec->snapshots), applying the sparse entries of snapshots 0 .. k in order. The
+ * caller owns out. Returns 0, or -ERANGE when k is past the last snapshot.
+ */
+int hsr_recording_state_at(const struct hsr_recording *rec, size_t k, struct hsr_counters *out);
+
+/* The last snapshot read, or NULL when there is none. */
+const struct hsr_snapshot *hsr_recording_last_snapshot(const struct hsr_recording *rec);
+
+/* The module with recorded id `id`, or NULL. */
+const struct hsr_module *hsr_recording_module(const struct hsr_recording *rec, unsigned id);
+
+/* Name of a snapshot reason ("exit", "checkpoint", ...) as reports show it; static. */
+const char *hsr_reason_name(unsigned reason);
+
+#endif

@@ -1,0 +1,451 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Parsers for each record type of docs/FORMAT.md, called by hsr_reader.c with one
+ * complete payload. A parser decodes everything into temporaries first and only then
+ * commits to the recording, so a malformed record leaves the recording as it was. Counts
+ * are checked against the bytes left (each element needs at least one byte per field)
+ * before anything is allocated for them; bytes after the known fields are ignored.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hsr_decode.h"
+#include "hsr_format.h"
+
+/* Grow *arr (of elements of size el) so that it holds at least need. 0 or -ENOMEM. */
+static int grow(void **arr, size_t *cap, size_t need, size_t el)
+{
+	size_t ncap = *cap ? *cap : 16;
+	void *p;
+
+	if (need <= *cap)
+		return 0;
+	while (ncap < need)
+		ncap *= 2;
+	p = reallocarray(*arr, ncap, el);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+/* A NUL-terminated copy of a str field; NULL only when out of memory. */
+static char *dup_field(const uint8_t *p, size_t n)
+{
+	char *s = malloc(n + 1);
+
+	if (!s)
+		return NULL;
+	if (n)
+		memcpy(s, p, n);
+	s[n] = '\0';
+	return s;
+}
+
+static int get_str(struct hsr_cursor *c, char **out)
+{
+	size_t n;
+	const uint8_t *p = hsr_get_bytes(c, &n);
+
+	*out = NULL;
+	if (c->bad)
+		return -EBADMSG;
+	*out = dup_field(p, n);
+	return *out ? 0 : -ENOMEM;
+}
+
+/* Split the cmdline field (each argument followed by NUL) into a NULL-terminated argv. */
+static int split_cmdline(struct hsr_process *pr, const uint8_t *p, size_t n)
+{
+	size_t argc = 0, i, start = 0;
+
+	for (i = 0; i < n; i++)
+		argc += p[i] == '\0' || i + 1 == n;
+	pr->argv = calloc(argc + 1, sizeof(*pr->argv));
+	if (!pr->argv)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		if (p[i] != '\0' && i + 1 != n)
+			continue;
+		pr->argv[pr->argc] = dup_field(p + start, i - start + (p[i] != '\0'));
+		if (!pr->argv[pr->argc])
+			return -ENOMEM;
+		pr->argc++;
+		start = i + 1;
+	}
+	return 0;
+}
+
+static void process_release(struct hsr_process *pr)
+{
+	free(pr->exe);
+	free(pr->arch);
+	free(pr->hostname);
+	for (size_t i = 0; i < pr->argc; i++)
+		free(pr->argv[i]);
+	free(pr->argv);
+	memset(pr, 0, sizeof(*pr));
+}
+
+static int parse_process(struct hsr_recording *rec, struct hsr_cursor *c)
+{
+	struct hsr_process pr = { .present = 1 };
+	const uint8_t *cmd;
+	size_t ncmd;
+	int err;
+
+	if (rec->process.present)
+		return 0;	/* "first, once": a second one is ignored */
+	pr.pid = hsr_get_uv(c);
+	pr.ppid = hsr_get_uv(c);
+	pr.start_realtime_ns = hsr_get_uv(c);
+	err = get_str(c, &pr.exe);
+	if (err)
+		goto out_release;
+	cmd = hsr_get_bytes(c, &ncmd);
+	err = c->bad ? -EBADMSG : split_cmdline(&pr, cmd, ncmd);
+	if (!err)
+		err = get_str(c, &pr.arch);
+	if (err)
+		goto out_release;
+	pr.pointer_size = hsr_get_uv(c);
+	pr.page_size = hsr_get_uv(c);
+	pr.sample_interval = hsr_get_uv(c);
+	pr.max_depth = hsr_get_uv(c);
+	pr.flags = hsr_get_uv(c);
+	err = get_str(c, &pr.hostname);
+	if (err)
+		goto out_release;
+	rec->process = pr;
+	return 0;
+
+out_release:
+	process_release(&pr);
+	return err;
+}
+
+static void module_release(struct hsr_module *m)
+{
+	free(m->path);
+	free(m->build_id);
+	free(m->segs);
+}
+
+static int parse_segments(struct hsr_module *m, struct hsr_cursor *c)
+{
+	uint64_t n = hsr_get_uv(c);
+
+	if (c->bad || n > hsr_cursor_left(c) / 4)
+		return -EBADMSG;
+	if (!n)
+		return 0;
+	m->segs = calloc(n, sizeof(*m->segs));
+	if (!m->segs)
+		return -ENOMEM;
+	m->nsegs = n;
+	for (size_t i = 0; i < n; i++) {
+		m->segs[i].vaddr = hsr_get_uv(c);
+		m->segs[i].memsz = hsr_get_uv(c);
+		m->segs[i].offset = hsr_get_uv(c);
+		m->segs[i].flags = hsr_get_u32(c);
+	}
+	return c->bad ? -EBADMSG : 0;
+}
+
+static int parse_module(struct hsr_recording *rec, struct hsr_cursor *c)
+{
+	struct hsr_module m = { 0 };
+	const uint8_t *bid;
+	int err;
+
+	m.id = hsr_get_u32(c);
+	m.bias = hsr_get_uv(c);
+	err = get_str(c, &m.path);
+	if (err)
+		goto out_release;
+	bid = hsr_get_bytes(c, &m.build_id_len);
+	err = -EBADMSG;
+	if (c->bad)
+		goto out_release;
+	err = -ENOMEM;
+	if (m.build_id_len && !(m.build_id = (uint8_t *)dup_field(bid, m.build_id_len)))
+		goto out_release;
+	err = parse_segments(&m, c);
+	if (err)
+		goto out_release;
+	if (hsr_recording_module(rec, m.id)) {
+		module_release(&m);	/* ids are unique: keep the first description */
+		return 0;
+	}
+	err = grow((void **)&rec->modules, &hsr_loading_of(rec)->cap.modules, rec->nmodules + 1,
+		   sizeof(m));
+	if (err)
+		goto out_release;
+	rec->modules[rec->nmodules++] = m;
+	return 0;
+
+out_release:
+	module_release(&m);
+	return err;
+}
+
+static int parse_module_unload(struct hsr_recording *rec, struct hsr_cursor *c)
+{
+	unsigned id = hsr_get_u32(c);
+	uint64_t t = hsr_get_uv(c);
+	struct hsr_module *m = (struct hsr_module *)hsr_recording_module(rec, id);
+
+	if (c->bad)
+		return -EBADMSG;
+	if (m) {
+		m->unloaded = 1;
+		m->unload_t = t;
+	}
+	return 0;
+}
+
+static int parse_frames(struct hsr_stack *st, struct hsr_cursor *c)
+{
+	uint64_t n = hsr_get_uv(c), addr;
+
+	if (c->bad || n > hsr_cursor_left(c) || n > UINT32_MAX)
+		return -EBADMSG;
+	if (!n)
+		return 0;
+	st->frames = malloc(n * sizeof(*st->frames));
+	if (!st->frames)
+		return -ENOMEM;
+	st->nframes = (uint32_t)n;
+	addr = hsr_get_uv(c);
+	st->frames[0] = addr;
+	for (size_t i = 1; i < n; i++) {
+		addr += (uint64_t)hsr_get_sv(c);
+		st->frames[i] = addr;
+	}
+	return c->bad ? -EBADMSG : 0;
+}
+
+static int parse_stack(struct hsr_recording *rec, struct hsr_cursor *c)
+{
+	struct hsr_stack st = { 0 };
+	uint64_t id = hsr_get_uv(c);
+	int err;
+
+	st.kind = hsr_get_u32(c);
+	if (c->bad || id != rec->nstacks + 1 || id >= UINT32_MAX)
+		return -EBADMSG;	/* ids are dense and increasing */
+	err = parse_frames(&st, c);
+	if (!err)
+		err = grow((void **)&rec->stacks, &hsr_loading_of(rec)->cap.stacks, id + 1, sizeof(st));
+	if (err) {
+		free(st.frames);
+		return err;
+	}
+	rec->stacks[id] = st;
+	rec->nstacks = id;
+	return 0;
+}
+
+/* Next stack id of a sparse list: strictly increasing, the first may be 0, all known. */
+static uint32_t next_id(struct hsr_cursor *c, size_t i, uint64_t prev, size_t nstacks)
+{
+	uint64_t delta = hsr_get_uv(c);
+
+	if (i > 0 && delta == 0)
+		c->bad = 1;
+	if (delta > nstacks || prev + delta > nstacks)
+		c->bad = 1;
+	return c->bad ? 0 : (uint32_t)(prev + delta);
+}
+
+static void get_counters(struct hsr_cursor *c, struct hsr_counters *k)
+{
+	k->alloc_calls = hsr_get_uv(c);
+	k->alloc_bytes = hsr_get_uv(c);
+	k->free_calls = hsr_get_uv(c);
+	k->freed_bytes = hsr_get_uv(c);
+	k->temporary = hsr_get_uv(c);
+}
+
+static int parse_entries(struct hsr_recording *rec, struct hsr_snapshot *s,
+			 struct hsr_cursor *c)
+{
+	uint64_t n = hsr_get_uv(c);
+	uint32_t id = 0;
+
+	if (c->bad || n > hsr_cursor_left(c) / 6)
+		return -EBADMSG;
+	if (!n)
+		return 0;
+	s->entries = calloc(n, sizeof(*s->entries));
+	if (!s->entries)
+		return -ENOMEM;
+	s->nentries = n;
+	for (size_t i = 0; i < n && !c->bad; i++) {
+		id = next_id(c, i, id, rec->nstacks);
+		s->entries[i].id = id;
+		get_counters(c, &s->entries[i].c);
+	}
+	return c->bad ? -EBADMSG : 0;
+}
+
+static int parse_snapshot(struct hsr_recording *rec, struct hsr_cursor *c)
+{
+	struct hsr_snapshot s = { 0 };
+	int err;
+
+	s.seq = hsr_get_uv(c);
+	s.reason = hsr_get_u32(c);
+	s.t = hsr_get_uv(c);
+	err = get_str(c, &s.name);
+	if (err)
+		goto out_free;
+	get_counters(c, &s.total);
+	s.peak_bytes = hsr_get_uv(c);
+	s.peak_t = hsr_get_uv(c);
+	err = parse_entries(rec, &s, c);
+	if (!err)
+		err = grow((void **)&rec->snapshots, &hsr_loading_of(rec)->cap.snapshots,
+			   rec->nsnapshots + 1, sizeof(s));
+	if (err)
+		goto out_free;
+	for (size_t i = 0; i < s.nentries; i++)
+		rec->stacks[s.entries[i].id].last = s.entries[i].c;
+	rec->snapshots[rec->nsnapshots++] = s;
+	return 0;
+
+out_free:
+	free(s.name);
+	free(s.entries);
+	return err;
+}
+
+static int parse_peak(struct hsr_recording *rec, struct hsr_cursor *c)
+{
+	struct hsr_peak pk = { .present = 1 };
+	uint32_t id = 0;
+	uint64_t n;
+
+	pk.t = hsr_get_uv(c);
+	pk.peak_bytes = hsr_get_uv(c);
+	n = hsr_get_uv(c);
+	if (c->bad || n > hsr_cursor_left(c) / 3)
+		return -EBADMSG;
+	pk.entries = n ? calloc(n, sizeof(*pk.entries)) : NULL;
+	if (n && !pk.entries)
+		return -ENOMEM;
+	pk.nentries = n;
+	for (size_t i = 0; i < n && !c->bad; i++) {
+		id = next_id(c, i, id, rec->nstacks);
+		pk.entries[i].id = id;
+		pk.entries[i].live_bytes = hsr_get_uv(c);
+		pk.entries[i].live_blocks = hsr_get_uv(c);
+	}
+	if (c->bad) {
+		free(pk.entries);
+		return -EBADMSG;
+	}
+	free(rec->peak.entries);	/* the last PEAK record wins */
+	rec->peak = pk;
+	return 0;
+}
+
+static int parse_timeline(struct hsr_recording *rec, struct hsr_cursor *c)
+{
+	uint64_t n = hsr_get_uv(c), t = 0;
+	size_t base = rec->ntimeline;
+	int err;
+
+	if (c->bad || n > hsr_cursor_left(c) / 3)
+		return -EBADMSG;
+	err = grow((void **)&rec->timeline, &hsr_loading_of(rec)->cap.timeline, base + n,
+		   sizeof(*rec->timeline));
+	if (err)
+		return err;
+	for (size_t i = 0; i < n && !c->bad; i++) {
+		struct hsr_point *pt = &rec->timeline[base + i];
+
+		t += hsr_get_uv(c);
+		pt->t = t;
+		pt->live_bytes = hsr_get_uv(c);
+		pt->alloc_calls = hsr_get_uv(c);
+	}
+	if (c->bad)
+		return -EBADMSG;	/* ntimeline unchanged: the points are dropped */
+	rec->ntimeline = base + n;
+	return 0;
+}
+
+static int parse_message(struct hsr_recording *rec, struct hsr_cursor *c)
+{
+	struct hsr_message m = { 0 };
+	int err;
+
+	m.t = hsr_get_uv(c);
+	m.level = hsr_get_u32(c);
+	err = get_str(c, &m.text);
+	if (!err)
+		err = grow((void **)&rec->messages, &hsr_loading_of(rec)->cap.messages, rec->nmessages + 1,
+			   sizeof(m));
+	if (err) {
+		free(m.text);
+		return err;
+	}
+	rec->messages[rec->nmessages++] = m;
+	return 0;
+}
+
+static int parse_end(struct hsr_recording *rec, struct hsr_cursor *c)
+{
+	struct hsr_end e = { .present = 1 };
+
+	e.t = hsr_get_uv(c);
+	e.reason = hsr_get_u32(c);
+	e.agent_bytes = hsr_get_uv(c);
+	e.nstacks = hsr_get_uv(c);
+	e.dropped = hsr_get_uv(c);
+	if (c->bad)
+		return -EBADMSG;
+	rec->end = e;
+	return 0;
+}
+
+typedef int (*record_parser)(struct hsr_recording *rec, struct hsr_cursor *c);
+
+static const record_parser parsers[] = {
+	[HSR_PROCESS] = parse_process,
+	[HSR_MODULE] = parse_module,
+	[HSR_MODULE_UNLOAD] = parse_module_unload,
+	[HSR_STACK] = parse_stack,
+	[HSR_SNAPSHOT] = parse_snapshot,
+	[HSR_PEAK] = parse_peak,
+	[HSR_TIMELINE] = parse_timeline,
+	[HSR_MESSAGE] = parse_message,
+	[HSR_END] = parse_end,
+};
+
+int hsr_parse_record(struct hsr_recording *rec, unsigned type, const uint8_t *p, size_t n)
+{
+	struct hsr_cursor c;
+
+	if (type >= sizeof(parsers) / sizeof(parsers[0]) || !parsers[type])
+		return 0;
+	hsr_cursor_init(&c, p, n);
+	return parsers[type](rec, &c);
+}
+
+void hsr_finish_peak(struct hsr_recording *rec)
+{
+	for (size_t i = 0; i <= rec->nstacks; i++) {
+		rec->stacks[i].peak_bytes = 0;
+		rec->stacks[i].peak_blocks = 0;
+	}
+	for (size_t i = 0; i < rec->peak.nentries; i++) {
+		const struct hsr_peak_entry *e = &rec->peak.entries[i];
+
+		rec->stacks[e->id].peak_bytes = e->live_bytes;
+		rec->stacks[e->id].peak_blocks = e->live_blocks;
+	}
+}

@@ -90,6 +90,7 @@ struct hs_state {
 	atomic_int initialized;
 	atomic_int failed;		/* an internal failure stopped tracking */
 	atomic_int finished;		/* final recording written */
+	atomic_int pid;			/* this process, as of start or fork (not vfork) */
 };
 extern struct hs_state hs_state;
 

@@ -65,11 +65,24 @@ static void atfork_parent(void)
 
 static void atfork_child(void)
 {
+	atomic_store(&hs_state.pid, getpid());
 	hs_tracker_unlock_all();
 	hs_modules_atfork_child();
 	hs_writer_atfork_child();
 	hs_writer_unlock();
 	hs_self.internal--;
+}
+
+static void (*real_exit)(int);
+
+static void *next_fn(const char *name)
+{
+	void *fn;
+
+	hs_self.internal++;
+	fn = dlsym(RTLD_NEXT, name);
+	hs_self.internal--;
+	return fn;
 }
 
 static int init_parts(void)
@@ -85,6 +98,7 @@ static int init_parts(void)
 		return -1;
 	if (pthread_atfork(atfork_prepare, atfork_parent, atfork_child) != 0)
 		return -1;
+	real_exit = next_fn("_exit");	/* now: a forked child must not need the loader */
 	return 0;
 }
 
@@ -102,6 +116,7 @@ void hs_init(void)
 		hs_self.internal--;
 		return;
 	}
+	atomic_store(&hs_state.pid, getpid());
 	atomic_store(&hs_state.tracking, hs_opt.start_tracking);
 	atomic_store_explicit(&hs_state.initialized, 1, memory_order_release);
 	hs_self.internal--;
@@ -112,70 +127,113 @@ __attribute__((constructor)) static void hs_ctor(void)
 	hs_init();
 }
 
+/*
+ * The end of this image's recording, once. Not in a vfork child: it shares the parent's
+ * memory (and the writer's marks) and got no fork handler, so its pid gives it away.
+ */
+static void finish(unsigned reason)
+{
+	int expected = 0;
+
+	if (!atomic_load(&hs_state.initialized) || atomic_load(&hs_state.pid) != getpid())
+		return;
+	if (!atomic_compare_exchange_strong(&hs_state.finished, &expected, 1))
+		return;
+	hs_writer_snapshot(reason, NULL, 1);
+}
+
 /* The last recording: runs among the last destructors, after the program's own. */
 __attribute__((destructor)) static void hs_dtor(void)
 {
-	if (!atomic_load(&hs_state.initialized) || atomic_load(&hs_state.finished))
-		return;
-	hs_writer_snapshot(HSR_REASON_EXIT, NULL, 1);
-	atomic_store(&hs_state.finished, 1);
+	finish(HSR_REASON_EXIT);
 }
 
 /* Before an exec replaces this image: its recording ends here. */
 static void before_exec(void)
 {
-	if (atomic_load(&hs_state.initialized) && !atomic_load(&hs_state.finished))
-		hs_writer_snapshot(HSR_REASON_EXEC, NULL, 1);
+	finish(HSR_REASON_EXEC);
 }
 
-static void *next_fn(const char *name)
+/* If the exec failed, the image goes on: later snapshots append to the same recording. */
+static void after_failed_exec(void)
 {
-	void *fn;
+	if (atomic_load(&hs_state.pid) == getpid())
+		atomic_store(&hs_state.finished, 0);
+}
 
-	hs_self.internal++;
-	fn = dlsym(RTLD_NEXT, name);
-	hs_self.internal--;
-	return fn;
+/* Programs that end with _exit (shells, forked children) skip destructors. */
+HS_EXPORT void _exit(int status)
+{
+	void (*real)(int) = real_exit ? real_exit : next_fn("_exit");
+
+	finish(HSR_REASON_EXIT);
+	real(status);
+	__builtin_unreachable();
+}
+
+HS_EXPORT void _Exit(int status)
+{
+	_exit(status);
 }
 
 HS_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
 	int (*real)(const char *, char *const[], char *const[]) = next_fn("execve");
 
+	int ret;
+
 	before_exec();
-	return real(path, argv, envp);
+	ret = real(path, argv, envp);
+	after_failed_exec();
+	return ret;
 }
 
 HS_EXPORT int execv(const char *path, char *const argv[])
 {
 	int (*real)(const char *, char *const[]) = next_fn("execv");
 
+	int ret;
+
 	before_exec();
-	return real(path, argv);
+	ret = real(path, argv);
+	after_failed_exec();
+	return ret;
 }
 
 HS_EXPORT int execvp(const char *file, char *const argv[])
 {
 	int (*real)(const char *, char *const[]) = next_fn("execvp");
 
+	int ret;
+
 	before_exec();
-	return real(file, argv);
+	ret = real(file, argv);
+	after_failed_exec();
+	return ret;
 }
 
 HS_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	int (*real)(const char *, char *const[], char *const[]) = next_fn("execvpe");
 
+	int ret;
+
 	before_exec();
-	return real(file, argv, envp);
+	ret = real(file, argv, envp);
+	after_failed_exec();
+	return ret;
 }
 
 HS_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
 	int (*real)(int, char *const[], char *const[]) = next_fn("fexecve");
 
+	int ret;
+
 	before_exec();
-	return real(fd, argv, envp);
+	ret = real(fd, argv, envp);
+	after_failed_exec();
+	return ret;
 }
 
 /* execl, execlp, execle: gather the variadic arguments and take the vector path. */

@@ -308,18 +308,24 @@ static int mark_vanished(void)
 	return changed;
 }
 
-int hs_modules_refresh(void)
+/* 1 if anything changed, 0 if not, -EAGAIN if another refresh is running. */
+static int refresh(void)
 {
 	struct refresh r = { .first = 1 };
 
 	if (atomic_exchange_explicit(&refresh_lock, 1, memory_order_acquire))
-		return 0;
+		return -EAGAIN;
 	generation++;
 	dl_iterate_phdr(refresh_cb, &r);
 	if (r.listed && mark_vanished())
 		r.changed = 1;
 	atomic_store_explicit(&refresh_lock, 0, memory_order_release);
 	return r.changed;
+}
+
+int hs_modules_refresh(void)
+{
+	return refresh() > 0;
 }
 
 int hs_modules_init(void)
@@ -330,19 +336,33 @@ int hs_modules_init(void)
 		return 0;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	t0 = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-	hs_modules_refresh();
+	refresh();
 	if (!hs_modules_count())
 		return -ENOENT;
 	self_mod = find_loaded((uintptr_t)&hs_modules_init);
 	return 0;
 }
 
+int hs_module_lookup(uintptr_t pc, const struct hs_module **out)
+{
+	int rc;
+
+	*out = find_loaded(pc);
+	if (*out)
+		return 0;
+	rc = refresh();
+	if (rc > 0)
+		*out = find_loaded(pc);
+	if (*out)
+		return 0;
+	return rc < 0 ? rc : -ENOENT;
+}
+
 const struct hs_module *hs_module_find(uintptr_t pc)
 {
-	const struct hs_module *m = find_loaded(pc);
+	const struct hs_module *m;
 
-	if (!m && hs_modules_refresh())
-		m = find_loaded(pc);
+	hs_module_lookup(pc, &m);
 	return m;
 }
 

@@ -56,6 +56,15 @@ int hs_modules_init(void);
 const struct hs_module *hs_module_find(uintptr_t pc);
 
 /*
+ * hs_module_find that tells why it found nothing: 0 and *out set, -ENOENT when no loaded
+ * module holds pc (the loader's list was re-read if it changed), -EAGAIN when the list
+ * could not be re-read because a refresh was in progress (another thread, or the refresh
+ * this signal handler interrupted): the answer may differ later, so do not cache it.
+ * Lock-free, async-signal-safe.
+ */
+int hs_module_lookup(uintptr_t pc, const struct hs_module **out);
+
+/*
  * Re-read the loader's list: add new modules, mark vanished ones unloaded. Called after
  * dlclose by the hook, and by hs_module_find on a miss. Returns 1 if anything changed.
  */

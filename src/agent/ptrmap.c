@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdatomic.h>
+#include <sched.h>
 #include <sys/mman.h>
 
 #include "agent.h"
@@ -48,10 +49,20 @@ static inline struct shard *shard_of(uint64_t h)
 	return &shards[(h >> 40) & (NSHARDS - 1)];
 }
 
+/*
+ * Spin briefly, then yield: with more threads than cores, the holder may have been
+ * preempted, and spinning out its time slice would serialize everyone behind it.
+ */
 static inline void shard_lock(struct shard *s)
 {
-	while (atomic_flag_test_and_set_explicit(&s->lock, memory_order_acquire))
-		hs_cpu_relax();
+	unsigned spins = 0;
+
+	while (atomic_flag_test_and_set_explicit(&s->lock, memory_order_acquire)) {
+		if (++spins < 64)
+			hs_cpu_relax();
+		else
+			sched_yield();
+	}
 }
 
 static inline void shard_unlock(struct shard *s)

@@ -76,10 +76,12 @@ static void cache_put(uintptr_t key, uint32_t rule)
 static __attribute__((noinline, cold)) uint32_t rule_miss(uintptr_t key, uintptr_t pc,
 							   uintptr_t ra)
 {
-	const struct hs_module *m = hs_module_find(key);
+	const struct hs_module *m;
 	struct hs_cfi_rules cr;
 	uint32_t rule;
 
+	if (hs_module_lookup(key, &m) == -EAGAIN)
+		return HS_RULE_FPSTEP;	/* the table is being refreshed: ask again later */
 	if (!m)
 		rule = HS_RULE_FPSTEP;
 	else if (ra && hs_arch_is_sigreturn(m, pc))

@@ -19,24 +19,39 @@ enum hs_unwind_method {
 	HS_UNWIND_FP = 1,	/* frame pointers only (fast, wrong for code without them) */
 };
 
-/* Set up the rule cache. Needs hs_modules_init() first. 0 or -errno. */
+/*
+ * Set up the rule cache (512 KiB, mapped once) and choose the method; calling it again
+ * only switches the method. Needs hs_modules_init() first. 0 or -errno. Until it has
+ * succeeded, hs_unwind walks frame pointers.
+ */
 int hs_unwind_init(enum hs_unwind_method method);
 
 /*
  * Walk the calling thread's stack. Frames are return addresses, innermost first. Recording
  * starts at the first frame whose return address equals `first_ra` (what the hook saw as
  * __builtin_return_address(0)), so the agent's own frames are left out; if that frame is
- * not met within a few steps, recording starts after the agent's own frames.
- * [stack_lo, stack_hi) bound every stack read. Returns the number of frames stored (at
- * most max). Async-signal-safe; reentrant.
+ * not met within a few steps, recording starts after the agent's own frames; first_ra 0
+ * records from the caller of hs_unwind. Every entry is "the executing instruction + 1":
+ * a return address as it is, and pc + 1 for the interrupted frame above a signal frame and
+ * for the signal trampoline, so consumers look up addr - 1 uniformly (docs/UNWIND.md).
+ * [stack_lo, stack_hi) bound every stack read (the thread's stack; reads below the
+ * caller's own frame are refused too). Returns the number of frames stored (at most max).
+ * Async-signal-safe and reentrant; takes no lock of its own (a cache miss on an unknown pc
+ * may call dl_iterate_phdr, whose loader lock is recursive).
  */
 size_t hs_unwind(uintptr_t *frames, size_t max, uintptr_t first_ra, uintptr_t stack_lo,
 		 uintptr_t stack_hi);
 
-/* Forget cached rules (a module went away, its addresses may be reused). */
+/*
+ * Forget cached rules (a module went away, its addresses may be reused). Racing walks may
+ * still see old rules or store one back; every cache word is read and written atomically.
+ */
 void hs_unwind_invalidate(void);
 
-/* Statistics for the agent's self-report: cache hits and misses so far. */
+/*
+ * Statistics for the agent's self-report: cache hits and misses so far (per looked-up
+ * frame; counted per thread-ish shard without atomic adds, so a race may lose a few).
+ */
 void hs_unwind_stats(uint64_t *hits, uint64_t *misses);
 
 #endif

@@ -180,6 +180,8 @@ uint64_t hs_view_key(enum hs_view view, enum hs_sort sort, const struct hs_figur
 		return sort == HS_SORT_BYTES ? f->live_bytes : f->live_blocks;
 	case HS_VIEW_PEAK:
 		return sort == HS_SORT_BYTES ? f->peak_bytes : f->peak_blocks;
+	case HS_VIEW_TEMPORARY:
+		return sort == HS_SORT_BYTES ? f->alloc_bytes : f->temporary;
 	default:
 		return sort == HS_SORT_BYTES ? f->alloc_bytes : f->alloc_calls;
 	}

@@ -99,8 +99,9 @@ int hs_view_includes(enum hs_view view, const struct hs_figures *f);
 
 /*
  * The number a view sorts by: for leaks and peak, bytes and blocks are the live ones
- * (at the end, at the peak), calls are allocation calls; for allocs, bytes and blocks are
- * allocated bytes and calls; temporary is the temporary count in every view.
+ * (at the end, at the peak); for allocs, bytes and blocks are allocated bytes and calls;
+ * for temporary, allocated bytes and the temporary count. Calls are allocation calls and
+ * temporary the temporary count in every view (docs/JSON.md has the table).
  */
 uint64_t hs_view_key(enum hs_view view, enum hs_sort sort, const struct hs_figures *f);
 

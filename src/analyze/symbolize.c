@@ -150,6 +150,13 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
 	return 0;
 }
 
+/* qsort, but fine with (NULL, 0): glibc declares its base nonnull. */
+static void sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
 static uint64_t mix64(uint64_t k)
 {
 	k ^= k >> 33;
@@ -643,7 +650,7 @@ static void syms_build(struct module *m)
 		if (!e->sized)
 			e->end = section_end(elf, shndx, bias, addr);
 	}
-	qsort(m->syms, m->nsyms, sizeof(*m->syms), sym_cmp);
+	sort(m->syms, m->nsyms, sizeof(*m->syms), sym_cmp);
 }
 
 /*
@@ -788,7 +795,7 @@ static int ranges_build(struct hs_symbolizer *s)
 				s->ranges[s->nranges++] = (struct range){ g->start, g->start + g->memsz, i };
 		}
 	}
-	qsort(s->ranges, s->nranges, sizeof(*s->ranges), range_cmp);
+	sort(s->ranges, s->nranges, sizeof(*s->ranges), range_cmp);
 	for (i = 0; i < s->nranges; i++)
 		s->max_end[i] = i && s->max_end[i - 1] > s->ranges[i].end ? s->max_end[i - 1]
 									 : s->ranges[i].end;
@@ -861,7 +868,7 @@ static struct cu_funcs *cu_funcs_get(struct module *m, Dwarf_Die *cu)
 	f = &m->cus[m->ncus];
 	memset(f, 0, sizeof(*f));
 	dwarf_getfuncs(cu, collect_func, f, 0);
-	qsort(f->r, f->n, sizeof(*f->r), func_cmp);
+	sort(f->r, f->n, sizeof(*f->r), func_cmp);
 	if (u64map_put(&m->cu_map, key, (uint32_t)m->ncus + 1)) {
 		free(f->r);
 		return NULL;

@@ -13,7 +13,7 @@
 #include "export.h"
 #include "hsr_format.h"
 
-#define JW_MAX_DEPTH 16
+#define JW_MAX_DEPTH 8	/* the report nests 5 deep (frames of a stack) */
 
 /* A minimal writer: commas and indentation; a container may be written on one line. */
 struct jw {
@@ -47,8 +47,6 @@ static void jw_open(struct jw *w, const char *key, char c, int flat)
 {
 	jw_item(w, key);
 	fputc(c, w->f);
-	if (w->depth + 1 >= JW_MAX_DEPTH)
-		return;
 	w->depth++;
 	w->first[w->depth] = 1;
 	w->flat[w->depth] = flat || w->flat[w->depth - 1];

@@ -352,10 +352,11 @@ static int parse_peak(struct hsr_recording *rec, struct hsr_cursor *c)
 	return 0;
 }
 
+/* Points carry on from the last point of the previous TIMELINE record (t_delta). */
 static int parse_timeline(struct hsr_recording *rec, struct hsr_cursor *c)
 {
-	uint64_t n = hsr_get_uv(c), t = 0;
 	size_t base = rec->ntimeline;
+	uint64_t n = hsr_get_uv(c), t = base ? rec->timeline[base - 1].t : 0;
 	int err;
 
 	if (c->bad || n > hsr_cursor_left(c) / 3)

@@ -163,10 +163,11 @@ static void put_peak(struct hsr_buf *b, uint64_t t, uint64_t bytes, int second)
 	hsr_record_end(b, r);
 }
 
+/* t_delta runs on across records: the first point is relative to the previous record's last. */
 static void put_timeline(struct hsr_buf *b, const uint64_t (*pts)[3], size_t n)
 {
 	size_t r = hsr_record_begin(b, HSR_TIMELINE);
-	uint64_t prev = 0;
+	static uint64_t prev;
 
 	hsr_put_uv(b, n);
 	for (size_t i = 0; i < n; i++) {

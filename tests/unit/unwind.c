@@ -16,6 +16,7 @@
 #include <link.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -434,6 +435,50 @@ static void test_thread(void)
 	pthread_join(t, NULL);
 }
 
+/* ---- many threads unwinding while the cache is cleared and modules come and go -------- */
+
+static atomic_int stop_flag;
+
+static void *racer(void *arg)
+{
+	uintptr_t f[MAXF];
+	long bad = 0;
+
+	set_bounds();
+	while (!atomic_load(&stop_flag)) {
+		size_t n = chain_a(f, MAXF);
+
+		bad += n < 5 || !in_fn(f[0], "chain_d") || !in_fn(f[3], "chain_a") ||
+		       !in_fn(f[4], "racer");
+	}
+	return (void *)bad;
+}
+
+static void test_race(void)
+{
+	pthread_t t[3];
+	void *bad;
+	long total = 0;
+
+	for (int i = 0; i < 3; i++)
+		CHECK(pthread_create(&t[i], NULL, racer, NULL) == 0);
+	for (int i = 0; i < 200; i++) {
+		void *h = dlopen("libm.so.6", RTLD_NOW | RTLD_LOCAL);
+
+		hs_unwind_invalidate();
+		if (h)
+			dlclose(h);
+		hs_modules_refresh();
+		hs_unwind_invalidate();
+	}
+	atomic_store(&stop_flag, 1);
+	for (int i = 0; i < 3; i++) {
+		pthread_join(t[i], &bad);
+		total += (long)bad;
+	}
+	CHECK(total == 0);
+}
+
 /* ---- absurd bounds must end the walk, never fault ---------------------------------------- */
 
 NOFP static void test_bad_bounds(void)
@@ -528,48 +573,62 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-NOFP static size_t t_leaf(uintptr_t *f, size_t max, double *ns)
-{
-	volatile char pad[16];
-	double t;
-	size_t n = 0;
-
-	pad[0] = 0;
-	for (int i = 0; i < 1000; i++)
-		n = hook(f, max);
-	t = now_s();
-	for (int i = 0; i < ITERS; i++)
-		n += hook(f, max) - n;
-	*ns = (now_s() - t) * 1e9 / ITERS;
-	pad[1] = pad[0];
-	return n;
-}
-
-#define T_FN(name, next)                                                                  \
-	NOFP static size_t name(uintptr_t *f, size_t max, double *ns)                      \
+#define T_LEAF(attr, fpuse, name)                                                         \
+	attr static size_t name(uintptr_t *f, size_t max, double *ns)                    \
+	{                                                                                 \
+		volatile char pad[16];                                                    \
+		double t;                                                                 \
+		size_t n = 0;                                                             \
+		pad[0] = 0;                                                               \
+		for (int i = 0; i < 1000; i++)                                            \
+			n = hook(f, max);                                                 \
+		t = now_s();                                                              \
+		for (int i = 0; i < ITERS; i++)                                           \
+			n += hook(f, max) - n;                                            \
+		*ns = (now_s() - t) * 1e9 / ITERS;                                        \
+		fpuse;                                                                    \
+		pad[1] = pad[0];                                                          \
+		return n;                                                                 \
+	}
+#define T_FN(attr, fpuse, name, next)                                                     \
+	attr static size_t name(uintptr_t *f, size_t max, double *ns)                    \
 	{                                                                                 \
 		volatile char pad[24];                                                    \
 		size_t n;                                                                 \
 		pad[0] = 0;                                                               \
 		n = next(f, max, ns);                                                     \
-		pad[1] = pad[0];                                                               \
+		fpuse;                                                                    \
+		pad[1] = pad[0];                                                          \
 		return n;                                                                 \
 	}
-T_FN(t_9, t_leaf)
-T_FN(t_8, t_9)
-T_FN(t_7, t_8)
-T_FN(t_6, t_7)
-T_FN(t_5, t_6)
-T_FN(t_4, t_5)
-T_FN(t_3, t_4)
-T_FN(t_2, t_3)
-T_FN(t_1, t_2)
+/* Without frame pointers: t_1 -> ... -> t_9 -> t_leaf -> hook. */
+T_LEAF(NOFP, (void)0, t_leaf)
+T_FN(NOFP, (void)0, t_9, t_leaf)
+T_FN(NOFP, (void)0, t_8, t_9)
+T_FN(NOFP, (void)0, t_7, t_8)
+T_FN(NOFP, (void)0, t_6, t_7)
+T_FN(NOFP, (void)0, t_5, t_6)
+T_FN(NOFP, (void)0, t_4, t_5)
+T_FN(NOFP, (void)0, t_3, t_4)
+T_FN(NOFP, (void)0, t_2, t_3)
+T_FN(NOFP, (void)0, t_1, t_2)
+/* The same with frame pointers, for frame-pointer mode. */
+T_LEAF(WITHFP, FORCE_FP(), u_leaf)
+T_FN(WITHFP, FORCE_FP(), u_9, u_leaf)
+T_FN(WITHFP, FORCE_FP(), u_8, u_9)
+T_FN(WITHFP, FORCE_FP(), u_7, u_8)
+T_FN(WITHFP, FORCE_FP(), u_6, u_7)
+T_FN(WITHFP, FORCE_FP(), u_5, u_6)
+T_FN(WITHFP, FORCE_FP(), u_4, u_5)
+T_FN(WITHFP, FORCE_FP(), u_3, u_4)
+T_FN(WITHFP, FORCE_FP(), u_2, u_3)
+T_FN(WITHFP, FORCE_FP(), u_1, u_2)
 
 static void test_timing(void)
 {
 	uintptr_t f[MAXF];
 	uint64_t h0, m0, h1, m1;
-	double cfi, fp, full;
+	double cfi, fp, full, fpcfi;
 	size_t n, nfull;
 
 	hs_unwind_stats(&h0, &m0);
@@ -580,11 +639,13 @@ static void test_timing(void)
 	CHECK(h1 > h0 && m1 - m0 < 100);
 	nfull = t_1(f, MAXF, &full);
 	hs_unwind_init(HS_UNWIND_FP);
-	t_1(f, 10, &fp);
+	n = u_1(f, 10, &fp);
+	CHECK(n == 10 && in_fn(f[0], "u_leaf") && in_fn(f[9], "u_1"));
 	hs_unwind_init(HS_UNWIND_CFI);
-	printf("unwind: %.1f ns per 10-frame unwind (CFI, hot cache), %.1f ns full stack "
-	       "(%zu frames), %.1f ns frame-pointer mode (wrong here: no frame pointers)\n",
-	       cfi, full, nfull, fp);
+	u_1(f, 10, &fpcfi);
+	printf("unwind: %.1f ns per 10-frame unwind (CFI, hot cache); %.1f ns for the full "
+	       "stack (%zu frames); frame-pointer mode %.1f ns, CFI on the same chain %.1f ns\n",
+	       cfi, full, nfull, fp, fpcfi);
 }
 
 /* ---- the module table ---------------------------------------------------------------------- */
@@ -657,8 +718,8 @@ int main(void)
 	static const char *const names[] = {
 		"main", "chain_a", "chain_b", "chain_c", "chain_d", "test_chain", "cmp_int",
 		"test_qsort", "on_usr1", "raise_site", "test_raise", "on_ill", "fault_site",
-		"test_fault", "thread_main", "fp_a", "fp_b", "fp_c", "test_fp_mode", "t_leaf",
-		"t_1", "t_9", "load_syms", "test_bad_bounds",
+		"test_fault", "thread_main", "racer", "fp_a", "fp_b", "fp_c", "test_fp_mode", "t_leaf",
+		"t_1", "t_9", "u_leaf", "u_1", "load_syms", "test_bad_bounds",
 	};
 	uint64_t hits, misses;
 
@@ -672,6 +733,7 @@ int main(void)
 	test_raise();
 	test_fault();
 	test_thread();
+	test_race();
 	test_bad_bounds();
 	test_fp_mode();
 	test_fork();

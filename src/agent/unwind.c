@@ -82,14 +82,11 @@ static __attribute__((noinline, cold)) uint32_t rule_miss(uintptr_t key, uintptr
 
 	if (hs_module_lookup(key, &m) == -EAGAIN)
 		return HS_RULE_FPSTEP;	/* the table is being refreshed: ask again later */
-	if (!m)
-		rule = HS_RULE_FPSTEP;
-	else if (ra && hs_arch_is_sigreturn(m, pc))
+	rule = HS_RULE_FPSTEP;		/* no module, or no usable CFI */
+	if (m && ra && hs_arch_is_sigreturn(m, pc))
 		rule = HS_RULE_SIGNAL;
-	else if (hs_cfi_find(m, key, &cr) == 0)
+	else if (m && hs_cfi_find(m, key, &cr) == 0)
 		rule = hs_arch_pack(&cr);
-	else
-		rule = HS_RULE_FPSTEP;
 	cache_put(key, rule);
 	return rule;
 }

@@ -61,6 +61,13 @@ struct cu_funcs {
 	size_t n, cap;
 };
 
+/* Where a compilation unit's code lies, for files without .debug_aranges (clang). */
+struct cu_range {
+	Dwarf_Addr lo, hi;	/* libdwfl addresses */
+	Dwarf_Die *cu;		/* owned by libdwfl, stable while the module is open */
+	Dwarf_Addr bias;
+};
+
 /* A code symbol of a module, for binary search (dwfl_module_addrinfo scans linearly). */
 struct sym_ent {
 	GElf_Addr lo;
@@ -94,6 +101,9 @@ struct module {
 	struct u64map cu_map;	/* CU DIE offset -> index + 1 in cus */
 	struct cu_funcs *cus;
 	size_t ncus, cus_cap;
+	struct cu_range *cu_ranges;	/* built on the first address .debug_aranges lacks */
+	size_t ncu_ranges;
+	bool cu_ranges_built;
 };
 
 /* One PT_LOAD segment of one module, for finding the module that holds an address. */
@@ -754,6 +764,7 @@ static void module_free(struct module *m)
 	for (i = 0; i < m->ncus; i++)
 		free(m->cus[i].r);
 	free(m->cus);
+	free(m->cu_ranges);
 	free(m->syms);
 	u64map_release(&m->cu_map);
 	free(m->path);
@@ -829,6 +840,61 @@ static struct module *module_at(struct hs_symbolizer *s, uint64_t addr)
 }
 
 /* ---- DWARF: the function and inline chain at a pc --------------------------------------- */
+
+static int cu_range_cmp(const void *a, const void *b)
+{
+	const struct cu_range *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+static void cu_ranges_build(struct module *m)
+{
+	Dwarf_Die *cu = NULL;
+	Dwarf_Addr bias = 0, base, lo, hi;
+	size_t cap = 0;
+
+	m->cu_ranges_built = true;
+	while ((cu = dwfl_module_nextcu(m->mod, cu, &bias)) != NULL) {
+		ptrdiff_t off = 0;
+
+		while ((off = dwarf_ranges(cu, off, &base, &lo, &hi)) > 0) {
+			if (lo >= hi ||
+			    grow((void **)&m->cu_ranges, &cap, m->ncu_ranges + 1, sizeof(*m->cu_ranges)))
+				continue;
+			m->cu_ranges[m->ncu_ranges++] = (struct cu_range){ lo + bias, hi + bias, cu, bias };
+		}
+	}
+	sort(m->cu_ranges, m->ncu_ranges, sizeof(*m->cu_ranges), cu_range_cmp);
+}
+
+/* The CU holding pc: from .debug_aranges, else from the CUs' own ranges. */
+static Dwarf_Die *cu_at(struct module *m, Dwarf_Addr pc, Dwarf_Addr *bias)
+{
+	Dwarf_Die *cu = dwfl_module_addrdie(m->mod, pc, bias);
+	size_t lo = 0, hi, k;
+
+	if (cu || !m->has_debuginfo)
+		return cu;
+	if (!m->cu_ranges_built)
+		cu_ranges_build(m);
+	hi = m->ncu_ranges;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (m->cu_ranges[mid].lo <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (k = 0; lo > 0 && k < 8; lo--, k++) {
+		if (pc < m->cu_ranges[lo - 1].hi) {
+			*bias = m->cu_ranges[lo - 1].bias;
+			return m->cu_ranges[lo - 1].cu;
+		}
+	}
+	return NULL;
+}
 
 static int collect_func(Dwarf_Die *die, void *arg)
 {
@@ -1015,6 +1081,22 @@ static size_t scope_chain(struct module *m, Dwarf_Addr pc, Dwarf_Die *cu, Dwarf_
 	return scopes_fallback(cu, pc - bias, chain, max);
 }
 
+/* The innermost position from the CU's line table. */
+static void line_of(struct hs_symbolizer *s, Dwarf_Die *cu, Dwarf_Addr dwpc,
+		    struct hs_symframe *f)
+{
+	Dwarf_Line *line = dwarf_getsrc_die(cu, dwpc);
+	int lineno = 0, col = 0;
+
+	if (!line)
+		return;
+	f->file = strtab_intern(&s->strs, dwarf_linesrc(line, NULL, NULL));
+	if (dwarf_lineno(line, &lineno) == 0 && lineno > 0)
+		f->line = (unsigned)lineno;
+	if (dwarf_linecol(line, &col) == 0 && col > 0)
+		f->column = (unsigned)col;
+}
+
 /* Frames from DWARF: names of each scope, the line table for the innermost position. */
 static size_t dwarf_frames(struct hs_symbolizer *s, struct module *m, Dwarf_Addr pc,
 			   struct hs_symframe *out, size_t max)
@@ -1024,35 +1106,23 @@ static size_t dwarf_frames(struct hs_symbolizer *s, struct module *m, Dwarf_Addr
 	Dwarf_Addr bias;
 	size_t n, i;
 
-	cu = dwfl_module_addrdie(m->mod, pc, &bias);
+	cu = cu_at(m, pc, &bias);
 	if (!cu)
 		return 0;
-	n = scope_chain(m, pc, cu, bias, chain, max < HS_SYM_MAX_INLINE ? max : HS_SYM_MAX_INLINE);
+	memset(&out[0], 0, sizeof(out[0]));
+	line_of(s, cu, pc - bias, &out[0]);
+	n = scope_chain(m, pc, cu, bias, chain, max);
 	if (n > 1 && dwarf_getsrcfiles(cu, &files, NULL) != 0)
 		files = NULL;
 	for (i = 0; i < n; i++) {
-		memset(&out[i], 0, sizeof(out[i]));
+		if (i > 0) {
+			memset(&out[i], 0, sizeof(out[i]));
+			call_site(s, &chain[i - 1], files, &out[i]);
+		}
 		out[i].function = intern_function(s, die_function_name(&chain[i]));
 		out[i].inlined = i + 1 < n;
-		if (i > 0)
-			call_site(s, &chain[i - 1], files, &out[i]);
 	}
-	return n;
-}
-
-static void line_of(struct hs_symbolizer *s, struct module *m, Dwarf_Addr pc,
-		    struct hs_symframe *f)
-{
-	Dwfl_Line *line = dwfl_module_getsrc(m->mod, pc);
-	int lineno = 0, col = 0;
-	const char *file;
-
-	if (!line)
-		return;
-	file = dwfl_lineinfo(line, NULL, &lineno, &col, NULL, NULL);
-	f->file = strtab_intern(&s->strs, file);
-	f->line = lineno > 0 ? (unsigned)lineno : 0;
-	f->column = col > 0 ? (unsigned)col : 0;
+	return n ? n : 1;	/* a CU without a function here: its line still counts */
 }
 
 /* Resolve a return address inside an open module into out[] (max >= 1). */
@@ -1068,7 +1138,6 @@ static size_t resolve(struct hs_symbolizer *s, struct module *m, uint64_t addr,
 		memset(&out[0], 0, sizeof(out[0]));
 		n = 1;
 	}
-	line_of(s, m, pc, &out[0]);
 	sym = sym_at(m, pc);
 	if (sym) {
 		out[n - 1].offset = pc - sym->lo + 1;

@@ -13,6 +13,35 @@
 
 #include "cfi.h"
 
+enum dw_cfa {
+	DW_CFA_nop = 0x00,
+	DW_CFA_set_loc = 0x01,
+	DW_CFA_advance_loc1 = 0x02,
+	DW_CFA_advance_loc2 = 0x03,
+	DW_CFA_advance_loc4 = 0x04,
+	DW_CFA_offset_extended = 0x05,
+	DW_CFA_restore_extended = 0x06,
+	DW_CFA_undefined = 0x07,
+	DW_CFA_same_value = 0x08,
+	DW_CFA_register = 0x09,
+	DW_CFA_remember_state = 0x0a,
+	DW_CFA_restore_state = 0x0b,
+	DW_CFA_def_cfa = 0x0c,
+	DW_CFA_def_cfa_register = 0x0d,
+	DW_CFA_def_cfa_offset = 0x0e,
+	DW_CFA_def_cfa_expression = 0x0f,
+	DW_CFA_expression = 0x10,
+	DW_CFA_offset_extended_sf = 0x11,
+	DW_CFA_def_cfa_sf = 0x12,
+	DW_CFA_def_cfa_offset_sf = 0x13,
+	DW_CFA_val_offset = 0x14,
+	DW_CFA_val_offset_sf = 0x15,
+	DW_CFA_val_expression = 0x16,
+	DW_CFA_GNU_window_save = 0x2d,
+	DW_CFA_GNU_args_size = 0x2e,
+	DW_CFA_GNU_negative_offset_extended = 0x2f,
+};
+
 #define PE_OMIT 0xff
 #define PE_DATAREL_SDATA4 0x3b
 #define REMEMBER_MAX 4
@@ -113,28 +142,44 @@ static int64_t sleb(struct cur *c)
 	return (int64_t)v;
 }
 
+static uintptr_t encoded_raw(struct cur *c, uint8_t format)
+{
+	switch (format) {
+	case 0x00:
+		return (uintptr_t)fixed(c, sizeof(uintptr_t));	/* absptr */
+	case 0x01:
+		return (uintptr_t)uleb(c);
+	case 0x02:
+	case 0x03:
+	case 0x04:
+		return (uintptr_t)fixed(c, (size_t)1 << (format - 1));	/* udata2/4/8 */
+	case 0x09:
+		return (uintptr_t)sleb(c);
+	case 0x0a:
+	case 0x0b:
+	case 0x0c:
+		return (uintptr_t)fixed_signed(c, (size_t)1 << (format - 9));	/* sdata2/4/8 */
+	default:
+		c->bad = 1;
+		return 0;
+	}
+}
+
 /* A DW_EH_PE-encoded value; pc-relative and data-relative applied, indirect not followed. */
 static uintptr_t encoded(struct cur *c, uint8_t enc, uintptr_t datarel)
 {
-	uintptr_t at = (uintptr_t)c->p, v;
+	uintptr_t at = (uintptr_t)c->p, v = encoded_raw(c, enc & 0x0f);
 
-	switch (enc & 0x0f) {
-	case 0x00: v = (uintptr_t)fixed(c, sizeof(uintptr_t)); break;
-	case 0x01: v = (uintptr_t)uleb(c); break;
-	case 0x02: v = (uintptr_t)fixed(c, 2); break;
-	case 0x03: v = (uintptr_t)fixed(c, 4); break;
-	case 0x04: v = (uintptr_t)fixed(c, 8); break;
-	case 0x09: v = (uintptr_t)sleb(c); break;
-	case 0x0a: v = (uintptr_t)fixed_signed(c, 2); break;
-	case 0x0b: v = (uintptr_t)fixed_signed(c, 4); break;
-	case 0x0c: v = (uintptr_t)fixed_signed(c, 8); break;
-	default: c->bad = 1; return 0;
-	}
 	switch (enc & 0x70) {
-	case 0x00: return v;
-	case 0x10: return v + at;
-	case 0x30: return v + datarel;
-	default: c->bad = 1; return 0;
+	case 0x00:
+		return v;
+	case 0x10:
+		return v + at;	/* pcrel */
+	case 0x30:
+		return v + datarel;
+	default:
+		c->bad = 1;
+		return 0;
 	}
 }
 
@@ -262,6 +307,20 @@ static void set_reg(struct run *x, uint64_t reg, uint8_t how, int64_t off)
 		x->cur.regs[reg] = (struct hs_cfi_reg){ (int32_t)off, how };
 }
 
+static void restore_reg(struct run *x, uint64_t reg)
+{
+	if (reg < HS_CFI_NREGS)
+		x->cur.regs[reg] = x->init.regs[reg];
+}
+
+static int set_loc(struct run *x, uintptr_t loc)
+{
+	if (loc > x->target)
+		return 1;
+	x->loc = loc;
+	return 0;
+}
+
 /* Advance the location; returns 1 when the row for the target is complete. */
 static int advance(struct run *x, uint64_t delta)
 {
@@ -301,29 +360,38 @@ static int exec_cfa_op(struct run *x, struct cur *c, uint8_t op)
 	int64_t da = x->cie->data_align;
 
 	switch (op) {
-	case 0x0c: /* def_cfa */
+	case DW_CFA_def_cfa:
 		x->cur.cfa_reg = (uint32_t)uleb(c);
 		x->cur.cfa_off = (int64_t)uleb(c);
 		x->cur.cfa_expr = 0;
 		return 0;
-	case 0x12: /* def_cfa_sf */
+	case DW_CFA_def_cfa_sf:
 		x->cur.cfa_reg = (uint32_t)uleb(c);
 		x->cur.cfa_off = sleb(c) * da;
 		x->cur.cfa_expr = 0;
 		return 0;
-	case 0x0d: x->cur.cfa_reg = (uint32_t)uleb(c); x->cur.cfa_expr = 0; return 0;
-	case 0x0e: x->cur.cfa_off = (int64_t)uleb(c); return 0;
-	case 0x13: x->cur.cfa_off = sleb(c) * da; return 0;
-	case 0x0f: skip_block(c); x->cur.cfa_expr = 1; return 0;	/* def_cfa_expression */
-	case 0x2e: uleb(c); return 0;					/* GNU_args_size */
-	case 0x2d: x->cur.ra_mangled ^= 1; return 0;			/* GNU_window_save */
-	case 0x2f: {							/* GNU_neg_off_ext */
-		uint64_t reg = uleb(c);
-
-		set_reg(x, reg, HS_CFI_OFFSET, -(int64_t)uleb(c) * da);
+	case DW_CFA_def_cfa_register:
+		x->cur.cfa_reg = (uint32_t)uleb(c);
+		x->cur.cfa_expr = 0;
 		return 0;
-	}
-	default: return -EINVAL;
+	case DW_CFA_def_cfa_offset:
+		x->cur.cfa_off = (int64_t)uleb(c);
+		return 0;
+	case DW_CFA_def_cfa_offset_sf:
+		x->cur.cfa_off = sleb(c) * da;
+		return 0;
+	case DW_CFA_def_cfa_expression:
+		skip_block(c);
+		x->cur.cfa_expr = 1;
+		return 0;
+	case DW_CFA_GNU_args_size:
+		uleb(c);
+		return 0;
+	case DW_CFA_GNU_window_save:	/* aarch64: DW_CFA_AARCH64_negate_ra_state */
+		x->cur.ra_mangled ^= 1;
+		return 0;
+	default:
+		return -EINVAL;
 	}
 }
 
@@ -334,20 +402,40 @@ static int exec_reg_op(struct run *x, struct cur *c, uint8_t op)
 	uint64_t reg = uleb(c);
 
 	switch (op) {
-	case 0x05: set_reg(x, reg, HS_CFI_OFFSET, (int64_t)uleb(c) * da); return 0;
-	case 0x11: set_reg(x, reg, HS_CFI_OFFSET, sleb(c) * da); return 0;
-	case 0x14: set_reg(x, reg, HS_CFI_VAL_OFFSET, (int64_t)uleb(c) * da); return 0;
-	case 0x15: set_reg(x, reg, HS_CFI_VAL_OFFSET, sleb(c) * da); return 0;
-	case 0x06:
-		if (reg < HS_CFI_NREGS)
-			x->cur.regs[reg] = x->init.regs[reg];
+	case DW_CFA_offset_extended:
+		set_reg(x, reg, HS_CFI_OFFSET, (int64_t)uleb(c) * da);
 		return 0;
-	case 0x07: set_reg(x, reg, HS_CFI_UNDEF, 0); return 0;
-	case 0x08: set_reg(x, reg, HS_CFI_SAME, 0); return 0;
-	case 0x09: set_reg(x, reg, HS_CFI_REGISTER, (int64_t)uleb(c)); return 0;
-	case 0x10: skip_block(c); set_reg(x, reg, HS_CFI_EXPR, 0); return 0;
-	case 0x16: skip_block(c); set_reg(x, reg, HS_CFI_VAL_EXPR, 0); return 0;
-	default: return -EINVAL;
+	case DW_CFA_offset_extended_sf:
+		set_reg(x, reg, HS_CFI_OFFSET, sleb(c) * da);
+		return 0;
+	case DW_CFA_GNU_negative_offset_extended:
+		set_reg(x, reg, HS_CFI_OFFSET, -(int64_t)uleb(c) * da);
+		return 0;
+	case DW_CFA_val_offset:
+		set_reg(x, reg, HS_CFI_VAL_OFFSET, (int64_t)uleb(c) * da);
+		return 0;
+	case DW_CFA_val_offset_sf:
+		set_reg(x, reg, HS_CFI_VAL_OFFSET, sleb(c) * da);
+		return 0;
+	case DW_CFA_restore_extended:
+		restore_reg(x, reg);
+		return 0;
+	case DW_CFA_undefined:
+		set_reg(x, reg, HS_CFI_UNDEF, 0);
+		return 0;
+	case DW_CFA_same_value:
+		set_reg(x, reg, HS_CFI_SAME, 0);
+		return 0;
+	case DW_CFA_register:
+		set_reg(x, reg, HS_CFI_REGISTER, (int64_t)uleb(c));
+		return 0;
+	case DW_CFA_expression:
+	case DW_CFA_val_expression:
+		skip_block(c);
+		set_reg(x, reg, op == DW_CFA_expression ? HS_CFI_EXPR : HS_CFI_VAL_EXPR, 0);
+		return 0;
+	default:
+		return exec_cfa_op(x, c, op);
 	}
 }
 
@@ -357,33 +445,32 @@ static int exec_one(struct run *x, struct cur *c)
 	uint8_t op = (uint8_t)fixed(c, 1), low = op & 0x3f;
 
 	switch (op >> 6) {
-	case 1: return advance(x, low);
-	case 2: set_reg(x, low, HS_CFI_OFFSET, (int64_t)uleb(c) * x->cie->data_align); return 0;
-	case 3:
-		if (low < HS_CFI_NREGS)
-			x->cur.regs[low] = x->init.regs[low];
+	case 1:	/* DW_CFA_advance_loc */
+		return advance(x, low);
+	case 2:	/* DW_CFA_offset */
+		set_reg(x, low, HS_CFI_OFFSET, (int64_t)uleb(c) * x->cie->data_align);
+		return 0;
+	case 3:	/* DW_CFA_restore */
+		restore_reg(x, low);
 		return 0;
 	}
 	switch (op) {
-	case 0x00: return 0;
-	case 0x01: {
-		uintptr_t loc = encoded(c, x->fde_enc & 0x7f, 0);
-
-		if (loc > x->target)
-			return 1;
-		x->loc = loc;
+	case DW_CFA_nop:
 		return 0;
-	}
-	case 0x02: return advance(x, fixed(c, 1));
-	case 0x03: return advance(x, fixed(c, 2));
-	case 0x04: return advance(x, fixed(c, 4));
-	case 0x0a: return remember(x, 0);
-	case 0x0b: return remember(x, 1);
-	case 0x05: case 0x06: case 0x07: case 0x08: case 0x09:
-	case 0x10: case 0x11: case 0x14: case 0x15: case 0x16:
-		return exec_reg_op(x, c, op);
+	case DW_CFA_set_loc:
+		return set_loc(x, encoded(c, x->fde_enc & 0x7f, 0));
+	case DW_CFA_advance_loc1:
+		return advance(x, fixed(c, 1));
+	case DW_CFA_advance_loc2:
+		return advance(x, fixed(c, 2));
+	case DW_CFA_advance_loc4:
+		return advance(x, fixed(c, 4));
+	case DW_CFA_remember_state:
+		return remember(x, 0);
+	case DW_CFA_restore_state:
+		return remember(x, 1);
 	default:
-		return exec_cfa_op(x, c, op);
+		return exec_reg_op(x, c, op);
 	}
 }
 

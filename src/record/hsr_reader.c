@@ -59,11 +59,15 @@ static void stop_at(struct hsr_recording *rec, struct reader *r, const char *wha
 static int read_header(struct reader *r)
 {
 	uint8_t h[HSR_HEADER_LEN];
-	size_t n = fread(h, 1, sizeof(h), r->f);
+	size_t n;
 	uint32_t version;
+	int e;
 
+	errno = 0;
+	n = fread(h, 1, sizeof(h), r->f);
+	e = errno;
 	if (ferror(r->f))
-		return fail(r, -EIO, "%s", strerror(EIO));
+		return fail(r, e ? -e : -EIO, "%s", strerror(e ? e : EIO));
 	if (n == 0)
 		return fail(r, -ENODATA, "empty file");
 	if (memcmp(h, HSR_MAGIC, n < HSR_MAGIC_LEN ? n : HSR_MAGIC_LEN) != 0)

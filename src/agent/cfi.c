@@ -301,6 +301,12 @@ static int cie_parse(const struct hs_module *m, uintptr_t addr, struct cie *cie)
 	return 0;
 }
 
+/* Factored offsets from corrupt CFI may overflow: wrap instead of undefined behaviour. */
+static int64_t factor(uint64_t v, int64_t align)
+{
+	return (int64_t)(v * (uint64_t)align);
+}
+
 static void set_reg(struct run *x, uint64_t reg, uint8_t how, int64_t off)
 {
 	if (reg < HS_CFI_NREGS)
@@ -354,47 +360,6 @@ static void skip_block(struct cur *c)
 		c->p += len;
 }
 
-/* The CFA-defining and GNU opcodes. 0 or -EINVAL. */
-static int exec_cfa_op(struct run *x, struct cur *c, uint8_t op)
-{
-	int64_t da = x->cie->data_align;
-
-	switch (op) {
-	case DW_CFA_def_cfa:
-		x->cur.cfa_reg = (uint32_t)uleb(c);
-		x->cur.cfa_off = (int64_t)uleb(c);
-		x->cur.cfa_expr = 0;
-		return 0;
-	case DW_CFA_def_cfa_sf:
-		x->cur.cfa_reg = (uint32_t)uleb(c);
-		x->cur.cfa_off = sleb(c) * da;
-		x->cur.cfa_expr = 0;
-		return 0;
-	case DW_CFA_def_cfa_register:
-		x->cur.cfa_reg = (uint32_t)uleb(c);
-		x->cur.cfa_expr = 0;
-		return 0;
-	case DW_CFA_def_cfa_offset:
-		x->cur.cfa_off = (int64_t)uleb(c);
-		return 0;
-	case DW_CFA_def_cfa_offset_sf:
-		x->cur.cfa_off = sleb(c) * da;
-		return 0;
-	case DW_CFA_def_cfa_expression:
-		skip_block(c);
-		x->cur.cfa_expr = 1;
-		return 0;
-	case DW_CFA_GNU_args_size:
-		uleb(c);
-		return 0;
-	case DW_CFA_GNU_window_save:	/* aarch64: DW_CFA_AARCH64_negate_ra_state */
-		x->cur.ra_mangled ^= 1;
-		return 0;
-	default:
-		return -EINVAL;
-	}
-}
-
 /* Register-rule opcodes with explicit operands. 0 or -EINVAL. */
 static int exec_reg_op(struct run *x, struct cur *c, uint8_t op)
 {
@@ -403,19 +368,19 @@ static int exec_reg_op(struct run *x, struct cur *c, uint8_t op)
 
 	switch (op) {
 	case DW_CFA_offset_extended:
-		set_reg(x, reg, HS_CFI_OFFSET, (int64_t)uleb(c) * da);
+		set_reg(x, reg, HS_CFI_OFFSET, factor(uleb(c), da));
 		return 0;
 	case DW_CFA_offset_extended_sf:
-		set_reg(x, reg, HS_CFI_OFFSET, sleb(c) * da);
+		set_reg(x, reg, HS_CFI_OFFSET, factor((uint64_t)sleb(c), da));
 		return 0;
 	case DW_CFA_GNU_negative_offset_extended:
-		set_reg(x, reg, HS_CFI_OFFSET, -(int64_t)uleb(c) * da);
+		set_reg(x, reg, HS_CFI_OFFSET, factor(0 - uleb(c), da));
 		return 0;
 	case DW_CFA_val_offset:
-		set_reg(x, reg, HS_CFI_VAL_OFFSET, (int64_t)uleb(c) * da);
+		set_reg(x, reg, HS_CFI_VAL_OFFSET, factor(uleb(c), da));
 		return 0;
 	case DW_CFA_val_offset_sf:
-		set_reg(x, reg, HS_CFI_VAL_OFFSET, sleb(c) * da);
+		set_reg(x, reg, HS_CFI_VAL_OFFSET, factor((uint64_t)sleb(c), da));
 		return 0;
 	case DW_CFA_restore_extended:
 		restore_reg(x, reg);
@@ -435,7 +400,48 @@ static int exec_reg_op(struct run *x, struct cur *c, uint8_t op)
 		set_reg(x, reg, op == DW_CFA_expression ? HS_CFI_EXPR : HS_CFI_VAL_EXPR, 0);
 		return 0;
 	default:
-		return exec_cfa_op(x, c, op);
+		return -EINVAL;
+	}
+}
+
+/* The CFA-defining and GNU opcodes, else a register rule. 0 or -EINVAL. */
+static int exec_cfa_op(struct run *x, struct cur *c, uint8_t op)
+{
+	int64_t da = x->cie->data_align;
+
+	switch (op) {
+	case DW_CFA_def_cfa:
+		x->cur.cfa_reg = (uint32_t)uleb(c);
+		x->cur.cfa_off = (int64_t)uleb(c);
+		x->cur.cfa_expr = 0;
+		return 0;
+	case DW_CFA_def_cfa_sf:
+		x->cur.cfa_reg = (uint32_t)uleb(c);
+		x->cur.cfa_off = factor((uint64_t)sleb(c), da);
+		x->cur.cfa_expr = 0;
+		return 0;
+	case DW_CFA_def_cfa_register:
+		x->cur.cfa_reg = (uint32_t)uleb(c);
+		x->cur.cfa_expr = 0;
+		return 0;
+	case DW_CFA_def_cfa_offset:
+		x->cur.cfa_off = (int64_t)uleb(c);
+		return 0;
+	case DW_CFA_def_cfa_offset_sf:
+		x->cur.cfa_off = factor((uint64_t)sleb(c), da);
+		return 0;
+	case DW_CFA_def_cfa_expression:
+		skip_block(c);
+		x->cur.cfa_expr = 1;
+		return 0;
+	case DW_CFA_GNU_args_size:
+		uleb(c);
+		return 0;
+	case DW_CFA_GNU_window_save:	/* aarch64: DW_CFA_AARCH64_negate_ra_state */
+		x->cur.ra_mangled ^= 1;
+		return 0;
+	default:
+		return exec_reg_op(x, c, op);
 	}
 }
 
@@ -448,7 +454,7 @@ static int exec_one(struct run *x, struct cur *c)
 	case 1:	/* DW_CFA_advance_loc */
 		return advance(x, low);
 	case 2:	/* DW_CFA_offset */
-		set_reg(x, low, HS_CFI_OFFSET, (int64_t)uleb(c) * x->cie->data_align);
+		set_reg(x, low, HS_CFI_OFFSET, factor(uleb(c), x->cie->data_align));
 		return 0;
 	case 3:	/* DW_CFA_restore */
 		restore_reg(x, low);
@@ -470,7 +476,7 @@ static int exec_one(struct run *x, struct cur *c)
 	case DW_CFA_restore_state:
 		return remember(x, 1);
 	default:
-		return exec_reg_op(x, c, op);
+		return exec_cfa_op(x, c, op);
 	}
 }
 
@@ -490,7 +496,7 @@ static int run_program(struct run *x, const uint8_t *p, const uint8_t *end)
 }
 
 struct fde {
-	uintptr_t cie, pc_lo, pc_hi;
+	uintptr_t pc_lo, pc_hi;
 	const uint8_t *insns, *end;
 };
 

@@ -150,10 +150,10 @@ static int step_complex(const struct bounds *b, struct hs_uregs *r)
 	uintptr_t key = r->pc - r->ra;
 	const struct hs_module *m = hs_module_find(key);
 	struct hs_cfi_rules cr;
-	int rc;
 
 	if (m && hs_cfi_find(m, key, &cr) == 0) {
-		rc = step_row(b, r, &cr);
+		int rc = step_row(b, r, &cr);
+
 		if (rc != -1)
 			return rc < 0 ? -1 : 0;
 	}

@@ -26,7 +26,7 @@ static uint32_t pack_fp(const struct hs_cfi_reg *fp)
 {
 	if (fp->how == HS_CFI_SAME)
 		return 0;
-	if (fp->how != HS_CFI_OFFSET || fp->off >= 0 || (-fp->off & 7) || -fp->off / 8 > 0xfff)
+	if (fp->how != HS_CFI_OFFSET || fp->off >= 0 || fp->off < -8 * 0xfff || (-fp->off & 7))
 		return UINT32_MAX;
 	return (uint32_t)(-fp->off / 8);
 }

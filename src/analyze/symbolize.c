@@ -743,11 +743,19 @@ static int module_report(struct hs_symbolizer *s, struct module *m, int fd)
 static void module_open(struct hs_symbolizer *s, struct module *m)
 {
 	Dwarf_Addr dwbias;
+	char *real;
 	int fd;
 
 	m->state = MOD_FAILED;
 	fd = find_file(s, m);
-	if (fd < 0 || module_report(s, m, fd))
+	if (fd < 0)
+		return;
+	real = realpath(m->found, NULL);	/* .gnu_debuglink is relative to the real file */
+	if (real) {
+		free(m->found);
+		m->found = real;
+	}
+	if (module_report(s, m, fd))
 		return;
 	m->has_symbols = dwfl_module_getsymtab(m->mod) > 0;
 	syms_build(m);

@@ -227,6 +227,13 @@ static int parse_frames(struct hsr_stack *st, struct hsr_cursor *c)
 	return c->bad ? -EBADMSG : 0;
 }
 
+/*
+ * Ids increase; gaps (ids the agent gave up in a race, the overflow stack's id) are empty
+ * stacks; a repeated id (a stack written again after fork or a window) is ignored. A gap
+ * wider than HSR_MAX_ID_GAP is taken for corruption.
+ */
+#define HSR_MAX_ID_GAP (1u << 24)
+
 static int parse_stack(struct hsr_recording *rec, struct hsr_cursor *c)
 {
 	struct hsr_stack st = { 0 };
@@ -234,8 +241,10 @@ static int parse_stack(struct hsr_recording *rec, struct hsr_cursor *c)
 	int err;
 
 	st.kind = hsr_get_u32(c);
-	if (c->bad || id != rec->nstacks + 1 || id >= UINT32_MAX)
-		return -EBADMSG;	/* ids are dense and increasing */
+	if (c->bad || id == 0 || id >= UINT32_MAX || id > rec->nstacks + HSR_MAX_ID_GAP)
+		return -EBADMSG;
+	if (id <= rec->nstacks)
+		return 0;
 	err = parse_frames(&st, c);
 	if (!err)
 		err = grow((void **)&rec->stacks, &hsr_loading_of(rec)->cap.stacks, id + 1, sizeof(st));
@@ -243,6 +252,7 @@ static int parse_stack(struct hsr_recording *rec, struct hsr_cursor *c)
 		free(st.frames);
 		return err;
 	}
+	memset(&rec->stacks[rec->nstacks + 1], 0, (id - rec->nstacks - 1) * sizeof(st));
 	rec->stacks[id] = st;
 	rec->nstacks = id;
 	return 0;

@@ -13,7 +13,10 @@
 void *volatile sink[64];
 volatile int nsink;
 
-/* Work on the stack so the compiler keeps a real frame without a frame pointer. */
+/*
+ * Work on the stack so the compiler keeps a real frame without a frame pointer, and a store
+ * after each call so that no call becomes a tail call.
+ */
 NOINLINE void level5(int n)
 {
 	volatile char pad[40];
@@ -22,10 +25,10 @@ NOINLINE void level5(int n)
 	sink[nsink++] = malloc(5000 + (size_t)(pad[n & 31] - n));
 }
 
-NOINLINE void level4(int n) { volatile long x[3] = { n }; level5((int)x[0] + 1); }
-NOINLINE void level3(int n) { volatile long x[5] = { n }; level4((int)x[0] + 1); }
-NOINLINE void level2(int n) { volatile long x[7] = { n }; level3((int)x[0] + 1); }
-NOINLINE void level1(int n) { volatile long x[9] = { n }; level2((int)x[0] + 1); }
+NOINLINE void level4(int n) { volatile long x[3] = { n }; level5((int)x[0] + 1); x[1] = 0; }
+NOINLINE void level3(int n) { volatile long x[5] = { n }; level4((int)x[0] + 1); x[1] = 0; }
+NOINLINE void level2(int n) { volatile long x[7] = { n }; level3((int)x[0] + 1); x[1] = 0; }
+NOINLINE void level1(int n) { volatile long x[9] = { n }; level2((int)x[0] + 1); x[1] = 0; }
 
 NOINLINE int compare_and_alloc(const void *a, const void *b)
 {

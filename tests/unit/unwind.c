@@ -4,8 +4,9 @@
  * unwind_x86_64.c, modules.c), linked in directly. Walks known call chains built without
  * frame pointers (and one with an rbp clobbered on purpose), through qsort's libc frames,
  * through signal frames (raise, and a fault at a known instruction), in a second thread,
- * in a forked child, with absurd stack bounds, and in frame-pointer mode; checks the module
- * table (paths, build-ids, vDSO, dlopen/dlclose). Frames are checked against the
+ * in a forked child, in threads racing cache clears and dlopen/dlclose, with absurd stack
+ * bounds, and in frame-pointer mode; feeds the CFI parser mutated copies of real CFI; checks
+ * the module table (paths, build-ids, vDSO, dlopen/dlclose). Frames are checked against the
  * functions' extents from this executable's own symbol table. Prints ns per unwind.
  */
 #define _GNU_SOURCE

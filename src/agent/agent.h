@@ -54,6 +54,16 @@ struct hs_options {
 	char output[1024];		/* HEAPSCOPE_OUTPUT pattern, %p = pid, %n = program */
 	char session[1024];		/* HEAPSCOPE_SESSION: file listing recordings (CLI) */
 	unsigned root_pid;		/* HEAPSCOPE_ROOT_PID: the process `run` started */
+	uint64_t sample;		/* HEAPSCOPE_SAMPLE: mean bytes between samples, 0 exact */
+	uint64_t interval_ns;		/* HEAPSCOPE_INTERVAL: periodic snapshots, 0 off */
+	uint64_t threshold;		/* HEAPSCOPE_THRESHOLD: snapshot when live first exceeds */
+	int checkpoint_signal;		/* HEAPSCOPE_CHECKPOINT_SIGNAL, 0 none */
+	int control;			/* HEAPSCOPE_CONTROL: control socket (default on) */
+	char socket_dir[512];		/* HEAPSCOPE_SOCKET_DIR, default /tmp/heapscope-UID */
+	char dump[1024];		/* HEAPSCOPE_DUMP: text dump at each trigger, pattern */
+	uint64_t min_stack_size;	/* BACKTRACE_MIN_SIZE: smaller blocks get no stack */
+	int exit_line;			/* HEAPSCOPE_EXIT_LINE: "host peak used: ..." at exit */
+	int sigusr_dumps;		/* HEAPSCOPE_SIGUSR_DUMPS: SIGUSR1/2 dump the live heap */
 };
 extern struct hs_options hs_opt;
 
@@ -79,6 +89,10 @@ struct hs_thread {
 	void *last_alloc;		/* for temporary allocations */
 	struct hs_stack *last_stack;
 	uint32_t tick;			/* allocations, for timeline sampling */
+	int64_t sample_left;		/* sampling: bytes until the next sample point */
+	uint64_t rng;			/* sampling: generator state */
+	uint32_t sample_gen;		/* generation sample_left was drawn for */
+	int need_control;		/* fork child: restart the control thread */
 	unsigned npending;
 	struct hs_pending pending[HS_PENDING_MAX];
 };

@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "control.h"
+#include "fmt.h"
 #include "heapscope.h"
 #include "hsr_format.h"
 #include "modules.h"
@@ -66,6 +68,7 @@ static void atfork_parent(void)
 static void atfork_child(void)
 {
 	atomic_store(&hs_state.pid, getpid());
+	hs_self.need_control = 1;	/* the control thread did not come along */
 	hs_tracker_unlock_all();
 	hs_modules_atfork_child();
 	hs_writer_atfork_child();
@@ -119,12 +122,32 @@ void hs_init(void)
 	atomic_store(&hs_state.pid, getpid());
 	atomic_store(&hs_state.tracking, hs_opt.start_tracking);
 	atomic_store_explicit(&hs_state.initialized, 1, memory_order_release);
+	if (hs_control_start() < 0)
+		hs_say("cannot start the control thread; checkpoints by signal, time and command are off");
 	hs_self.internal--;
 }
 
 __attribute__((constructor)) static void hs_ctor(void)
 {
 	hs_init();
+}
+
+/* The line the hook libraries heapscope replaces printed at exit (MB = MiB, as theirs). */
+static void exit_line(void)
+{
+	struct hs_totals tot;
+	char line[200];
+	struct hs_fmt f;
+
+	hs_tracker_totals(&tot);
+	hs_fmt_init(&f, line, sizeof(line));
+	hs_fmt_str(&f, "host peak used: ");
+	hs_fmt_uint(&f, tot.peak_bytes >> 20);
+	hs_fmt_str(&f, "MB, dma peak used 0MB, total peak used: ");
+	hs_fmt_uint(&f, tot.peak_bytes >> 20);
+	hs_fmt_str(&f, "MB\n");
+	if (write(STDERR_FILENO, line, f.len) < 0)
+		return;
 }
 
 /*
@@ -140,6 +163,9 @@ static void finish(unsigned reason)
 	if (!atomic_compare_exchange_strong(&hs_state.finished, &expected, 1))
 		return;
 	hs_writer_snapshot(reason, NULL, 1);
+	hs_control_stop();
+	if (hs_opt.exit_line && reason == HSR_REASON_EXIT)
+		exit_line();
 }
 
 /* The last recording: runs among the last destructors, after the program's own. */

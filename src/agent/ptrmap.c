@@ -17,9 +17,11 @@
 #define INITIAL_CAP 64
 
 struct entry {
-	uintptr_t key;		/* 0 = empty */
+	uintptr_t key;		/* address | generation << 48; 0 = empty */
 	uint64_t val;		/* size << 24 | stack id */
 };
+
+#define ADDR_MASK ((1ull << HS_PTRMAP_ADDR_BITS) - 1)
 
 struct shard {
 	atomic_flag lock;
@@ -70,11 +72,18 @@ static inline void shard_unlock(struct shard *s)
 	atomic_flag_clear_explicit(&s->lock, memory_order_release);
 }
 
-static inline uint64_t pack(uint64_t size, uint32_t id)
+static inline uint64_t pack(const struct hs_ptrmap_entry *e)
 {
-	if (size > HS_PTRMAP_MAX_SIZE)
-		size = HS_PTRMAP_MAX_SIZE;
-	return size << 24 | (id & HS_PTRMAP_MAX_STACK_ID);
+	uint64_t size = e->size > HS_PTRMAP_MAX_SIZE ? HS_PTRMAP_MAX_SIZE : e->size;
+
+	return size << 24 | (e->id & HS_PTRMAP_MAX_STACK_ID);
+}
+
+static inline void unpack(const struct entry *en, struct hs_ptrmap_entry *out)
+{
+	out->size = en->val >> 24;
+	out->id = en->val & HS_PTRMAP_MAX_STACK_ID;
+	out->gen = (uint32_t)(en->key >> HS_PTRMAP_ADDR_BITS);
 }
 
 static struct entry *table_new(uint32_t cap)
@@ -88,7 +97,7 @@ static struct entry *table_new(uint32_t cap)
 
 static void table_put(struct entry *t, uint32_t cap, uintptr_t key, uint64_t val)
 {
-	uint32_t i = (uint32_t)mix(key) & (cap - 1);
+	uint32_t i = (uint32_t)mix(key & ADDR_MASK) & (cap - 1);
 
 	while (t[i].key)
 		i = (i + 1) & (cap - 1);
@@ -124,7 +133,7 @@ static int shard_find(const struct shard *s, uintptr_t key, uint64_t h, uint32_t
 	if (!s->cap)
 		return 0;
 	for (i = (uint32_t)h & (s->cap - 1); s->tab[i].key; i = (i + 1) & (s->cap - 1)) {
-		if (s->tab[i].key == key) {
+		if ((s->tab[i].key & ADDR_MASK) == key) {
 			*at = i;
 			return 1;
 		}
@@ -133,19 +142,23 @@ static int shard_find(const struct shard *s, uintptr_t key, uint64_t h, uint32_t
 	return 0;
 }
 
-int hs_ptrmap_insert(uintptr_t p, uint64_t size, uint32_t id, uint32_t *old_id,
-		     uint64_t *old_size)
+int hs_ptrmap_insert(uintptr_t p, const struct hs_ptrmap_entry *e, struct hs_ptrmap_entry *old)
 {
-	uint64_t h = mix(p);
-	struct shard *s = shard_of(h);
+	uintptr_t key;
+	uint64_t h;
+	struct shard *s;
 	uint32_t at = 0;
 	int ret = 0;
 
+	p &= ADDR_MASK;
+	key = p | (uint64_t)(e->gen & 0xffff) << HS_PTRMAP_ADDR_BITS;
+	h = mix(p);
+	s = shard_of(h);
 	shard_lock(s);
 	if (shard_find(s, p, h, &at)) {
-		*old_id = s->tab[at].val & HS_PTRMAP_MAX_STACK_ID;
-		*old_size = s->tab[at].val >> 24;
-		s->tab[at].val = pack(size, id);
+		unpack(&s->tab[at], old);
+		s->tab[at].key = key;
+		s->tab[at].val = pack(e);
 		ret = 1;
 		goto out;
 	}
@@ -155,8 +168,8 @@ int hs_ptrmap_insert(uintptr_t p, uint64_t size, uint32_t id, uint32_t *old_id,
 			goto out;
 		shard_find(s, p, h, &at);
 	}
-	s->tab[at].key = p;
-	s->tab[at].val = pack(size, id);
+	s->tab[at].key = key;
+	s->tab[at].val = pack(e);
 	s->count++;
 out:
 	shard_unlock(s);
@@ -174,7 +187,7 @@ static void shard_delete(struct shard *s, uint32_t hole)
 		i = (i + 1) & m;
 		if (!s->tab[i].key)
 			break;
-		home = (uint32_t)mix(s->tab[i].key) & m;
+		home = (uint32_t)mix(s->tab[i].key & ADDR_MASK) & m;
 		/* Move i into the hole unless its home lies cyclically in (hole, i]. */
 		if (((i - home) & m) >= ((i - hole) & m)) {
 			s->tab[hole] = s->tab[i];
@@ -185,18 +198,20 @@ static void shard_delete(struct shard *s, uint32_t hole)
 	s->tab[hole].val = 0;
 }
 
-int hs_ptrmap_remove(uintptr_t p, uint32_t *id, uint64_t *size)
+int hs_ptrmap_remove(uintptr_t p, struct hs_ptrmap_entry *out)
 {
-	uint64_t h = mix(p);
-	struct shard *s = shard_of(h);
+	uint64_t h;
+	struct shard *s;
 	uint32_t at = 0;
 	int found;
 
+	p &= ADDR_MASK;
+	h = mix(p);
+	s = shard_of(h);
 	shard_lock(s);
 	found = shard_find(s, p, h, &at);
 	if (found) {
-		*id = s->tab[at].val & HS_PTRMAP_MAX_STACK_ID;
-		*size = s->tab[at].val >> 24;
+		unpack(&s->tab[at], out);
 		shard_delete(s, at);
 		s->count--;
 	}
@@ -217,6 +232,29 @@ size_t hs_ptrmap_count(void)
 size_t hs_ptrmap_table_bytes(void)
 {
 	return atomic_load_explicit(&table_bytes, memory_order_relaxed);
+}
+
+void hs_ptrmap_foreach(uint32_t gen, void (*fn)(uintptr_t, const struct hs_ptrmap_entry *,
+						void *),
+		       void *arg)
+{
+	struct hs_ptrmap_entry e;
+	unsigned i;
+	uint32_t j;
+
+	for (i = 0; i < NSHARDS; i++) {
+		struct shard *s = &shards[i];
+
+		shard_lock(s);
+		for (j = 0; j < s->cap; j++) {
+			if (!s->tab[j].key)
+				continue;
+			unpack(&s->tab[j], &e);
+			if (e.gen == (gen & 0xffff))
+				fn(s->tab[j].key & ADDR_MASK, &e, arg);
+		}
+		shard_unlock(s);
+	}
 }
 
 void hs_ptrmap_lock_all(void)

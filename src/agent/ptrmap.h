@@ -18,15 +18,35 @@
 int hs_ptrmap_init(void);
 
 /*
- * Insert p. If p was already present (a free the agent did not see), its old entry is
- * returned in *old_id / *old_size and 1 is returned; 0 otherwise; -ENOMEM when a shard
- * cannot grow (the block is then not tracked).
+ * What the map holds for a block. `gen` is the tracking generation the block was recorded
+ * in (16 bits, kept in the unused top bits of the address): blocks of an older generation
+ * were allocated before tracking last restarted, and their frees are not counted.
  */
-int hs_ptrmap_insert(uintptr_t p, uint64_t size, uint32_t id, uint32_t *old_id,
-		     uint64_t *old_size);
+struct hs_ptrmap_entry {
+	uint64_t size;
+	uint32_t id;
+	uint32_t gen;
+};
+
+#define HS_PTRMAP_ADDR_BITS 48
+
+/*
+ * Insert p. If p was already present (a free the agent did not see), its old entry is
+ * returned in *old and 1 is returned; 0 otherwise; -ENOMEM when a shard cannot grow (the
+ * block is then not tracked).
+ */
+int hs_ptrmap_insert(uintptr_t p, const struct hs_ptrmap_entry *e, struct hs_ptrmap_entry *old);
 
 /* Remove p; 1 and its entry if it was present, 0 if not. */
-int hs_ptrmap_remove(uintptr_t p, uint32_t *id, uint64_t *size);
+int hs_ptrmap_remove(uintptr_t p, struct hs_ptrmap_entry *out);
+
+/*
+ * Call fn for every entry of the current generation, shard by shard under its lock (fn
+ * must not allocate or enter the map). For dumps and leak scans.
+ */
+void hs_ptrmap_foreach(uint32_t gen, void (*fn)(uintptr_t p, const struct hs_ptrmap_entry *e,
+						void *arg),
+		       void *arg);
 
 /* Live entries, and bytes of table memory. */
 size_t hs_ptrmap_count(void);

@@ -53,7 +53,7 @@ static int stack_equal(const struct hs_stack *s, uint64_t h, unsigned kind,
 		       const uintptr_t *frames, size_t n)
 {
 	return s->hash == h && s->kind == kind && s->depth == n &&
-	       memcmp(s->frames, frames, n * sizeof(*frames)) == 0;
+	       (!n || memcmp(s->frames, frames, n * sizeof(*frames)) == 0);
 }
 
 static struct hs_stack *stack_new(uint64_t h, unsigned kind, const uintptr_t *frames,
@@ -66,7 +66,8 @@ static struct hs_stack *stack_new(uint64_t h, unsigned kind, const uintptr_t *fr
 	s->hash = h;
 	s->kind = (uint8_t)kind;
 	s->depth = (uint16_t)n;
-	memcpy(s->frames, frames, n * sizeof(*frames));
+	if (n)
+		memcpy(s->frames, frames, n * sizeof(*frames));
 	return s;
 }
 

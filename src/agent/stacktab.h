@@ -32,6 +32,9 @@ struct hs_stack {
 	atomic_int written;
 	uint64_t written_calls;
 	uint64_t written_frees;
+	/* jhook_check_leak's "changed since the last check" (compat.c) */
+	uint64_t checked_calls;
+	uint64_t checked_frees;
 	uintptr_t frames[];
 };
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The accounting behind every hook (see tracker.h). On the allocation path: one unwind, one
- * stack-table lookup, relaxed atomic counter updates and one pointer-map operation. A call
+ * stack-table lookup, relaxed atomic counter updates and one pointer-map operation; with
+ * sampling, a per-thread byte countdown decides first and most calls stop there. A call
  * that arrives while this thread is already inside the bookkeeping (a signal handler)
  * captures its stack at once but queues the rest for the outer call, so no lock is ever
  * taken twice by one thread. Must never call malloc except under hs_self.internal.
@@ -12,8 +13,10 @@
 
 #include "agent.h"
 #include "arena.h"
+#include "control.h"
 #include "modules.h"
 #include "ptrmap.h"
+#include "sample.h"
 #include "stacktab.h"
 #include "tracker.h"
 #include "unwind.h"
@@ -27,10 +30,20 @@ static struct {
 	_Atomic uint64_t peak_epoch;
 } g __attribute__((aligned(64)));
 
+/* What changes rarely: the mode, the peak, the threshold. */
 static struct {
 	_Atomic uint64_t bytes;
 	_Atomic uint64_t t;
+	_Atomic uint64_t sample;	/* sampling interval, 0 exact */
+	_Atomic uint32_t gen;		/* tracking generation (ptrmap.h) */
+	atomic_int threshold_hit;
+	_Atomic uint64_t min_size, max_size;	/* only blocks in [min, max] are tracked */
+	_Atomic uint64_t reset_t;	/* when the counters were last reset, 0 never */
 } peak __attribute__((aligned(64)));
+
+/* Sampling: a counting filter of sampled addresses, so most frees skip the map. */
+#define FILTER_BITS 16
+static _Atomic uint16_t *filter;
 
 #define TIMELINE_CAP 4096
 
@@ -45,9 +58,12 @@ static struct {
 int hs_tracker_init(void)
 {
 	tl.pts = hs_arena_map(TIMELINE_CAP * sizeof(*tl.pts));
-	if (!tl.pts)
+	filter = hs_arena_map(sizeof(*filter) << FILTER_BITS);
+	if (!tl.pts || !filter)
 		return -1;
 	tl.interval = hs_opt.timeline_ns;
+	atomic_store(&peak.sample, hs_opt.sample);
+	atomic_store(&peak.max_size, UINT64_MAX);
 	return 0;
 }
 
@@ -101,9 +117,12 @@ static void raise_peak(uint64_t live)
 							  memory_order_relaxed)) {
 			atomic_store_explicit(&peak.t, hs_now_ns(), memory_order_relaxed);
 			atomic_fetch_add_explicit(&g.peak_epoch, 1, memory_order_relaxed);
-			return;
+			break;
 		}
 	}
+	if (hs_opt.threshold && live > hs_opt.threshold &&
+	    !atomic_exchange_explicit(&peak.threshold_hit, 1, memory_order_relaxed))
+		hs_control_request(HS_REQ_THRESHOLD);
 }
 
 static void timeline_add(uint64_t now)
@@ -150,28 +169,44 @@ void hs_tracker_timeline_drain(void (*cb)(const struct hs_timeline_point *, unsi
 	atomic_flag_clear_explicit(&tl.lock, memory_order_release);
 }
 
-static void account_alloc(struct hs_stack *s, uint64_t size)
+/* What one recorded block stands for: itself, or its sampling estimate. */
+struct weight {
+	uint64_t calls;
+	uint64_t bytes;
+};
+
+static inline struct weight weigh(uint64_t size)
+{
+	struct weight w = { 1, size };
+	uint64_t interval = atomic_load_explicit(&peak.sample, memory_order_relaxed);
+
+	if (interval)
+		hs_sample_weight(size, interval, &w.calls, &w.bytes);
+	return w;
+}
+
+static void account_alloc(struct hs_stack *s, struct weight w)
 {
 	int64_t live;
 
 	peak_touch(s);
-	atomic_fetch_add_explicit(&s->alloc_calls, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&s->alloc_bytes, size, memory_order_relaxed);
-	atomic_fetch_add_explicit(&g.alloc_calls, 1, memory_order_relaxed);
-	live = atomic_fetch_add_explicit(&g.live_bytes, (int64_t)size, memory_order_relaxed) +
-	       (int64_t)size;
+	atomic_fetch_add_explicit(&s->alloc_calls, w.calls, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->alloc_bytes, w.bytes, memory_order_relaxed);
+	atomic_fetch_add_explicit(&g.alloc_calls, w.calls, memory_order_relaxed);
+	live = atomic_fetch_add_explicit(&g.live_bytes, (int64_t)w.bytes, memory_order_relaxed) +
+	       (int64_t)w.bytes;
 	if (live > 0 && (uint64_t)live > atomic_load_explicit(&peak.bytes, memory_order_relaxed))
 		raise_peak((uint64_t)live);
 }
 
-static void account_free(struct hs_stack *s, uint64_t size, int temporary)
+static void account_free(struct hs_stack *s, struct weight w, int temporary)
 {
 	peak_touch(s);
-	atomic_fetch_add_explicit(&s->free_calls, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&s->freed_bytes, size, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->free_calls, w.calls, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->freed_bytes, w.bytes, memory_order_relaxed);
 	if (temporary)
-		atomic_fetch_add_explicit(&s->temporary, 1, memory_order_relaxed);
-	atomic_fetch_sub_explicit(&g.live_bytes, (int64_t)size, memory_order_relaxed);
+		atomic_fetch_add_explicit(&s->temporary, w.calls, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&g.live_bytes, (int64_t)w.bytes, memory_order_relaxed);
 }
 
 static void thread_bounds(struct hs_thread *t)
@@ -192,12 +227,15 @@ static void thread_bounds(struct hs_thread *t)
 	t->internal--;
 }
 
-static struct hs_stack *capture(unsigned kind, uintptr_t ra)
+/* The stack of the current call; blocks below BACKTRACE_MIN_SIZE get none (depth 0). */
+static struct hs_stack *capture(unsigned kind, uintptr_t ra, size_t size)
 {
 	struct hs_thread *t = &hs_self;
 	uintptr_t frames[HS_MAX_DEPTH];
-	size_t n;
+	size_t n = 0;
 
+	if (hs_unlikely(size < hs_opt.min_stack_size))
+		return hs_stacktab_intern(kind, NULL, 0);
 	if (hs_unlikely(!t->ready))
 		thread_bounds(t);
 	n = hs_unwind(frames, hs_opt.depth, ra, t->stack_lo, t->stack_hi);
@@ -208,23 +246,52 @@ static struct hs_stack *capture(unsigned kind, uintptr_t ra)
 	return hs_stacktab_intern(kind, frames, n);
 }
 
+static inline _Atomic uint16_t *filter_slot(uintptr_t p)
+{
+	return &filter[((p >> 4) * 0x9e3779b97f4a7c15ull) >> (64 - FILTER_BITS)];
+}
+
+/* An entry of an older generation, or a stale one: forget it without counting. */
+static int counts(const struct hs_ptrmap_entry *e)
+{
+	return e->gen == (atomic_load_explicit(&peak.gen, memory_order_relaxed) & 0xffff);
+}
+
 /* Insert a new block; a stale entry at the same address was freed behind our back. */
 static void map_insert(void *p, uint64_t size, struct hs_stack *s)
 {
-	uint32_t old_id;
-	uint64_t old_size;
-	struct hs_stack *old;
+	struct hs_ptrmap_entry e = { size, s->id, atomic_load(&peak.gen) & 0xffff }, old;
+	struct hs_stack *os;
 
-	if (hs_ptrmap_insert((uintptr_t)p, size, s->id, &old_id, &old_size) != 1)
+	if (atomic_load_explicit(&peak.sample, memory_order_relaxed))
+		atomic_fetch_add_explicit(filter_slot((uintptr_t)p), 1, memory_order_relaxed);
+	if (hs_ptrmap_insert((uintptr_t)p, &e, &old) != 1 || !counts(&old))
 		return;
-	old = stack_by_id(old_id);
-	if (old)
-		account_free(old, old_size, 0);
+	os = stack_by_id(old.id);
+	if (os)
+		account_free(os, weigh(old.size), 0);
+}
+
+/* Remove p from the map; 1 and its entry if it was there and counts. */
+static int map_remove(void *p, struct hs_ptrmap_entry *e)
+{
+	_Atomic uint16_t *slot = NULL;
+
+	if (atomic_load_explicit(&peak.sample, memory_order_relaxed)) {
+		slot = filter_slot((uintptr_t)p);
+		if (!atomic_load_explicit(slot, memory_order_relaxed))
+			return 0;	/* never sampled: the common case, no lock */
+	}
+	if (!hs_ptrmap_remove((uintptr_t)p, e))
+		return 0;
+	if (slot)
+		atomic_fetch_sub_explicit(slot, 1, memory_order_relaxed);
+	return counts(e);
 }
 
 static void do_alloc(struct hs_thread *t, void *p, uint64_t size, struct hs_stack *s)
 {
-	account_alloc(s, size);
+	account_alloc(s, weigh(size));
 	map_insert(p, size, s);
 	t->last_alloc = p;
 	timeline_tick(t);
@@ -232,18 +299,17 @@ static void do_alloc(struct hs_thread *t, void *p, uint64_t size, struct hs_stac
 
 static int do_free(struct hs_thread *t, void *p)
 {
-	uint32_t id;
-	uint64_t size;
+	struct hs_ptrmap_entry e;
 	struct hs_stack *s;
 	int temporary = t->last_alloc == p;
 
 	if (temporary)
 		t->last_alloc = NULL;
-	if (!hs_ptrmap_remove((uintptr_t)p, &id, &size))
+	if (!map_remove(p, &e))
 		return 0;
-	s = stack_by_id(id);
+	s = stack_by_id(e.id);
 	if (s)
-		account_free(s, size, temporary);
+		account_free(s, weigh(e.size), temporary);
 	return 1;
 }
 
@@ -289,11 +355,49 @@ static void pending_drain(struct hs_thread *t)
 	t->busy = 0;
 }
 
+/*
+ * Sampling: 1 when this block is a sample point. The countdown is per thread and drawn
+ * again after each sample (the exponential has no memory).
+ */
+static inline int sampled(struct hs_thread *t, uint64_t size)
+{
+	uint64_t interval = atomic_load_explicit(&peak.sample, memory_order_relaxed);
+	uint32_t gen;
+
+	if (!interval)
+		return 1;
+	gen = atomic_load_explicit(&peak.gen, memory_order_relaxed);
+	if (hs_unlikely(t->sample_gen != gen + 1)) {
+		t->sample_gen = gen + 1;
+		if (!t->rng)
+			t->rng = (uintptr_t)t ^ hs_now_ns();
+		t->sample_left = hs_sample_next(&t->rng, interval);
+	}
+	t->sample_left -= (int64_t)size;
+	if (hs_likely(t->sample_left > 0)) {
+		t->last_alloc = NULL;
+		return 0;
+	}
+	t->sample_left = hs_sample_next(&t->rng, interval);
+	return 1;
+}
+
+static inline int size_wanted(uint64_t size)
+{
+	return size >= atomic_load_explicit(&peak.min_size, memory_order_relaxed) &&
+	       size <= atomic_load_explicit(&peak.max_size, memory_order_relaxed);
+}
+
 void hs_track_alloc(void *p, size_t size, unsigned kind, uintptr_t ra)
 {
 	struct hs_thread *t = &hs_self;
-	struct hs_stack *s = capture(kind, ra);
+	struct hs_stack *s;
 
+	if (hs_unlikely(t->need_control))
+		hs_control_after_fork();
+	if (!size_wanted(size) || !sampled(t, size))
+		return;
+	s = capture(kind, ra, size);
 	if (hs_unlikely(t->busy)) {
 		pending_push(t, p, size, s);
 		return;
@@ -322,8 +426,7 @@ int hs_track_free(void *p)
 void hs_track_forget(void *p, struct hs_block_info *out)
 {
 	struct hs_thread *t = &hs_self;
-	uint32_t id;
-	uint64_t size;
+	struct hs_ptrmap_entry e;
 
 	out->found = 0;
 	if (hs_unlikely(t->busy)) {
@@ -331,10 +434,10 @@ void hs_track_forget(void *p, struct hs_block_info *out)
 		return;
 	}
 	t->busy = 1;
-	if (hs_ptrmap_remove((uintptr_t)p, &id, &size)) {
+	if (map_remove(p, &e)) {
 		out->found = 1;
-		out->size = size;
-		out->stack = stack_by_id(id);
+		out->size = e.size;
+		out->stack = stack_by_id(e.id);
 	}
 	if (t->last_alloc == p)
 		t->last_alloc = NULL;
@@ -355,7 +458,7 @@ void hs_track_restore(void *p, const struct hs_block_info *info)
 void hs_track_account_free(const struct hs_block_info *info)
 {
 	if (info->found && info->stack)
-		account_free(info->stack, info->size, 0);
+		account_free(info->stack, weigh(info->size), 0);
 }
 
 void hs_tracker_totals(struct hs_totals *out)
@@ -377,6 +480,62 @@ void hs_tracker_totals(struct hs_totals *out)
 	out->peak_bytes = atomic_load_explicit(&peak.bytes, memory_order_relaxed);
 	out->peak_t = atomic_load_explicit(&peak.t, memory_order_relaxed);
 	out->peak_epoch = atomic_load_explicit(&g.peak_epoch, memory_order_relaxed);
+	out->sample_interval = atomic_load_explicit(&peak.sample, memory_order_relaxed);
+	out->reset_t = atomic_load_explicit(&peak.reset_t, memory_order_relaxed);
+	out->live_bytes = atomic_load_explicit(&g.live_bytes, memory_order_relaxed);
+}
+
+static void stack_reset(struct hs_stack *s)
+{
+	atomic_store_explicit(&s->alloc_calls, 0, memory_order_relaxed);
+	atomic_store_explicit(&s->alloc_bytes, 0, memory_order_relaxed);
+	atomic_store_explicit(&s->free_calls, 0, memory_order_relaxed);
+	atomic_store_explicit(&s->freed_bytes, 0, memory_order_relaxed);
+	atomic_store_explicit(&s->temporary, 0, memory_order_relaxed);
+	atomic_store_explicit(&s->peak_bytes, 0, memory_order_relaxed);
+	atomic_store_explicit(&s->peak_blocks, 0, memory_order_relaxed);
+	s->written_calls = s->written_frees = 0;
+}
+
+void hs_tracker_reset(uint64_t sample_interval)
+{
+	uint32_t id, max = hs_stacktab_max_id();
+
+	atomic_fetch_add(&peak.gen, 1);
+	atomic_store(&peak.sample, sample_interval);
+	for (id = 1; id <= max + 1; id++) {
+		struct hs_stack *s = id <= max ? hs_stacktab_get(id) : hs_stacktab_overflow();
+
+		if (s)
+			stack_reset(s);
+	}
+	atomic_store(&g.live_bytes, 0);
+	atomic_store(&g.alloc_calls, 0);
+	atomic_store(&peak.bytes, 0);
+	atomic_store(&peak.t, 0);
+	atomic_store(&peak.threshold_hit, 0);
+	atomic_fetch_add(&g.peak_epoch, 1);
+	atomic_store(&peak.reset_t, hs_now_ns() | 1);
+	while (atomic_flag_test_and_set_explicit(&tl.lock, memory_order_acquire))
+		hs_cpu_relax();
+	tl.n = 0;
+	atomic_flag_clear_explicit(&tl.lock, memory_order_release);
+}
+
+void hs_tracker_set_limits(uint64_t min_size, uint64_t max_size)
+{
+	atomic_store(&peak.min_size, min_size);
+	atomic_store(&peak.max_size, max_size ? max_size : UINT64_MAX);
+}
+
+uint64_t hs_tracker_sample_interval(void)
+{
+	return atomic_load(&peak.sample);
+}
+
+uint32_t hs_tracker_gen(void)
+{
+	return atomic_load(&peak.gen) & 0xffff;
 }
 
 void hs_tracker_lock_all(void)

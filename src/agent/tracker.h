@@ -21,6 +21,9 @@ struct hs_totals {
 	uint64_t peak_bytes;
 	uint64_t peak_t;
 	uint64_t peak_epoch;
+	uint64_t sample_interval;	/* 0: exact */
+	uint64_t reset_t;		/* last reset of the counters (hs_now_ns | 1), 0 never */
+	int64_t live_bytes;		/* the global live total (may lag the per-stack sums) */
 };
 
 /* Set up the tracker's tables; 0 or -ENOMEM. */
@@ -49,6 +52,23 @@ struct hs_timeline_point {
 void hs_tracker_timeline_drain(void (*cb)(const struct hs_timeline_point *pts, unsigned n,
 					  void *arg),
 			       void *arg);
+
+/*
+ * A clean baseline: a new tracking generation (blocks recorded before are no longer
+ * counted when freed), every counter to zero, the peak and timeline forgotten, and the
+ * sampling interval set (0: exact). Used when tracking starts again or the sampling
+ * changes; figures are approximate for the calls in flight at that instant.
+ */
+void hs_tracker_reset(uint64_t sample_interval);
+
+/* Track only blocks of min_size..max_size bytes (max 0: no upper bound). */
+void hs_tracker_set_limits(uint64_t min_size, uint64_t max_size);
+
+/* The sampling interval in force (0: exact). */
+uint64_t hs_tracker_sample_interval(void);
+
+/* The current tracking generation (as the pointer map stores it). */
+uint32_t hs_tracker_gen(void);
 
 /* Fork support: take and release the tracker's own locks. */
 void hs_tracker_lock_all(void);

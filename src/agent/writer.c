@@ -15,6 +15,7 @@
 
 #include "agent.h"
 #include "arena.h"
+#include "fmt.h"
 #include "hsr_encode.h"
 #include "hsr_format.h"
 #include "modules.h"
@@ -44,8 +45,12 @@ static struct {
 	char exe[1024];
 	char path[2200];
 	uint64_t start_realtime;
+	int created;		/* path exists: append to it */
+	int full;		/* standalone dump: everything, marks untouched */
+	char saved_path[2200];	/* the main recording while a window recording runs */
 	uint32_t snap_seq;
 	uint64_t peak_epoch_written;
+	uint64_t reset_written;	/* reset_t of the last RESET record */
 	unsigned char *buf;
 	size_t cap, len;
 	unsigned nmsg, nmsg_written;
@@ -78,26 +83,19 @@ const char *hs_writer_path(void)
 	return w.path;
 }
 
+/* Append to a NUL-terminated buffer of `cap` bytes. */
 static void append(char *dst, size_t cap, const char *src)
 {
-	size_t n = strlen(dst);
+	struct hs_fmt f = { dst, cap, strlen(dst) };
 
-	while (*src && n + 1 < cap)
-		dst[n++] = *src++;
-	dst[n] = 0;
+	hs_fmt_str(&f, src);
 }
 
 static void append_uint(char *dst, size_t cap, uint64_t v)
 {
-	char tmp[24];
-	int i = sizeof(tmp) - 1;
+	struct hs_fmt f = { dst, cap, strlen(dst) };
 
-	tmp[i] = 0;
-	do {
-		tmp[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	append(dst, cap, tmp + i);
+	hs_fmt_uint(&f, v);
 }
 
 static const char *exe_name(void)
@@ -185,9 +183,14 @@ static int file_open(void)
 	char base[2100];
 	int i;
 
-	if (w.path[0]) {
+	if (w.path[0] && w.created) {
 		w.fd = open(w.path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
 		return w.fd < 0 ? -errno : 0;
+	}
+	if (w.path[0]) {	/* a path chosen by command: exactly there */
+		w.fd = open(w.path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		w.created = w.fd >= 0;
+		return w.fd < 0 ? -errno : 1;
 	}
 	format_path(base, sizeof(base));
 	for (i = 0; i < 1000; i++) {
@@ -208,6 +211,7 @@ static int file_open(void)
 		append(w.path, sizeof(w.path), base);
 		return -err;
 	}
+	w.created = 1;
 	note_session();
 	return 1;
 }
@@ -299,7 +303,7 @@ static int put_process(void)
 	hsr_put_str(&b, HS_ARCH);
 	hsr_put_uv(&b, sizeof(void *));
 	hsr_put_uv(&b, (uint64_t)sysconf(_SC_PAGESIZE));
-	hsr_put_uv(&b, 0);
+	hsr_put_uv(&b, hs_tracker_sample_interval());
 	hsr_put_uv(&b, hs_opt.depth);
 	hsr_put_uv(&b, (hs_opt.from_run ? HSR_PROCESS_FLAG_RUN : 0) |
 			       (hs_opt.start_tracking ? HSR_PROCESS_FLAG_STARTED : 0));
@@ -333,7 +337,8 @@ static int put_module(struct hs_module *m)
 	}
 	hsr_record_end(&b, rec);
 	commit(&b);
-	atomic_store(&m->written, 1);
+	if (!w.full)
+		atomic_store(&m->written, 1);
 	return 0;
 }
 
@@ -351,7 +356,8 @@ static int put_module_unload(struct hs_module *m)
 	hsr_put_uv(&b, m->unload_t);
 	hsr_record_end(&b, rec);
 	commit(&b);
-	atomic_store(&m->unload_written, 1);
+	if (!w.full)
+		atomic_store(&m->unload_written, 1);
 	return 0;
 }
 
@@ -365,9 +371,9 @@ static int put_modules(void)
 	for (i = 0; i < n && !err; i++) {
 		struct hs_module *m = hs_module_at(i);
 
-		if (!atomic_load(&m->written))
+		if (w.full || !atomic_load(&m->written))
 			err = put_module(m);
-		if (!err && atomic_load(&m->unloaded) && !atomic_load(&m->unload_written))
+		if (!err && atomic_load(&m->unloaded) && (w.full || !atomic_load(&m->unload_written)))
 			err = put_module_unload(m);
 	}
 	return err;
@@ -395,7 +401,8 @@ static int put_stack(struct hs_stack *s)
 	}
 	hsr_record_end(&b, rec);
 	commit(&b);
-	atomic_store(&s->written, 1);
+	if (!w.full)
+		atomic_store(&s->written, 1);
 	return 0;
 }
 
@@ -418,7 +425,7 @@ static int put_stacks(uint32_t max)
 	for (id = 1; id <= max + 1 && !err; id++) {
 		struct hs_stack *s = stack_at(id, max);
 
-		if (s && !atomic_load(&s->written) && atomic_load(&s->alloc_calls))
+		if (s && (w.full || !atomic_load(&s->written)) && atomic_load(&s->alloc_calls))
 			err = put_stack(s);
 	}
 	return err;
@@ -463,14 +470,16 @@ static int put_snapshot(unsigned reason, const char *name, const struct hs_total
 		struct hs_stack *s = stack_at(id, max);
 		uint64_t calls, frees;
 
-		if (!s || !atomic_load(&s->written))
+		if (!s || !(w.full || atomic_load(&s->written)))
 			continue;
 		calls = atomic_load_explicit(&s->alloc_calls, memory_order_relaxed);
 		frees = atomic_load_explicit(&s->free_calls, memory_order_relaxed);
-		if (calls == s->written_calls && frees == s->written_frees)
+		if (w.full ? !calls : calls == s->written_calls && frees == s->written_frees)
 			continue;
-		s->written_calls = calls;
-		s->written_frees = frees;
+		if (!w.full) {
+			s->written_calls = calls;
+			s->written_frees = frees;
+		}
 		hsr_put_uv(&b, s->id - prev);
 		prev = s->id;
 		hsr_put_uv(&b, calls);
@@ -507,7 +516,7 @@ static int put_peak(const struct hs_totals *tot, uint32_t max)
 		struct hs_stack *s = stack_at(id, max);
 		uint64_t bytes, blocks;
 
-		if (!s || !atomic_load(&s->written))
+		if (!s || !(w.full || atomic_load(&s->written)))
 			continue;
 		hs_tracker_stack_peak(s, tot->peak_epoch, &bytes, &blocks);
 		if (!bytes && !blocks)
@@ -523,7 +532,8 @@ static int put_peak(const struct hs_totals *tot, uint32_t max)
 		return -EOVERFLOW;
 	patch_count(&b, nat, count);
 	commit(&b);
-	w.peak_epoch_written = tot->peak_epoch;
+	if (!w.full)
+		w.peak_epoch_written = tot->peak_epoch;
 	return 0;
 }
 
@@ -571,20 +581,23 @@ static int put_messages(void)
 {
 	struct hsr_buf b;
 	size_t rec;
+	unsigned i;
 	int err;
 
-	for (; w.nmsg_written < w.nmsg; w.nmsg_written++) {
+	for (i = w.full ? 0 : w.nmsg_written; i < w.nmsg; i++) {
 		err = reserve(256);
 		if (err)
 			return err;
 		cursor(&b);
 		rec = hsr_record_begin(&b, HSR_MESSAGE);
-		hsr_put_uv(&b, w.msg[w.nmsg_written].t);
-		hsr_put_uv(&b, w.msg[w.nmsg_written].level);
-		hsr_put_str(&b, w.msg[w.nmsg_written].text);
+		hsr_put_uv(&b, w.msg[i].t);
+		hsr_put_uv(&b, w.msg[i].level);
+		hsr_put_str(&b, w.msg[i].text);
 		hsr_record_end(&b, rec);
 		commit(&b);
 	}
+	if (!w.full)
+		w.nmsg_written = w.nmsg;
 	return 0;
 }
 
@@ -620,6 +633,25 @@ void hs_writer_message(unsigned level, const char *text)
 	w.nmsg = i + 1;
 }
 
+/* Counters were reset (tracking restarted, sampling changed): readers start over. */
+static int put_reset(const struct hs_totals *tot)
+{
+	struct hsr_buf b;
+	size_t rec;
+	int err = reserve(32);
+
+	if (err)
+		return err;
+	cursor(&b);
+	rec = hsr_record_begin(&b, HSR_RESET);
+	hsr_put_uv(&b, tot->reset_t & ~1ull);
+	hsr_put_uv(&b, tot->sample_interval);
+	hsr_record_end(&b, rec);
+	commit(&b);
+	w.reset_written = tot->reset_t;
+	return 0;
+}
+
 static int write_records(unsigned reason, const char *name, int final, int created)
 {
 	struct hs_totals tot;
@@ -634,16 +666,20 @@ static int write_records(unsigned reason, const char *name, int final, int creat
 		commit(&b);
 		err = put_process();
 	}
+	hs_tracker_totals(&tot);
+	if (!err && !created && tot.reset_t != w.reset_written)
+		err = put_reset(&tot);
+	if (created)
+		w.reset_written = tot.reset_t;
 	if (!err)
 		err = put_modules();
 	if (!err)
 		err = put_stacks(max);
-	hs_tracker_totals(&tot);
 	if (!err)
 		err = put_snapshot(reason, name, &tot, max);
 	if (!err && (created || tot.peak_epoch != w.peak_epoch_written))
 		err = put_peak(&tot, max);
-	if (!err)
+	if (!err && !w.full)
 		err = put_timeline();
 	if (!err)
 		err = put_messages();
@@ -652,6 +688,12 @@ static int write_records(unsigned reason, const char *name, int final, int creat
 	if (!err)
 		err = flush();
 	return err;
+}
+
+static void lock_wait(void)
+{
+	while (atomic_flag_test_and_set_explicit(&w.lock, memory_order_acquire))
+		hs_cpu_relax();
 }
 
 int hs_writer_snapshot(unsigned reason, const char *name, int final)
@@ -686,8 +728,7 @@ out_unlock:
 
 void hs_writer_lock(void)
 {
-	while (atomic_flag_test_and_set_explicit(&w.lock, memory_order_acquire))
-		hs_cpu_relax();
+	lock_wait();
 }
 
 void hs_writer_unlock(void)
@@ -695,17 +736,15 @@ void hs_writer_unlock(void)
 	atomic_flag_clear_explicit(&w.lock, memory_order_release);
 }
 
-/* In a forked child (writer lock held): everything must be written again, elsewhere. */
-void hs_writer_atfork_child(void)
+/* Everything must be written again (a new recording file). Writer lock held. */
+static void reset_marks(void)
 {
 	uint32_t id, max = hs_stacktab_max_id();
 	unsigned i;
-	char msg[64] = "forked from process ";
 
-	w.path[0] = 0;
 	w.snap_seq = 0;
 	w.peak_epoch_written = 0;
-	w.nmsg = w.nmsg_written = 0;
+	w.created = 0;
 	for (id = 1; id <= max + 1; id++) {
 		struct hs_stack *s = stack_at(id, max);
 
@@ -718,6 +757,83 @@ void hs_writer_atfork_child(void)
 		atomic_store(&hs_module_at(i)->written, 0);
 		atomic_store(&hs_module_at(i)->unload_written, 0);
 	}
+}
+
+/* In a forked child (writer lock held): a recording of its own, elsewhere. */
+void hs_writer_atfork_child(void)
+{
+	char msg[64] = "forked from process ";
+
+	reset_marks();
+	w.path[0] = 0;
+	w.saved_path[0] = 0;
+	w.nmsg = w.nmsg_written = 0;
 	append_uint(msg, sizeof(msg), (uint64_t)getppid());
 	hs_writer_message(HSR_MSG_INFO, msg);
+}
+
+int hs_writer_write_to(const char *path, unsigned reason, const char *name)
+{
+	char saved[sizeof(w.path)];
+	int created, err, saved_created;
+	uint32_t saved_seq;
+
+	lock_wait();
+	memcpy(saved, w.path, sizeof(saved));
+	saved_created = w.created;
+	saved_seq = w.snap_seq;
+	w.snap_seq = 0;
+	w.path[0] = 0;
+	append(w.path, sizeof(w.path), path);
+	w.created = 0;
+	w.full = 1;
+	hs_self.internal++;
+	created = file_open();
+	err = created < 0 ? created : 0;
+	if (!err) {
+		w.len = 0;
+		err = write_records(reason, name, 1, 1);
+		close(w.fd);
+		w.fd = -1;
+	}
+	hs_self.internal--;
+	w.full = 0;
+	memcpy(w.path, saved, sizeof(saved));
+	w.created = saved_created;
+	w.snap_seq = saved_seq;
+	atomic_flag_clear_explicit(&w.lock, memory_order_release);
+	return err;
+}
+
+int hs_writer_redirect(const char *path)
+{
+	lock_wait();
+	if (w.saved_path[0]) {
+		atomic_flag_clear_explicit(&w.lock, memory_order_release);
+		return -EBUSY;
+	}
+	memcpy(w.saved_path, w.path, sizeof(w.saved_path));
+	if (!w.saved_path[0])
+		format_path(w.saved_path, sizeof(w.saved_path));
+	reset_marks();
+	w.path[0] = 0;
+	append(w.path, sizeof(w.path), path);
+	atomic_flag_clear_explicit(&w.lock, memory_order_release);
+	return 0;
+}
+
+int hs_writer_restore(void)
+{
+	lock_wait();
+	if (!w.saved_path[0]) {
+		atomic_flag_clear_explicit(&w.lock, memory_order_release);
+		return -ENOENT;
+	}
+	reset_marks();
+	memcpy(w.path, w.saved_path, sizeof(w.path));
+	w.saved_path[0] = 0;
+	/* The main recording exists if it was ever written: append to it then. */
+	w.created = access(w.path, F_OK) == 0;
+	atomic_flag_clear_explicit(&w.lock, memory_order_release);
+	return 0;
 }

@@ -26,6 +26,21 @@ void hs_writer_message(unsigned level, const char *text);
 /* Path of the recording ("" before the first write). */
 const char *hs_writer_path(void);
 
+/*
+ * Write a complete, standalone recording of the current state to `path` (created, never
+ * overwritten), leaving this process's own recording as it is. For `heapscope top` and
+ * `ctl snapshot`. 0 or -errno.
+ */
+int hs_writer_write_to(const char *path, unsigned reason, const char *name);
+
+/*
+ * Window recordings (`heapscope ctl PID record`): from now on snapshots go to a new
+ * recording at `path`; hs_writer_restore() goes back to the main one, which starts over
+ * with all its modules and stacks written again. 0, -EBUSY (a window is open), -ENOENT.
+ */
+int hs_writer_redirect(const char *path);
+int hs_writer_restore(void);
+
 /* Fork: hold the writer across fork; the child starts a recording of its own. */
 void hs_writer_lock(void);
 void hs_writer_unlock(void);

@@ -195,13 +195,16 @@ const char *hs_sym_intern_function(struct hs_symbolizer *s, const char *name)
 
 char *hs_sym_hex(const uint8_t *bytes, size_t len)
 {
+	static const char digits[] = "0123456789abcdef";
 	char *hex = malloc(len * 2 + 1);
 	size_t i;
 
 	if (!hex)
 		return NULL;
-	for (i = 0; i < len; i++)
-		sprintf(hex + 2 * i, "%02x", bytes[i]);
+	for (i = 0; i < len; i++) {
+		hex[2 * i] = digits[bytes[i] >> 4];
+		hex[2 * i + 1] = digits[bytes[i] & 15];
+	}
 	hex[2 * len] = '\0';
 	return hex;
 }
@@ -210,7 +213,7 @@ char *hs_sym_hex(const uint8_t *bytes, size_t len)
 
 static int range_cmp(const void *a, const void *b)
 {
-	const struct range *x = a, *y = b;
+	const struct hs_sym_range *x = a, *y = b;
 
 	if (x->start != y->start)
 		return x->start < y->start ? -1 : 1;
@@ -233,7 +236,7 @@ static int ranges_build(struct hs_symbolizer *s)
 			const struct hs_sym_segment *g = &s->mods[i]->segs[j];
 
 			if (g->memsz && g->start + g->memsz > g->start)
-				s->ranges[s->nranges++] = (struct range){ g->start, g->start + g->memsz, i };
+				s->ranges[s->nranges++] = (struct hs_sym_range){ g->start, g->start + g->memsz, i };
 		}
 	}
 	hs_sym_sort(s->ranges, s->nranges, sizeof(*s->ranges), range_cmp);
@@ -261,7 +264,7 @@ static struct hs_sym_module *module_at(struct hs_symbolizer *s, uint64_t addr)
 			hi = mid;
 	}
 	for (; lo > 0 && s->max_end[lo - 1] > addr; lo--) {
-		const struct range *r = &s->ranges[lo - 1];
+		const struct hs_sym_range *r = &s->ranges[lo - 1];
 
 		if (r->end > addr && (best == SIZE_MAX || r->mod > best))
 			best = r->mod;
@@ -301,7 +304,7 @@ static int cache_store(struct hs_symbolizer *s, uint64_t addr, const struct hs_s
 	    hs_sym_grow((void **)&s->ents, &s->ents_cap, s->nents + 1, sizeof(*s->ents)))
 		return -ENOMEM;
 	memcpy(&s->frames[s->nframes], f, n * sizeof(*f));
-	s->ents[s->nents] = (struct cache_ent){ (uint32_t)s->nframes, (uint32_t)n, module_id };
+	s->ents[s->nents] = (struct hs_sym_cache_ent){ (uint32_t)s->nframes, (uint32_t)n, module_id };
 	if (hs_u64map_put(&s->cache, addr, (uint32_t)s->nents + 1))
 		return -ENOMEM;
 	s->nframes += n;
@@ -329,9 +332,9 @@ static size_t symbolize_uncached(struct hs_symbolizer *s, uint64_t addr,
 	struct hs_sym_module *m = module_at(s, addr);
 
 	*module_id = m ? m->id : 0;
-	if (m && m->state == MOD_UNOPENED)
+	if (m && m->state == HS_MOD_UNOPENED)
 		hs_sym_module_open(s, m);
-	if (m && m->state == MOD_OPEN)
+	if (m && m->state == HS_MOD_OPEN)
 		return hs_sym_resolve(s, m, addr, frames, HS_SYM_MAX_INLINE);
 	memset(&frames[0], 0, sizeof(frames[0]));
 	return 1;
@@ -350,7 +353,7 @@ size_t hs_symbolize(struct hs_symbolizer *s, uint64_t addr, struct hs_symframe *
 	size_t n;
 
 	if (idx) {
-		const struct cache_ent *e = &s->ents[idx - 1];
+		const struct hs_sym_cache_ent *e = &s->ents[idx - 1];
 
 		if (module_id)
 			*module_id = e->module_id;
@@ -366,7 +369,7 @@ size_t hs_symbolize(struct hs_symbolizer *s, uint64_t addr, struct hs_symframe *
 static int set_debug_dirs(struct hs_symbolizer *s, const struct hs_symbolizer_opts *opts)
 {
 	const char *const *dirs = opts ? opts->debug_dirs : NULL;
-	size_t n = 0, len = 1, i;
+	size_t n = 0, len = 1, i, used;
 
 	if (dirs) {
 		while (dirs[n])
@@ -390,9 +393,9 @@ static int set_debug_dirs(struct hs_symbolizer *s, const struct hs_symbolizer_op
 	s->debuginfo_path = calloc(1, len);
 	if (!s->debuginfo_path)
 		return -ENOMEM;
-	for (i = 0; i < s->ndebug_dirs; i++)
-		sprintf(s->debuginfo_path + strlen(s->debuginfo_path), "%s%s", i ? ":" : "",
-			s->debug_dirs[i]);
+	for (i = 0, used = 0; i < s->ndebug_dirs; i++)
+		used += snprintf(s->debuginfo_path + used, len - used, "%s%s", i ? ":" : "",
+				 s->debug_dirs[i]);
 	return 0;
 }
 
@@ -434,6 +437,7 @@ void hs_symbolizer_free(struct hs_symbolizer *s)
 	for (i = 0; i < s->nmods; i++)
 		module_free(s->mods[i]);
 	free(s->mods);
+	hs_u64map_release(&s->by_id);
 	for (i = 0; i < s->ndebug_dirs; i++)
 		free(s->debug_dirs[i]);
 	free(s->debug_dirs);
@@ -450,17 +454,14 @@ void hs_symbolizer_free(struct hs_symbolizer *s)
 
 static struct hs_sym_module *module_by_id(struct hs_symbolizer *s, unsigned id)
 {
-	size_t i;
+	uint32_t idx = hs_u64map_get(&s->by_id, id);
 
-	for (i = s->nmods; i > 0; i--)
-		if (s->mods[i - 1]->id == id)
-			return s->mods[i - 1];
-	return NULL;
+	return idx ? s->mods[idx - 1] : NULL;
 }
 
 static struct hs_sym_module *module_new(unsigned id, const char *path, uint64_t bias,
-				 const uint8_t *build_id, size_t build_id_len,
-				 const struct hs_sym_segment *segs, size_t nsegs)
+					const uint8_t *build_id, size_t build_id_len,
+					const struct hs_sym_segment *segs, size_t nsegs)
 {
 	struct hs_sym_module *m = calloc(1, sizeof(*m));
 
@@ -500,11 +501,16 @@ int hs_symbolizer_add_module(struct hs_symbolizer *s, unsigned id, const char *p
 		return -EINVAL;
 	if (module_by_id(s, id))
 		return -EEXIST;
-	if (hs_sym_grow((void **)&s->mods, &s->mods_cap, s->nmods + 1, sizeof(*s->mods)))
+	if (s->nmods >= UINT32_MAX - 1 ||
+	    hs_sym_grow((void **)&s->mods, &s->mods_cap, s->nmods + 1, sizeof(*s->mods)))
 		return -ENOMEM;
 	m = module_new(id, path, bias, build_id, build_id_len, segs, nsegs);
 	if (!m)
 		return -ENOMEM;
+	if (hs_u64map_put(&s->by_id, id, (uint32_t)s->nmods + 1)) {
+		module_free(m);
+		return -ENOMEM;
+	}
 	m->owner = s;
 	s->mods[s->nmods++] = m;
 	s->ranges_stale = true;
@@ -535,7 +541,7 @@ int hs_symbolizer_module_info(struct hs_symbolizer *s, size_t i, struct hs_symmo
 		return -ENOENT;
 	m = s->mods[i];
 	out->path = m->path;
-	out->found = m->state == MOD_OPEN ? m->found : NULL;
+	out->found = m->state == HS_MOD_OPEN ? m->found : NULL;
 	out->build_id = m->build_id_hex;
 	out->has_symbols = m->has_symbols;
 	out->has_debuginfo = m->has_debuginfo;

@@ -22,6 +22,7 @@ static int sym_rank(const GElf_Sym *sym)
 	return (bind == STB_GLOBAL ? 4 : bind == STB_WEAK ? 2 : 0) + (type != STT_NOTYPE);
 }
 
+/* Symbols that can name code: defined functions, ifuncs and untyped (assembly) labels. */
 static bool is_code_sym(const GElf_Sym *sym, GElf_Word shndx, const char *name)
 {
 	int type = GELF_ST_TYPE(sym->st_info);
@@ -31,9 +32,10 @@ static bool is_code_sym(const GElf_Sym *sym, GElf_Word shndx, const char *name)
 	return type == STT_FUNC || type == STT_GNU_IFUNC || type == STT_NOTYPE;
 }
 
+/* By address, then rank ascending: walking back from an address meets the best first. */
 static int sym_cmp(const void *a, const void *b)
 {
-	const struct sym_ent *x = a, *y = b;
+	const struct hs_sym_symbol *x = a, *y = b;
 
 	if (x->lo != y->lo)
 		return x->lo < y->lo ? -1 : 1;
@@ -67,14 +69,14 @@ void hs_sym_index_symbols(struct hs_sym_module *m)
 		Dwarf_Addr bias = 0;
 		const char *name = dwfl_module_getsym_info(m->mod, i, &sym, &addr, &shndx, &elf,
 							   &bias);
-		struct sym_ent *e;
+		struct hs_sym_symbol *e;
 
 		if (!is_code_sym(&sym, shndx, name) ||
 		    hs_sym_grow((void **)&m->syms, &cap, m->nsyms + 1, sizeof(*m->syms)))
 			continue;
 		e = &m->syms[m->nsyms++];
-		*e = (struct sym_ent){ addr, addr + sym.st_size, sym.st_size != 0, name,
-				       sym_rank(&sym) };
+		*e = (struct hs_sym_symbol){ addr, addr + sym.st_size, sym.st_size != 0, name,
+					     sym_rank(&sym) };
 		if (!e->sized)
 			e->end = section_end(elf, shndx, bias, addr);
 	}
@@ -85,9 +87,9 @@ void hs_sym_index_symbols(struct hs_sym_module *m)
  * The symbol holding pc, or NULL: a sized symbol containing it (the best ranked, the
  * nearest), else a sizeless one at the nearest address below pc if nothing sized is there.
  */
-static const struct sym_ent *sym_at(const struct hs_sym_module *m, GElf_Addr pc)
+static const struct hs_sym_symbol *sym_at(const struct hs_sym_module *m, GElf_Addr pc)
 {
-	const struct sym_ent *sizeless = NULL;
+	const struct hs_sym_symbol *sizeless = NULL;
 	size_t lo = 0, hi = m->nsyms, k;
 	bool nearest_sized = false;
 	GElf_Addr nearest;
@@ -104,7 +106,7 @@ static const struct sym_ent *sym_at(const struct hs_sym_module *m, GElf_Addr pc)
 		return NULL;
 	nearest = m->syms[lo - 1].lo;
 	for (k = lo; k > 0 && lo - k < 16; k--) {
-		const struct sym_ent *e = &m->syms[k - 1];
+		const struct hs_sym_symbol *e = &m->syms[k - 1];
 
 		if (e->sized && pc < e->end)
 			return e;
@@ -122,26 +124,29 @@ static const struct sym_ent *sym_at(const struct hs_sym_module *m, GElf_Addr pc)
 
 static int cu_range_cmp(const void *a, const void *b)
 {
-	const struct cu_range *x = a, *y = b;
+	const struct hs_sym_cu_range *x = a, *y = b;
 
 	return x->lo < y->lo ? -1 : x->lo > y->lo;
 }
 
+/* Index every CU of the module by its own ranges (DW_AT_low_pc/high_pc or DW_AT_ranges). */
 static void cu_ranges_build(struct hs_sym_module *m)
 {
 	Dwarf_Die *cu = NULL;
 	Dwarf_Addr bias = 0, base, lo, hi;
-	size_t cap = 0;
+	size_t cap = 0, need;
 
 	m->cu_ranges_built = true;
 	while ((cu = dwfl_module_nextcu(m->mod, cu, &bias)) != NULL) {
 		ptrdiff_t off = 0;
 
 		while ((off = dwarf_ranges(cu, off, &base, &lo, &hi)) > 0) {
+			need = m->ncu_ranges + 1;
 			if (lo >= hi ||
-			    hs_sym_grow((void **)&m->cu_ranges, &cap, m->ncu_ranges + 1, sizeof(*m->cu_ranges)))
+			    hs_sym_grow((void **)&m->cu_ranges, &cap, need, sizeof(*m->cu_ranges)))
 				continue;
-			m->cu_ranges[m->ncu_ranges++] = (struct cu_range){ lo + bias, hi + bias, cu, bias };
+			m->cu_ranges[m->ncu_ranges++] =
+				(struct hs_sym_cu_range){ lo + bias, hi + bias, cu, bias };
 		}
 	}
 	hs_sym_sort(m->cu_ranges, m->ncu_ranges, sizeof(*m->cu_ranges), cu_range_cmp);
@@ -175,36 +180,39 @@ static Dwarf_Die *cu_at(struct hs_sym_module *m, Dwarf_Addr pc, Dwarf_Addr *bias
 	return NULL;
 }
 
+/* dwarf_getfuncs callback: one index entry per address range of a function. */
 static int collect_func(Dwarf_Die *die, void *arg)
 {
-	struct cu_funcs *f = arg;
+	struct hs_sym_cu_funcs *f = arg;
 	Dwarf_Addr base, lo, hi;
 	ptrdiff_t off = 0;
 
 	while ((off = dwarf_ranges(die, off, &base, &lo, &hi)) > 0) {
 		if (lo >= hi || hs_sym_grow((void **)&f->r, &f->cap, f->n + 1, sizeof(*f->r)))
 			continue;
-		f->r[f->n++] = (struct func_range){ lo, hi, *die };
+		f->r[f->n++] = (struct hs_sym_func){ lo, hi, *die };
 	}
 	return DWARF_CB_OK;
 }
 
 static int func_cmp(const void *a, const void *b)
 {
-	const struct func_range *x = a, *y = b;
-	Dwarf_Off xo = dwarf_dieoffset((Dwarf_Die *)&x->die), yo = dwarf_dieoffset((Dwarf_Die *)&y->die);
+	const struct hs_sym_func *x = a, *y = b;
+	Dwarf_Off xo, yo;
 
 	if (x->lo != y->lo)
 		return x->lo < y->lo ? -1 : 1;
+	xo = dwarf_dieoffset((Dwarf_Die *)&x->die);
+	yo = dwarf_dieoffset((Dwarf_Die *)&y->die);
 	return xo > yo ? -1 : xo < yo;	/* found first when walking back: the first in DWARF */
 }
 
 /* The sorted functions of cu, indexed on first use (NULL when out of memory). */
-static struct cu_funcs *cu_funcs_get(struct hs_sym_module *m, Dwarf_Die *cu)
+static struct hs_sym_cu_funcs *cu_funcs_get(struct hs_sym_module *m, Dwarf_Die *cu)
 {
 	uint64_t key = dwarf_dieoffset(cu);
 	uint32_t idx = hs_u64map_get(&m->cu_map, key);
-	struct cu_funcs *f;
+	struct hs_sym_cu_funcs *f;
 
 	if (idx)
 		return &m->cus[idx - 1];
@@ -222,7 +230,7 @@ static struct cu_funcs *cu_funcs_get(struct hs_sym_module *m, Dwarf_Die *cu)
 }
 
 /* The subprogram DIE whose code holds pc, from the CU's function index. */
-static bool func_at(struct cu_funcs *f, Dwarf_Addr pc, Dwarf_Die *out)
+static bool func_at(struct hs_sym_cu_funcs *f, Dwarf_Addr pc, Dwarf_Die *out)
 {
 	size_t lo = 0, hi = f->n, tries;
 
@@ -276,7 +284,7 @@ static bool child_at(Dwarf_Die *parent, Dwarf_Addr pc, Dwarf_Die *out)
 }
 
 /* The function scopes from fn down to pc, innermost first, into chain[max]. */
-static size_t descend(Dwarf_Die *fn, Dwarf_Addr pc, Dwarf_Die *chain, size_t max)
+static size_t descend(const Dwarf_Die *fn, Dwarf_Addr pc, Dwarf_Die *chain, size_t max)
 {
 	Dwarf_Die cur = *fn, next;
 	size_t n = 0, i;
@@ -318,19 +326,75 @@ static size_t scopes_fallback(Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die *chain, si
 	return k;
 }
 
+/*
+ * The name to show: a C++ linkage name (demangled later: qualified, with parameters), else
+ * DW_AT_name, looking through abstract origins and specifications. C linkage names are
+ * asm labels (glibc's "__GI_" aliases) and are not shown.
+ */
 static const char *die_function_name(Dwarf_Die *die)
 {
-	static const int attrs[] = { DW_AT_linkage_name, DW_AT_MIPS_linkage_name, DW_AT_name };
+	static const int linkage[] = { DW_AT_linkage_name, DW_AT_MIPS_linkage_name };
 	Dwarf_Attribute attr;
+	const char *name;
 	size_t i;
 
-	for (i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++) {
-		const char *name = dwarf_formstring(dwarf_attr_integrate(die, attrs[i], &attr));
-
-		if (name)
+	for (i = 0; i < sizeof(linkage) / sizeof(linkage[0]); i++) {
+		name = dwarf_formstring(dwarf_attr_integrate(die, linkage[i], &attr));
+		if (name && !strncmp(name, "_Z", 2))
 			return name;
 	}
-	return NULL;
+	name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &attr));
+	if (name)
+		return name;
+	return dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
+}
+
+/* The abstract DIE that die is an instance of (die itself when it is none). */
+static void abstract_origin(const Dwarf_Die *die, Dwarf_Die *out)
+{
+	Dwarf_Attribute attr;
+	int depth;
+
+	*out = *die;
+	for (depth = 0; depth < 8; depth++) {
+		Dwarf_Die next;
+
+		if (!dwarf_formref_die(dwarf_attr(out, DW_AT_abstract_origin, &attr), &next))
+			return;
+		*out = next;
+	}
+}
+
+/*
+ * GCC may describe a function's out-of-line body as an inlined instance of the function
+ * itself, "called" from its own first line: such an instance is not a frame.
+ */
+static bool is_self_inline(Dwarf_Die *inl, Dwarf_Die *outer)
+{
+	Dwarf_Die a, b;
+	Dwarf_Attribute attr;
+	Dwarf_Word call_line;
+	int decl_line;
+
+	if (dwarf_tag(inl) != DW_TAG_inlined_subroutine)
+		return false;
+	abstract_origin(inl, &a);
+	abstract_origin(outer, &b);
+	if (a.addr != b.addr)
+		return false;
+	return dwarf_formudata(dwarf_attr(inl, DW_AT_call_line, &attr), &call_line) == 0 &&
+	       dwarf_decl_line(&a, &decl_line) == 0 && call_line == (Dwarf_Word)decl_line;
+}
+
+/* Remove the self instances from chain[n]; the new length. */
+static size_t drop_self_inlines(Dwarf_Die *chain, size_t n)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++)
+		if (i + 1 == n || !is_self_inline(&chain[i], &chain[i + 1]))
+			chain[k++] = chain[i];
+	return k;
 }
 
 /* Where the inlined instance die was called from: file, line, column. */
@@ -349,15 +413,18 @@ static void call_site(struct hs_symbolizer *s, Dwarf_Die *die, Dwarf_Files *file
 }
 
 /* The chain of function scopes at pc (module addresses), innermost first. */
-static size_t scope_chain(struct hs_sym_module *m, Dwarf_Addr pc, Dwarf_Die *cu, Dwarf_Addr bias,
-			  Dwarf_Die *chain, size_t max)
+static size_t scope_chain(struct hs_sym_module *m, Dwarf_Addr pc, Dwarf_Die *cu,
+			  Dwarf_Addr bias, Dwarf_Die *chain, size_t max)
 {
-	struct cu_funcs *funcs = cu_funcs_get(m, cu);
+	struct hs_sym_cu_funcs *funcs = cu_funcs_get(m, cu);
 	Dwarf_Die fn;
+	size_t n;
 
 	if (funcs && func_at(funcs, pc - bias, &fn))
-		return descend(&fn, pc - bias, chain, max);
-	return scopes_fallback(cu, pc - bias, chain, max);
+		n = descend(&fn, pc - bias, chain, max);
+	else
+		n = scopes_fallback(cu, pc - bias, chain, max);
+	return drop_self_inlines(chain, n);
 }
 
 /* The innermost position from the CU's line table. */
@@ -390,7 +457,7 @@ static size_t dwarf_frames(struct hs_symbolizer *s, struct hs_sym_module *m, Dwa
 		return 0;
 	memset(&out[0], 0, sizeof(out[0]));
 	line_of(s, cu, pc - bias, &out[0]);
-	n = scope_chain(m, pc, cu, bias, chain, max);
+	n = scope_chain(m, pc, cu, bias, chain, max < HS_SYM_MAX_INLINE ? max : HS_SYM_MAX_INLINE);
 	if (n > 1 && dwarf_getsrcfiles(cu, &files, NULL) != 0)
 		files = NULL;
 	for (i = 0; i < n; i++) {
@@ -409,7 +476,7 @@ size_t hs_sym_resolve(struct hs_symbolizer *s, struct hs_sym_module *m, uint64_t
 		      struct hs_symframe *out, size_t max)
 {
 	Dwarf_Addr pc = addr - 1 + m->shift;
-	const struct sym_ent *sym;
+	const struct hs_sym_symbol *sym;
 	size_t n;
 
 	n = dwarf_frames(s, m, pc, out, max);

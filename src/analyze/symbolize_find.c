@@ -166,17 +166,17 @@ static void explain_not_found(struct hs_sym_module *m, int err, const char *mism
 static int find_file(struct hs_symbolizer *s, struct hs_sym_module *m)
 {
 	char *path = NULL, *found_hex = NULL;
-	int fd = -ENOENT, err = -ENOENT;
+	int fd, err = -ENOENT;
 
 	if (m->path[0] == '/') {
 		if (asprintf(&path, "%s%s", s->sysroot, m->path) < 0)
 			return -ENOMEM;
 		fd = open_identified(m, path, &found_hex);
-		err = fd;
 		if (fd >= 0) {
 			m->found = path;
 			return fd;
 		}
+		err = fd;
 	}
 	fd = open_by_build_id(s, m, &m->found);
 	if (fd < 0)
@@ -252,7 +252,7 @@ static int find_by_debuglink(struct hs_sym_module *m, Dwfl_Module *mod, const ch
 	size_t d;
 	int fd = -1;
 
-	if (strchr(link, '/') && link[0] != '/')
+	if (strchr(link, '/'))	/* a debuglink is a file name; dwz's altlinks are paths */
 		return -1;
 	if (asprintf(&path, "%.*s/%s", flen, main_file, link) >= 0)
 		fd = try_debug_candidate(mod, path, main_file, crc, debuginfo_file_name);
@@ -274,7 +274,7 @@ int hs_sym_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname
 			  Dwarf_Addr base, const char *file_name, const char *debuglink_file,
 			  GElf_Word debuglink_crc, char **debuginfo_file_name)
 {
-	struct hs_sym_module *m = *userdata;
+	struct hs_sym_module *m = userdata ? *userdata : NULL;
 	int fd;
 
 	errno = 0;
@@ -332,7 +332,7 @@ void hs_sym_module_open(struct hs_symbolizer *s, struct hs_sym_module *m)
 	char *real;
 	int fd;
 
-	m->state = MOD_FAILED;
+	m->state = HS_MOD_FAILED;
 	fd = find_file(s, m);
 	if (fd < 0)
 		return;
@@ -346,6 +346,6 @@ void hs_sym_module_open(struct hs_symbolizer *s, struct hs_sym_module *m)
 	m->has_symbols = dwfl_module_getsymtab(m->mod) > 0;
 	hs_sym_index_symbols(m);
 	m->has_debuginfo = dwfl_module_getdwarf(m->mod, &dwbias) != NULL;
-	m->state = MOD_OPEN;
+	m->state = HS_MOD_OPEN;
 }
 

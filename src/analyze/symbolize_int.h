@@ -33,26 +33,27 @@ struct hs_strtab {
 	size_t n;
 };
 
-/* The functions of one compilation unit with code, sorted by start address. */
-struct func_range {
+/* One address range of a function (DW_TAG_subprogram) of a compilation unit. */
+struct hs_sym_func {
 	Dwarf_Addr lo, hi;
 	Dwarf_Die die;
 };
 
-struct cu_funcs {
-	struct func_range *r;
+/* The functions of one compilation unit, sorted by start address. */
+struct hs_sym_cu_funcs {
+	struct hs_sym_func *r;
 	size_t n, cap;
 };
 
 /* Where a compilation unit's code lies, for files without .debug_aranges (clang). */
-struct cu_range {
+struct hs_sym_cu_range {
 	Dwarf_Addr lo, hi;	/* libdwfl addresses */
 	Dwarf_Die *cu;		/* owned by libdwfl, stable while the module is open */
 	Dwarf_Addr bias;
 };
 
 /* A code symbol of a module, for binary search (dwfl_module_addrinfo scans linearly). */
-struct sym_ent {
+struct hs_sym_symbol {
 	GElf_Addr lo;
 	GElf_Addr end;		/* lo + size; for a sizeless symbol, the end of its section */
 	bool sized;
@@ -60,8 +61,9 @@ struct sym_ent {
 	int rank;		/* among symbols at one address, the highest is shown */
 };
 
-enum module_state { MOD_UNOPENED, MOD_OPEN, MOD_FAILED };
+enum hs_sym_module_state { HS_MOD_UNOPENED, HS_MOD_OPEN, HS_MOD_FAILED };
 
+/* A recorded module; what is below `state` is filled when an address first falls into it. */
 struct hs_sym_module {
 	struct hs_symbolizer *owner;
 	unsigned id;
@@ -72,30 +74,31 @@ struct hs_sym_module {
 	char *build_id_hex;
 	struct hs_sym_segment *segs;
 	size_t nsegs;
-	enum module_state state;
+	enum hs_sym_module_state state;
 	Dwfl *dwfl;
 	Dwfl_Module *mod;
 	uint64_t shift;		/* libdwfl's address minus the recorded one (mod 2^64) */
 	char *found;
 	char *problem;
 	int has_symbols, has_debuginfo;
-	struct sym_ent *syms;	/* sorted by lo, then rank */
+	struct hs_sym_symbol *syms;	/* sorted by lo, then rank */
 	size_t nsyms;
 	struct hs_u64map cu_map;	/* CU DIE offset -> index + 1 in cus */
-	struct cu_funcs *cus;
+	struct hs_sym_cu_funcs *cus;
 	size_t ncus, cus_cap;
-	struct cu_range *cu_ranges;	/* built on the first address .debug_aranges lacks */
+	struct hs_sym_cu_range *cu_ranges;	/* built on the first address .debug_aranges lacks */
 	size_t ncu_ranges;
 	bool cu_ranges_built;
 };
 
 /* One PT_LOAD segment of one module, for finding the module that holds an address. */
-struct range {
+struct hs_sym_range {
 	uint64_t start, end;
 	size_t mod;		/* index in s->mods: a later module wins over an earlier one */
 };
 
-struct cache_ent {
+/* What hs_symbolize answered for one address. */
+struct hs_sym_cache_ent {
 	uint32_t first;		/* index in s->frames */
 	uint32_t n;
 	unsigned module_id;
@@ -110,14 +113,15 @@ struct hs_symbolizer {
 
 	struct hs_sym_module **mods;
 	size_t nmods, mods_cap;
+	struct hs_u64map by_id;	/* module id -> index + 1 in mods */
 
-	struct range *ranges;
+	struct hs_sym_range *ranges;
 	uint64_t *max_end;	/* max_end[i]: highest end among ranges[0..i] */
 	size_t nranges;
 	bool ranges_stale;
 
 	struct hs_u64map cache;	/* address -> index + 1 in ents */
-	struct cache_ent *ents;
+	struct hs_sym_cache_ent *ents;
 	size_t nents, ents_cap;
 	struct hs_symframe *frames;
 	size_t nframes, frames_cap;
@@ -163,8 +167,8 @@ int hs_sym_no_find_elf(Dwfl_Module *mod, void **userdata, const char *modname,
 		       Dwarf_Addr base, char **file_name, Elf **elfp);
 
 /*
- * Find and open m's files once. Afterwards m->state is MOD_OPEN (m->dwfl, m->mod, m->found
- * set) or MOD_FAILED (m->problem says why, when there is something to say).
+ * Find and open m's files once. Afterwards m->state is HS_MOD_OPEN (m->dwfl, m->mod, m->found
+ * set) or HS_MOD_FAILED (m->problem says why, when there is something to say).
  */
 void hs_sym_module_open(struct hs_symbolizer *s, struct hs_sym_module *m);
 

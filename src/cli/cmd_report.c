@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * `heapscope report RECORDING`: reads a recording and writes its summary and one view
- * (leaks, peak, allocs, temporary) as text or JSON; also the summary `heapscope run`
- * prints when its target ends. Parses options, wires reader, views, symbolizer and
+ * (leaks, peak, allocs, temporary) as text, JSON or one of the export formats (pprof,
+ * folded, top, tree, svg, html, massif); also the summary `heapscope run` prints when its
+ * target ends. Parses options, wires reader, views, symbolizer and
  * exporters together; computes and formats nothing itself. Data goes to stdout (or -o),
  * messages to stderr.
  */
@@ -24,13 +25,40 @@
 
 #define DEFAULT_TOP 10
 
+enum report_format {
+	FMT_TEXT,
+	FMT_JSON,
+	FMT_PPROF,
+	FMT_FOLDED,
+	FMT_TOP,
+	FMT_TREE,
+	FMT_SVG,
+	FMT_HTML,
+	FMT_MASSIF,
+	FMT_COUNT
+};
+
+/* The formats: name, binary (refused on a terminal), whole view (every row by default). */
+static const struct {
+	const char *name;
+	int binary;
+	int whole_view;
+} formats[FMT_COUNT] = {
+	[FMT_TEXT] = { "text", 0, 0 },	    [FMT_JSON] = { "json", 0, 0 },
+	[FMT_PPROF] = { "pprof", 1, 1 },    [FMT_FOLDED] = { "folded", 0, 1 },
+	[FMT_TOP] = { "top", 0, 1 },	    [FMT_TREE] = { "tree", 0, 1 },
+	[FMT_SVG] = { "svg", 0, 1 },	    [FMT_HTML] = { "html", 0, 1 },
+	[FMT_MASSIF] = { "massif", 0, 1 },
+};
+
 struct report_opts {
 	const char *path;
 	int view_set;
 	enum hs_view view;
 	enum hs_sort sort;
 	size_t top;
-	int json;
+	int top_set;
+	enum report_format format;
 	const char *sysroot;
 	const char **debug_dirs;	/* NULL-terminated, or NULL */
 	size_t ndebug_dirs;
@@ -50,10 +78,22 @@ void hs_usage_report(FILE *out)
 	      "  --temporary        stacks whose blocks are freed right after allocation\n"
 	      "\n"
 	      "Options:\n"
-	      "  --top N            show the first N stacks (default 10; 0: all)\n"
+	      "  --top N            show the first N stacks (default 10; 0: all); with\n"
+	      "                     --format top, N functions; graph formats: all stacks\n"
+	      "                     unless --top is given\n"
 	      "  --sort KEY         bytes, blocks, calls or temporary (default: bytes;\n"
-	      "                     temporary count for --temporary)\n"
-	      "  --format FMT       text (default) or json\n"
+	      "                     temporary count for --temporary); the value graph\n"
+	      "                     formats show\n"
+	      "  --format FMT       text (default), json, or for other tools:\n"
+	      "                       pprof    gzipped profile.proto (go tool pprof, Pyroscope,\n"
+	      "                                Parca, speedscope); binary, use -o\n"
+	      "                       folded   collapsed stacks (flamegraph.pl, inferno)\n"
+	      "                       top      by function: flat, flat%, sum%, cum, cum%\n"
+	      "                       tree     call tree with percentages\n"
+	      "                       svg      interactive flame graph\n"
+	      "                       html     self-contained page: summary, heap over time,\n"
+	      "                                flame graph, tables of every view\n"
+	      "                       massif   massif.out for ms_print, massif-visualizer\n"
 	      "  --sysroot DIR      find the recording's modules under DIR\n"
 	      "  --debug-dir DIR    find separate debug info by build-id under DIR\n"
 	      "                     (repeatable; default /usr/lib/debug)\n"
@@ -116,7 +156,20 @@ static int set_top(struct report_opts *o, const char *val)
 	if (!*val || *end || errno || val[0] == '-')
 		return usage_error("--top: '%s' is not a number%s", val, "");
 	o->top = (size_t)n;
+	o->top_set = 1;
 	return 0;
+}
+
+static int set_format(struct report_opts *o, const char *val)
+{
+	for (unsigned f = 0; f < FMT_COUNT; f++) {
+		if (strcmp(val, formats[f].name) == 0) {
+			o->format = f;
+			return 0;
+		}
+	}
+	return usage_error("--format: unknown format '%s'%s", val,
+			   " (text, json, pprof, folded, top, tree, svg, html, massif)");
 }
 
 /* Options that take a value. 0 when handled, 2 on a usage error, -EINVAL if not one. */
@@ -143,10 +196,7 @@ static int value_option(struct report_opts *o, int argc, char **argv, int *i)
 					   " (bytes, blocks, calls, temporary)");
 		return 0;
 	case 2:
-		if (strcmp(val, "text") && strcmp(val, "json"))
-			return usage_error("--format: unknown format '%s'%s", val, " (text, json)");
-		o->json = strcmp(val, "json") == 0;
-		return 0;
+		return set_format(o, val);
 	case 3:
 		o->sysroot = val;
 		return 0;
@@ -210,6 +260,38 @@ static int use_color(FILE *out)
 	return isatty(fileno(out)) && !(no && *no);
 }
 
+static int export(FILE *out, const struct report_opts *o, const struct hs_report *r)
+{
+	switch (o->format) {
+	case FMT_JSON:
+		return hs_export_json(out, r);
+	case FMT_PPROF:
+		return hs_export_pprof(out, r);
+	case FMT_FOLDED:
+		return hs_export_folded(out, r);
+	case FMT_TOP:
+		return hs_export_top(out, r, o->top);
+	case FMT_TREE:
+		return hs_export_tree(out, r);
+	case FMT_SVG:
+		return hs_export_svg(out, r);
+	case FMT_HTML:
+		return hs_export_html(out, r);
+	case FMT_MASSIF:
+		return hs_export_massif(out, r);
+	default:
+		return hs_export_text(out, r);
+	}
+}
+
+/* Stacks in the view: --top N; formats that draw the whole view default to every stack. */
+static size_t view_top(const struct report_opts *o)
+{
+	if (o->format == FMT_TOP || (formats[o->format].whole_view && !o->top_set))
+		return 0;
+	return o->top;
+}
+
 /* Compute the view and write the report for o to out. 0 or -errno. */
 static int write_report(const struct report_opts *o, const struct hsr_recording *rec, FILE *out)
 {
@@ -221,18 +303,37 @@ static int write_report(const struct report_opts *o, const struct hsr_recording 
 	int err;
 
 	hs_summary_compute(rec, &r.summary);
-	err = hs_view_compute(rec, view, o->sort, o->top, &v);
+	err = hs_view_compute(rec, view, o->sort, view_top(o), &v);
 	if (err)
 		return err;
 	err = hs_resolver_init(&res, rec, &sopts);
 	if (err)
 		goto out_view;
-	r.color = !o->json && use_color(out);
-	err = o->json ? hs_export_json(out, &r) : hs_export_text(out, &r);
+	r.color = o->format == FMT_TEXT && use_color(out);
+	err = export(out, o, &r);
 	hs_resolver_release(&res);
 out_view:
 	hs_view_release(&v);
 	return err;
+}
+
+/* After writing a file: what was written, and the other views (messages go to stderr). */
+static void tell_written(const struct report_opts *o, const struct hsr_recording *rec)
+{
+	enum hs_view shown = o->view_set ? o->view : hs_view_default(rec);
+
+	if (o->format == FMT_MASSIF) {
+		fprintf(stderr, "heapscope: wrote massif.out to '%s' (read it with ms_print)\n",
+			o->output);
+		return;
+	}
+	fprintf(stderr, "heapscope: wrote the %s view as %s to '%s'; other views:", hs_view_name(shown),
+		formats[o->format].name, o->output);
+	for (unsigned v = 0; v < HS_VIEW_COUNT; v++) {
+		if (v != shown)
+			fprintf(stderr, " --%s", hs_view_name(v));
+	}
+	fputc('\n', stderr);
 }
 
 static int report_to(const struct report_opts *o, const struct hsr_recording *rec)
@@ -240,6 +341,12 @@ static int report_to(const struct report_opts *o, const struct hsr_recording *re
 	FILE *out = stdout;
 	int err;
 
+	if (!o->output && formats[o->format].binary && isatty(STDOUT_FILENO)) {
+		fprintf(stderr, "heapscope: report: %s output is binary; not writing it to a "
+			"terminal (use -o FILE or redirect standard output)\n",
+			formats[o->format].name);
+		return 2;
+	}
 	if (o->output && !(out = fopen(o->output, "w"))) {
 		fprintf(stderr, "heapscope: cannot open '%s': %s\n", o->output, strerror(errno));
 		return 1;
@@ -254,6 +361,8 @@ static int report_to(const struct report_opts *o, const struct hsr_recording *re
 			o->output ? o->output : "standard output", strerror(-err));
 		return 1;
 	}
+	if (o->output && o->format != FMT_TEXT && o->format != FMT_JSON)
+		tell_written(o, rec);
 	return 0;
 }
 
@@ -277,7 +386,7 @@ int hs_cmd_report(int argc, char **argv)
 		fprintf(stderr, "heapscope: %s\n", err);
 		goto out_free;
 	}
-	if (rec->truncated && o.json)
+	if (rec->truncated && o.format != FMT_TEXT)
 		fprintf(stderr, "heapscope: warning: '%s' was cut short (%s)\n", o.path,
 			rec->problem);
 	ret = report_to(&o, rec);

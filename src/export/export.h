@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Writing a report: the summary of a recording and one view of it, as text for people
- * (text.c) or as JSON for programs (json.c, schema in docs/JSON.md). The caller loads the
- * recording, computes the view and prepares the resolver; exporters only format.
+ * (text.c) or as JSON for programs (json.c, schema in docs/JSON.md), or in the formats other
+ * tools read (docs/EXPORT.md): pprof, folded stacks, an SVG flame graph, a self-contained
+ * HTML page, massif.out, and pprof-like text (top by function, call tree). The caller loads
+ * the recording, computes the view and prepares the resolver; exporters only format. The
+ * view of the graph-like formats should hold every row (computed with top 0).
  */
 #ifndef HS_EXPORT_H
 #define HS_EXPORT_H
@@ -40,5 +43,36 @@ int hs_export_text_view(FILE *out, const struct hs_report *r, const struct hs_vi
 
 /* The report as one JSON object (docs/JSON.md), then a newline. 0 or -errno. */
 int hs_export_json(FILE *out, const struct hs_report *r);
+
+/*
+ * The view as a gzipped pprof profile (profile.proto): four sample types on every sample,
+ * inline frames as Lines, the modules as mappings. Binary. 0 or -errno.
+ */
+int hs_export_pprof(FILE *out, const struct hs_report *r);
+
+/* The view as folded stacks ("a;b;c 123" root-first, sorted by path). 0 or -errno. */
+int hs_export_folded(FILE *out, const struct hs_report *r);
+
+/* The view by function, pprof -top style; `top` lines at most (0: all). 0 or -errno. */
+int hs_export_top(FILE *out, const struct hs_report *r, size_t top);
+
+/* The view as an indented call tree, small children folded. 0 or -errno. */
+int hs_export_tree(FILE *out, const struct hs_report *r);
+
+/* The view as an interactive SVG flame graph (hover, click to zoom, search). 0 or -errno. */
+int hs_export_svg(FILE *out, const struct hs_report *r);
+
+/*
+ * One self-contained HTML page: summary, heap over time, the flame graph of the view and
+ * tables of every view (computed here from r->rec). 0 or -errno.
+ */
+int hs_export_html(FILE *out, const struct hs_report *r);
+
+/*
+ * The recording as massif.out (valgrind's massif format, for ms_print and
+ * massif-visualizer): the timeline as snapshots, a detailed heap tree at each recorded
+ * snapshot and at the peak. Independent of the view. 0 or -errno.
+ */
+int hs_export_massif(FILE *out, const struct hs_report *r);
 
 #endif

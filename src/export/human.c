@@ -63,3 +63,8 @@ char *hs_human_percent(char *buf, uint64_t part, uint64_t whole)
 	snprintf(buf, HS_HUMAN_LEN, "%.1f%%", whole ? 100.0 * (double)part / (double)whole : 0.0);
 	return buf;
 }
+
+char *hs_human_value(char *buf, uint64_t n, int is_bytes)
+{
+	return is_bytes ? hs_human_bytes(buf, n) : hs_human_count(buf, n);
+}

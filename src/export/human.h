@@ -21,6 +21,9 @@ char *hs_human_bytes(char *buf, uint64_t bytes);
 /* The number part of hs_human_bytes() into buf ("1.23"), the unit ("MB") returned. */
 const char *hs_human_bytes_split(char *buf, uint64_t bytes);
 
+/* hs_human_bytes() when is_bytes, else hs_human_count(); returns buf. */
+char *hs_human_value(char *buf, uint64_t n, int is_bytes);
+
 /* "1.234 s" from nanoseconds; returns buf. */
 char *hs_human_seconds(char *buf, uint64_t ns);
 

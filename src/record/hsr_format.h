@@ -23,6 +23,7 @@ enum hsr_record_type {
 	HSR_TIMELINE = 7,
 	HSR_MESSAGE = 8,
 	HSR_END = 9,
+	HSR_RESET = 10,
 };
 
 enum hsr_alloc_kind {

@@ -304,7 +304,6 @@ static void test_mismatch(const char *tmp)
 	unsigned mid;
 	size_t i, n;
 
-	CHECK(t->build_id_len > 0, "test program has no build-id");
 	for (i = 0; i < t->build_id_len; i++)
 		wrong[i] = t->build_id[i] ^ 0x5a;
 	hs_symbolizer_add_module(s, 7, t->path, t->bias, wrong, t->build_id_len, t->segs, t->nsegs);
@@ -402,7 +401,7 @@ static void test_many(struct hs_symbolizer *s)
 	struct hs_symframe f[MAX_FRAMES];
 	uint64_t text = 0, done = 0, i, j, step;
 	unsigned mid;
-	double t0 = now();
+	double t0 = now(), elapsed;
 
 	for (i = 0; i < nmods; i++)
 		for (j = 0; j < mods[i].nsegs; j++)
@@ -418,9 +417,12 @@ static void test_many(struct hs_symbolizer *s)
 				done += hs_symbolize(s, a, f, MAX_FRAMES, &mid) >= 1;
 		}
 	}
+	elapsed = now() - t0;
 	fprintf(stderr, "symbolize: %llu distinct addresses in %.2f s\n", (unsigned long long)done,
-		now() - t0);
+		elapsed);
 	CHECK(done >= 90000, "only %llu addresses", (unsigned long long)done);
+	/* About 0.3 s (0.8 s with ASan); a linear symbol search took 10 s. */
+	CHECK(elapsed < 20, "%.1f s", elapsed);
 }
 
 static void print_modules(struct hs_symbolizer *s)
@@ -457,14 +459,19 @@ int main(void)
 	print_modules(s);
 	hs_symbolizer_free(s);
 
-	CHECK(mkdtemp(tmp) != NULL, "mkdtemp: %s", strerror(errno));
-	snprintf(bid, sizeof(bid), "%s/.build-id", tmp);
-	mkdir(bid, 0700);
-	test_mismatch(tmp);
-	test_build_id_dir(tmp);
-	test_sysroot(tmp);
-	rmdir(bid);
-	rmdir(tmp);
+	if (!mods[main_module()].build_id_len) {
+		fprintf(stderr, "symbolize: no build-id in the test program, build-id tests skipped\n");
+	} else if (mkdtemp(tmp)) {
+		snprintf(bid, sizeof(bid), "%s/.build-id", tmp);
+		mkdir(bid, 0700);
+		test_mismatch(tmp);
+		test_build_id_dir(tmp);
+		test_sysroot(tmp);
+		rmdir(bid);
+		rmdir(tmp);
+	} else {
+		CHECK(0, "mkdtemp: %s", strerror(errno));
+	}
 
 	if (failures)
 		fprintf(stderr, "symbolize: %d checks failed\n", failures);

@@ -1,0 +1,699 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""heapscope's benchmark: exact-mode overhead against heaptrack and valgrind.
+
+Builds the workloads under bench/workloads/ into bench/out/, then runs each
+workload plain, under heapscope (default CFI unwinding and frame pointers),
+under heaptrack and under valgrind memcheck, interleaving the tools run by run
+so that a noisy machine hurts them all alike. Reports the median wall time
+with its spread, the overhead over the plain run, the overhead per allocation
+call, the ratio of heapscope's overhead to heaptrack's, peak RSS and the size
+of each tool's recording. Checks that every run printed what the plain run
+printed. Standard library only; see bench/README.md for the columns.
+
+It must not change anything outside bench/out/, and a failing tool must not
+stop the benchmark: the error is printed and the cell shows "failed".
+"""
+import argparse
+import dataclasses
+import datetime
+import json
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from typing import Callable, Dict, List, Optional
+
+BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+REPO_DIR = os.path.dirname(BENCH_DIR)
+WORKLOAD_DIR = os.path.join(BENCH_DIR, "workloads")
+OUT_DIR = os.path.join(BENCH_DIR, "out")
+SYSTEM_PYTHON = "/usr/bin/python3"
+SYSTEM_SQLITE = "/usr/bin/sqlite3"
+# GNU time runs the command as its own child, so the child's ru_maxrss does not
+# start at the RSS of this Python process (which a fork from here would inherit).
+TIME_BIN = "/usr/bin/time"
+
+
+# ---------------------------------------------------------------- workloads
+
+@dataclasses.dataclass
+class Workload:
+    """A program to measure: how to build it and the command for a scale."""
+    name: str
+    description: str
+    build: Callable[[], Optional[str]]          # returns an error or None
+    command: Callable[[float], List[str]]
+    env: Dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+def compile_source(compiler: str, source: str, output: str, flags: List[str]) -> Optional[str]:
+    """Compile one workload source into bench/out/; return an error text or None."""
+    argv = [compiler, "-O2", "-g", *flags, "-o", os.path.join(OUT_DIR, output),
+            os.path.join(WORKLOAD_DIR, source)]
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    except OSError as err:
+        return "%s: %s" % (compiler, err)
+    if proc.returncode != 0:
+        return "%s failed:\n%s" % (" ".join(argv), proc.stderr)
+    return None
+
+
+def scaled(base: int, scale: float) -> int:
+    """base * scale, at least 1."""
+    return max(1, int(round(base * scale)))
+
+
+def sqlite_script(scale: float) -> str:
+    """Write the SQL workload for this scale into bench/out/; return its path."""
+    rows = scaled(200_000, scale)
+    path = os.path.join(OUT_DIR, "sqlite_load.%d.sql" % rows)
+    with open(os.path.join(WORKLOAD_DIR, "sqlite_load.sql"), encoding="utf-8") as src:
+        text = src.read().replace("@ROWS@", str(rows))
+    with open(path, "w", encoding="utf-8") as dst:
+        dst.write(text)
+    return path
+
+
+def check_exists(path: str) -> Optional[str]:
+    """An error if the program at path is missing, else None."""
+    return None if os.access(path, os.X_OK) else "%s not found" % path
+
+
+def make_workloads() -> List[Workload]:
+    """All workloads, in the order they are reported."""
+    storm_flags = ["-fomit-frame-pointer", "-pthread", "-Wall", "-Wextra"]
+    storm_bin = os.path.join(OUT_DIR, "malloc_storm")
+    return [
+        Workload(
+            "malloc_storm",
+            "C, 2 threads, random sizes 16..4096, 10-deep stacks, no frame pointers",
+            lambda: compile_source("gcc", "malloc_storm.c", "malloc_storm", storm_flags),
+            lambda s: [storm_bin, "2", str(scaled(6_000_000, s))]),
+        Workload(
+            "malloc_storm8",
+            "the same with 8 threads (same total allocation count)",
+            lambda: compile_source("gcc", "malloc_storm.c", "malloc_storm", storm_flags),
+            lambda s: [storm_bin, "8", str(scaled(1_500_000, s))]),
+        Workload(
+            "cxx_containers",
+            "C++ std::map/unordered_map/string/vector churn",
+            lambda: compile_source("g++", "cxx_containers.cpp", "cxx_containers",
+                                   ["-Wall", "-Wextra"]),
+            lambda s: [os.path.join(OUT_DIR, "cxx_containers"), str(scaled(800, s))]),
+        Workload(
+            "python3",
+            "/usr/bin/python3, PYTHONMALLOC=malloc: dicts, lists, strings, json",
+            lambda: check_exists(SYSTEM_PYTHON),
+            lambda s: [SYSTEM_PYTHON, os.path.join(WORKLOAD_DIR, "py_churn.py"),
+                       str(scaled(400, s))],
+            {"PYTHONMALLOC": "malloc", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}),
+        Workload(
+            "sqlite3",
+            "/usr/bin/sqlite3 :memory:, recursive CTE insert, indexes, group by",
+            lambda: check_exists(SYSTEM_SQLITE),
+            lambda s: [SYSTEM_SQLITE, ":memory:", ".read " + sqlite_script(s)]),
+    ]
+
+
+# ---------------------------------------------------------------- tools
+
+@dataclasses.dataclass
+class Invocation:
+    """One command line to measure and where its recording will be."""
+    argv: List[str]
+    env: Dict[str, str]
+    recording: Optional[str] = None
+    filter_stdout: Callable[[str], str] = lambda text: text
+
+
+@dataclasses.dataclass
+class Tool:
+    """A way of running a workload: plain or under a profiler."""
+    key: str
+    label: str
+    wrap: Callable[[List[str], str], Invocation]   # (workload argv, recording base)
+    small_input: bool = False                      # runs at --valgrind-scale
+    missing: Optional[str] = None                  # why it cannot run, if it cannot
+
+
+def strip_heaptrack_chatter(text: str) -> str:
+    """Remove what the heaptrack wrapper script prints around the program's output."""
+    lines = text.splitlines(keepends=True)
+    for i in range(len(lines) - 1, -1, -1):
+        if lines[i].startswith("Heaptrack finished!"):
+            lines = lines[:i]
+            break
+    head = 0
+    while head < len(lines) and head < 3 and (
+            lines[head].startswith("heaptrack output will be written to")
+            or lines[head].rstrip().endswith("libheaptrack_preload.so")
+            or lines[head].startswith("starting application")):
+        head += 1
+    return "".join(lines[head:])
+
+
+def make_tools(heapscope: str, skip_valgrind: bool) -> List[Tool]:
+    """The plain run and every profiler, with a reason where one cannot run."""
+    def plain(argv, _base):
+        return Invocation(argv, {})
+
+    def heapscope_run(unwind):
+        def wrap(argv, base):
+            rec = base + ".hsr"
+            env = {"HEAPSCOPE_UNWIND": unwind} if unwind else {}
+            return Invocation([heapscope, "run", "-o", rec, "--no-summary", "--"] + argv,
+                              env, rec)
+        return wrap
+
+    # The wrapper script compresses with zstd when it has it, else with gzip.
+    heaptrack_suffix = ".zst" if shutil.which("zstd") else ".gz"
+
+    def heaptrack(argv, base):
+        return Invocation(["heaptrack", "-o", base] + argv, {}, base + heaptrack_suffix,
+                          strip_heaptrack_chatter)
+
+    def memcheck(argv, _base):
+        return Invocation(["valgrind", "--tool=memcheck", "--leak-check=full", "-q"] + argv,
+                          {})
+
+    hs_missing = None if os.access(heapscope, os.X_OK) else "%s not found" % heapscope
+    ht_missing = None if shutil.which("heaptrack") else "heaptrack not installed"
+    vg_missing = None if shutil.which("valgrind") else "valgrind not installed"
+    if skip_valgrind:
+        vg_missing = "skipped (--skip-valgrind)"
+    return [
+        Tool("plain", "plain", plain),
+        Tool("hs_cfi", "heapscope (cfi)", heapscope_run(None), missing=hs_missing),
+        Tool("hs_fp", "heapscope (fp)", heapscope_run("fp"), missing=hs_missing),
+        Tool("heaptrack", "heaptrack", heaptrack, missing=ht_missing),
+        Tool("plain_small", "plain (small input)", plain, small_input=True,
+             missing=vg_missing),
+        Tool("memcheck", "memcheck (small input)", memcheck, small_input=True,
+             missing=vg_missing),
+    ]
+
+
+# ---------------------------------------------------------------- measuring
+
+@dataclasses.dataclass
+class Run:
+    """What one measured run gave."""
+    wall_s: float = 0.0
+    rss_kb: int = 0
+    recording_bytes: Optional[int] = None
+    stdout: str = ""
+    error: Optional[str] = None
+
+
+def session_pids(sid: int) -> List[int]:
+    """The processes in session sid (the measured command's whole tree)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry, "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 3 and int(fields[3]) == sid:
+            pids.append(int(entry))
+    return pids
+
+
+def rss_kb(pid: int) -> int:
+    """Resident set size of pid in KiB, 0 if it is gone."""
+    try:
+        with open("/proc/%d/statm" % pid, "rb") as f:
+            return int(f.read().split()[1]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+class TreeRssSampler(threading.Thread):
+    """Samples the summed RSS of a process tree (one session) until stopped.
+
+    ru_maxrss of a child is the largest single process of its tree, which
+    misses heaptrack's interpreter running beside the program; this adds the
+    tree up. It looks for new processes every 200 ms and reads the known
+    ones' RSS every 20 ms, so it costs well under 1% of a core.
+    """
+
+    def __init__(self, sid: int, exclude: Optional[int]):
+        super().__init__(daemon=True)
+        self.sid = sid
+        self.exclude = exclude
+        self.peak_kb = 0
+        self.stop_event = threading.Event()
+
+    def run(self):
+        pids: List[int] = []
+        tick = 0
+        while not self.stop_event.is_set():
+            if tick % 10 == 0:
+                pids = [p for p in session_pids(self.sid) if p != self.exclude]
+            self.peak_kb = max(self.peak_kb, sum(rss_kb(p) for p in pids))
+            tick += 1
+            self.stop_event.wait(0.02)
+
+    def stop(self) -> int:
+        """Stop sampling; return the peak in KiB."""
+        self.stop_event.set()
+        self.join()
+        return self.peak_kb
+
+
+def kill_session(pid: int):
+    """Kill the measured command's session (used on timeout)."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def describe_status(status: int) -> Optional[str]:
+    """An error for a non-zero wait status, else None."""
+    if os.WIFSIGNALED(status):
+        return "killed by signal %d" % os.WTERMSIG(status)
+    code = os.WEXITSTATUS(status)
+    return None if code == 0 else "exit status %d" % code
+
+
+def read_time_rss(path: str) -> int:
+    """The %M figure (KiB) GNU time wrote to path, 0 if there is none."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().split()
+        return int(lines[-1]) if lines else 0
+    except (OSError, ValueError):
+        return 0
+
+
+def measure(inv: Invocation, base_env: Dict[str, str], out_base: str, timeout: float) -> Run:
+    """Run one command in a fresh session; time it and take its peak RSS.
+
+    Peak RSS is the larger of the biggest single process of the command's
+    tree (ru_maxrss, through GNU time when it is installed) and the sampled
+    sum of the whole tree. The command's stdout goes to a file (read back for
+    the output check) and its stderr to another, kept in bench/out/.
+    """
+    env = dict(base_env)
+    env.update(inv.env)
+    for stale in (inv.recording, out_base + ".rss"):
+        if stale and os.path.exists(stale):
+            os.unlink(stale)
+    argv = inv.argv
+    use_time = os.access(TIME_BIN, os.X_OK)
+    if use_time:
+        argv = [TIME_BIN, "-f", "%M", "-o", out_base + ".rss"] + argv
+    with open(out_base + ".stdout", "w+b") as out, open(out_base + ".stderr", "w+b") as err:
+        start = time.perf_counter()
+        try:
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                    env=env, cwd=OUT_DIR, start_new_session=True)
+        except OSError as error:
+            return Run(error="cannot start %s: %s" % (argv[0], error))
+        sampler = TreeRssSampler(proc.pid, proc.pid if use_time else None)
+        sampler.start()
+        timer = threading.Timer(timeout, kill_session, (proc.pid,))
+        timer.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        timer.cancel()
+        proc.returncode = status  # already reaped; keep Popen from waiting again
+        tree_kb = sampler.stop()
+        out.seek(0)
+        stdout = out.read().decode("utf-8", "replace")
+        err.seek(0)
+        stderr_tail = err.read()[-2000:].decode("utf-8", "replace")
+    largest_kb = read_time_rss(out_base + ".rss") if use_time else usage.ru_maxrss
+    run = Run(wall_s=wall, rss_kb=max(largest_kb, tree_kb), stdout=inv.filter_stdout(stdout))
+    run.error = describe_status(status)
+    if run.error and wall >= timeout:
+        run.error = "timed out after %.0f s" % timeout
+    if run.error:
+        run.error += "; stderr ends:\n" + stderr_tail
+    elif inv.recording:
+        try:
+            run.recording_bytes = os.path.getsize(inv.recording)
+        except OSError:
+            run.error = "no recording at %s" % inv.recording
+    return run
+
+
+def count_alloc_calls(heapscope: str, recording: str) -> Optional[int]:
+    """summary.alloc_calls of a heapscope recording, or None if it cannot be read."""
+    try:
+        proc = subprocess.run([heapscope, "report", recording, "--format", "json", "--top", "1"],
+                              capture_output=True, text=True, check=False, timeout=300)
+        return int(json.loads(proc.stdout)["summary"]["alloc_calls"])
+    except (OSError, ValueError, KeyError, TypeError, subprocess.TimeoutExpired) as err:
+        print("bench: cannot count allocation calls in %s: %s" % (recording, err),
+              file=sys.stderr)
+        return None
+
+
+# ---------------------------------------------------------------- one workload
+
+@dataclasses.dataclass
+class Cell:
+    """All runs of one tool on one workload."""
+    tool: Tool
+    runs: List[Run] = dataclasses.field(default_factory=list)
+    mismatches: int = 0
+    failures: int = 0
+
+    def good(self) -> List[Run]:
+        return [r for r in self.runs if not r.error]
+
+    def median_wall(self) -> Optional[float]:
+        good = self.good()
+        return statistics.median(r.wall_s for r in good) if good else None
+
+    def median_rss_kb(self) -> Optional[float]:
+        good = self.good()
+        return statistics.median(r.rss_kb for r in good) if good else None
+
+    def median_recording(self) -> Optional[float]:
+        sizes = [r.recording_bytes for r in self.good() if r.recording_bytes is not None]
+        return statistics.median(sizes) if sizes else None
+
+
+@dataclasses.dataclass
+class WorkloadResult:
+    """Every tool's cell for one workload, plus the allocation count."""
+    workload: Workload
+    cells: Dict[str, Cell]
+    alloc_calls: Optional[int] = None
+    error: Optional[str] = None
+
+
+def check_output(cell: Cell, run: Run, reference: Optional[str], where: str):
+    """Compare a run's stdout with the plain run's; complain loudly on a mismatch."""
+    if reference is None or run.error or run.stdout == reference:
+        return
+    cell.mismatches += 1
+    print("bench: *** OUTPUT MISMATCH *** %s: expected %r, got %r"
+          % (where, reference[:300], run.stdout[:300]), file=sys.stderr)
+
+
+def run_workload(wl: Workload, tools: List[Tool], opts, base_env) -> WorkloadResult:
+    """Run every available tool on one workload, interleaved run by run."""
+    cells = {t.key: Cell(t) for t in tools}
+    result = WorkloadResult(wl, cells)
+    result.error = wl.build()
+    if result.error:
+        print("bench: %s: cannot build: %s" % (wl.name, result.error), file=sys.stderr)
+        return result
+    env = dict(base_env)
+    env.update(wl.env)
+    argv = {False: wl.command(opts.scale), True: wl.command(opts.scale * opts.valgrind_scale)}
+    reference: Dict[bool, Optional[str]] = {False: None, True: None}
+    for i in range(max(opts.runs, opts.valgrind_runs)):
+        for tool in tools:
+            limit = opts.valgrind_runs if tool.small_input else opts.runs
+            if tool.missing or i >= limit:
+                continue
+            base = os.path.join(OUT_DIR, "%s.%s" % (wl.name, tool.key))
+            inv = tool.wrap(argv[tool.small_input], base)
+            run = measure(inv, env, base, opts.timeout)
+            where = "%s / %s run %d" % (wl.name, tool.label, i + 1)
+            if run.error:
+                cells[tool.key].failures += 1
+                print("bench: %s failed: %s" % (where, run.error), file=sys.stderr)
+            elif tool.key.startswith("plain") and reference[tool.small_input] is None:
+                reference[tool.small_input] = run.stdout
+            check_output(cells[tool.key], run, reference[tool.small_input], where)
+            cells[tool.key].runs.append(run)
+            print("bench: %-15s %-24s run %d: %s" % (
+                wl.name, tool.label, i + 1,
+                "failed" if run.error else "%.2f s, %.0f MB" % (run.wall_s, run.rss_kb / 1024)),
+                file=sys.stderr)
+            if tool.key == "hs_cfi" and result.alloc_calls is None and not run.error:
+                result.alloc_calls = count_alloc_calls(opts.heapscope, inv.recording)
+    return result
+
+
+# ---------------------------------------------------------------- the table
+
+COLUMNS = ["workload", "tool", "runs", "wall s: median (min-max)", "overhead",
+           "ns/alloc", "vs heaptrack", "peak RSS MB", "RSS x plain", "recording",
+           "size x heaptrack", "output"]
+
+
+def fmt(value: Optional[float], pattern: str) -> str:
+    """Format a number, or '-' when there is none."""
+    return "-" if value is None else pattern % value
+
+
+def fmt_bytes(n: Optional[float]) -> str:
+    """A byte count in B, KB or MB (powers of 1000), or '-'."""
+    if n is None:
+        return "-"
+    for unit, scale in (("MB", 1e6), ("KB", 1e3)):
+        if n >= scale:
+            return "%.*f %s" % (1 if n >= 10 * scale else 2, n / scale, unit)
+    return "%d B" % n
+
+
+def ratio(a: Optional[float], b: Optional[float]) -> Optional[float]:
+    """a / b, or None when either is missing or b is not positive."""
+    return a / b if a is not None and b is not None and b > 0 else None
+
+
+def overhead_of(res: WorkloadResult, key: str) -> Optional[float]:
+    """instrumented / plain - 1, against the plain run at the same input size."""
+    cell = res.cells[key]
+    plain = res.cells["plain_small" if cell.tool.small_input else "plain"]
+    r = ratio(cell.median_wall(), plain.median_wall())
+    return None if r is None else r - 1.0
+
+
+def row_for(res: WorkloadResult, key: str) -> List[str]:
+    """One table row: a tool's figures on a workload."""
+    cell = res.cells[key]
+    tool = cell.tool
+    if tool.missing:
+        return [res.workload.name, tool.label] + ["-"] * (len(COLUMNS) - 3) + [tool.missing]
+    good = cell.good()
+    if not good:
+        status = "build failed" if res.error else "failed"
+        return [res.workload.name, tool.label, "0/%d" % len(cell.runs)] + ["-"] * 8 + [status]
+    walls = [r.wall_s for r in good]
+    plain = res.cells["plain_small" if tool.small_input else "plain"]
+    over = overhead_of(res, key)
+    is_plain = key.startswith("plain")
+    ns_per_alloc = None
+    if not is_plain and not tool.small_input and res.alloc_calls and plain.median_wall():
+        ns_per_alloc = (cell.median_wall() - plain.median_wall()) / res.alloc_calls * 1e9
+    vs_heaptrack = None
+    size_ratio = None
+    if key.startswith("hs_"):
+        vs_heaptrack = ratio(over, overhead_of(res, "heaptrack"))
+        size_ratio = ratio(cell.median_recording(), res.cells["heaptrack"].median_recording())
+    rec = cell.median_recording()
+    output = "ok"
+    if cell.mismatches:
+        output = "MISMATCH %d/%d" % (cell.mismatches, len(cell.runs))
+    if cell.failures:
+        output += ", %d failed" % cell.failures
+    return [
+        res.workload.name, tool.label, "%d" % len(good),
+        "%.2f (%.2f-%.2f)" % (cell.median_wall(), min(walls), max(walls)),
+        "-" if is_plain else fmt(over and over * 100, "%+.0f%%"),
+        fmt(ns_per_alloc, "%.0f"),
+        fmt(vs_heaptrack, "%.2f"),
+        fmt(cell.median_rss_kb() / 1024, "%.1f"),
+        "-" if is_plain else fmt(ratio(cell.median_rss_kb(), plain.median_rss_kb()), "%.2f"),
+        fmt_bytes(rec),
+        fmt(size_ratio, "%.3f"),
+        output,
+    ]
+
+
+def table_rows(results: List[WorkloadResult]) -> List[List[str]]:
+    """Every row of the results table."""
+    rows = []
+    for res in results:
+        for key in res.cells:
+            rows.append(row_for(res, key))
+    return rows
+
+
+def render_text(rows: List[List[str]]) -> str:
+    """The table in fixed-width columns for a terminal."""
+    widths = [max(len(r[i]) for r in [COLUMNS] + rows) for i in range(len(COLUMNS))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(COLUMNS, widths)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    previous = None
+    for r in rows:
+        if previous is not None and r[0] != previous:
+            lines.append("")
+        previous = r[0]
+        lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    return "\n".join(lines)
+
+
+def render_markdown(rows: List[List[str]]) -> str:
+    """The table as GitHub Markdown."""
+    lines = ["| " + " | ".join(COLUMNS) + " |",
+             "|" + "|".join("---" for _ in COLUMNS) + "|"]
+    for r in rows:
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in r) + " |")
+    return "\n".join(lines)
+
+
+def summary_lines(results: List[WorkloadResult]) -> List[str]:
+    """Per workload: allocation calls and heapscope's overhead against heaptrack's."""
+    lines = []
+    for res in results:
+        calls = fmt(res.alloc_calls and res.alloc_calls / 1e6, "%.2f M")
+        parts = []
+        for key in ("hs_cfi", "hs_fp"):
+            r = ratio(overhead_of(res, key), overhead_of(res, "heaptrack"))
+            if r is not None:
+                verdict = "meets 0.25" if r <= 0.25 else "meets 0.5" if r <= 0.5 else "over 0.5"
+                parts.append("%s %.2f (%s)" % (res.cells[key].tool.label, r, verdict))
+        lines.append("%s: %s allocation calls; overhead vs heaptrack: %s"
+                     % (res.workload.name, calls, ", ".join(parts) or "-"))
+    return lines
+
+
+# ---------------------------------------------------------------- environment
+
+def first_line(argv: List[str]) -> str:
+    """The first line a command prints, or '-' if it cannot run."""
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=30)
+        text = (proc.stdout or proc.stderr).strip()
+        return text.splitlines()[0] if text else "-"
+    except (OSError, subprocess.TimeoutExpired):
+        return "-"
+
+
+def cpu_model() -> str:
+    """The CPU model name from /proc/cpuinfo."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "-"
+
+
+def environment_lines(opts) -> List[str]:
+    """Date, machine and tool versions, for the record."""
+    load = os.getloadavg()
+    return [
+        "date: %s" % first_line(["date"]),
+        "machine: %d CPUs (nproc), %s, kernel %s, load average before the run %.2f"
+        % (os.cpu_count() or 0, cpu_model(), platform.release(), load[0]),
+        "heapscope: %s (%s)" % (first_line([opts.heapscope, "--version"]), opts.heapscope),
+        "heaptrack: %s; valgrind: %s" % (first_line(["heaptrack", "--version"]),
+                                         first_line(["valgrind", "--version"])),
+        "gcc: %s; python: %s; sqlite3: %s" % (
+            first_line(["gcc", "--version"]), first_line([SYSTEM_PYTHON, "--version"]),
+            first_line([SYSTEM_SQLITE, "--version"]).split(" ")[0]),
+        "options: --runs %d --scale %g --valgrind-runs %d --valgrind-scale %g"
+        % (opts.runs, opts.scale, opts.valgrind_runs, opts.valgrind_scale),
+    ]
+
+
+def write_markdown(path: str, env_lines: List[str], rows, summary, workloads):
+    """Write the environment, the workloads, the table and the summary as Markdown."""
+    parts = ["# heapscope benchmark results", "",
+             "Written by `bench/run.py`; `bench/README.md` explains the columns.", ""]
+    parts += ["- " + line for line in env_lines]
+    parts += ["", "## Workloads", ""]
+    parts += ["- `%s`: %s" % (wl.name, wl.description) for wl in workloads]
+    parts += ["", "## Results", "", render_markdown(rows), "", "## Summary", ""]
+    parts += ["- " + line for line in summary]
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(parts) + "\n")
+
+
+# ---------------------------------------------------------------- main
+
+def parse_args(argv: List[str]):
+    """The command line."""
+    p = argparse.ArgumentParser(description="heapscope benchmark against heaptrack and valgrind")
+    p.add_argument("--runs", type=int, default=5, help="runs per tool (default 5)")
+    p.add_argument("--scale", type=float, default=1.0, help="input size factor (default 1)")
+    p.add_argument("--only", default="", help="comma-separated workload names")
+    p.add_argument("--skip-valgrind", action="store_true", help="do not run memcheck")
+    p.add_argument("--valgrind-runs", type=int, default=2, help="memcheck runs (default 2)")
+    p.add_argument("--valgrind-scale", type=float, default=0.125,
+                   help="memcheck input relative to --scale (default 0.125)")
+    p.add_argument("--heapscope", default=os.path.join(REPO_DIR, "build", "bin", "heapscope"),
+                   help="heapscope CLI (default build/bin/heapscope)")
+    p.add_argument("--timeout", type=float, default=600, help="seconds per run (default 600)")
+    p.add_argument("--markdown", metavar="FILE", help="also write the results as Markdown")
+    opts = p.parse_args(argv)
+    if opts.runs < 1 or opts.valgrind_runs < 1 or opts.scale <= 0 or opts.valgrind_scale <= 0:
+        p.error("--runs, --valgrind-runs and the scales must be positive")
+    opts.heapscope = os.path.abspath(opts.heapscope)
+    return opts
+
+
+def select_workloads(only: str) -> List[Workload]:
+    """The workloads named by --only (all when empty); exits 2 on an unknown name."""
+    workloads = make_workloads()
+    if not only:
+        return workloads
+    names = [n.strip() for n in only.split(",") if n.strip()]
+    known = {wl.name: wl for wl in workloads}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        print("bench: unknown workload %s (known: %s)"
+              % (", ".join(unknown), ", ".join(known)), file=sys.stderr)
+        sys.exit(2)
+    return [known[n] for n in names]
+
+
+def clean_environment() -> Dict[str, str]:
+    """The caller's environment without heapscope's own variables or an LD_PRELOAD."""
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith("HEAPSCOPE_") and k != "LD_PRELOAD"}
+
+
+def main(argv: List[str]) -> int:
+    opts = parse_args(argv)
+    workloads = select_workloads(opts.only)
+    os.makedirs(OUT_DIR, exist_ok=True)
+    tools = make_tools(opts.heapscope, opts.skip_valgrind)
+    for tool in tools:
+        if tool.missing and not tool.key.startswith("plain"):
+            print("bench: %s: %s; its columns will read '-'" % (tool.label, tool.missing),
+                  file=sys.stderr)
+    env_lines = environment_lines(opts)
+    base_env = clean_environment()
+    results = [run_workload(wl, tools, opts, base_env) for wl in workloads]
+    rows = table_rows(results)
+    summary = summary_lines(results)
+    print()
+    print("\n".join(env_lines))
+    print()
+    print(render_text(rows))
+    print()
+    print("\n".join(summary))
+    if opts.markdown:
+        write_markdown(opts.markdown, env_lines, rows, summary, workloads)
+        print("bench: wrote %s" % opts.markdown, file=sys.stderr)
+    bad = any(c.mismatches for r in results for c in r.cells.values())
+    if bad:
+        print("bench: *** some runs printed something else than the plain run ***",
+              file=sys.stderr)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

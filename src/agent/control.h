@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The agent's control thread: it serves the per-process control socket (`heapscope ctl`,
+ * `heapscope top`, `heapscope ps`), writes periodic snapshots, and acts on requests raised
+ * where writing is not allowed (signal handlers, the allocation path). It blocks every
+ * signal, and everything it does is the agent's own work (untracked).
+ */
+#ifndef HS_CONTROL_H
+#define HS_CONTROL_H
+
+enum hs_request {
+	HS_REQ_CHECKPOINT = 1,		/* the checkpoint signal arrived */
+	HS_REQ_THRESHOLD = 2,		/* the live heap passed HEAPSCOPE_THRESHOLD */
+	HS_REQ_DUMP_BY_BYTES = 4,	/* SIGUSR1 */
+	HS_REQ_DUMP_BY_BLOCKS = 8,	/* SIGUSR2 */
+};
+
+/* Start the thread (and socket, signal handlers) as the options ask. 0 or -errno. */
+int hs_control_start(void);
+
+/* Ask the thread to act soon. Async-signal-safe. */
+void hs_control_request(unsigned req);
+
+/* In a forked child, on its first tracked call: a thread and socket of its own. */
+void hs_control_after_fork(void);
+
+/* The process ends: remove the socket. */
+void hs_control_stop(void);
+
+/* Run one control command (a line) and write the answer into out; for tests and gdb. */
+void hs_control_command(const char *line, char *out, unsigned cap);
+
+#endif

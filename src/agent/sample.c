@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Sampling arithmetic (see sample.h): a xorshift generator, natural log and exp written out
+ * so the agent does not need libm. Accurate to ~1e-12 relative, far below sampling noise.
+ */
+#include "sample.h"
+
+#define LN2 0.69314718055994530942
+
+static double ln(double x)
+{
+	double z, z2, term, sum = 0;
+	int e = 0, k;
+
+	if (x <= 0)
+		return -745;
+	while (x >= 2) {
+		x /= 2;
+		e++;
+	}
+	while (x < 1) {
+		x *= 2;
+		e--;
+	}
+	/* ln(x) = 2 atanh(z), z = (x - 1) / (x + 1) <= 1/3 */
+	z = (x - 1) / (x + 1);
+	z2 = z * z;
+	term = z;
+	for (k = 1; k < 40; k += 2) {
+		sum += term / k;
+		term *= z2;
+	}
+	return 2 * sum + e * LN2;
+}
+
+/* exp(-x) for x >= 0. */
+static double exp_neg(double x)
+{
+	double r, term = 1, sum = 1, scale = 1;
+	int k, n;
+
+	if (x > 700)
+		return 0;
+	n = (int)(x / LN2);
+	r = x - n * LN2;	/* 0 <= r < ln 2 */
+	for (k = 1; k < 20; k++) {
+		term *= -r / k;
+		sum += term;
+	}
+	while (n-- > 0)
+		scale /= 2;
+	return sum * scale;
+}
+
+static uint64_t xorshift(uint64_t *s)
+{
+	uint64_t x = *s ? *s : 0x9e3779b97f4a7c15ull;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	*s = x;
+	return x;
+}
+
+int64_t hs_sample_next(uint64_t *rng, uint64_t interval)
+{
+	/* U in (0, 1]: 53 random bits. */
+	double u = ((xorshift(rng) >> 11) + 1) * (1.0 / 9007199254740992.0);
+	double v = -ln(u) * (double)interval;
+
+	return v < 1 ? 1 : (v > 4e18 ? (int64_t)4e18 : (int64_t)v);
+}
+
+void hs_sample_weight(uint64_t size, uint64_t interval, uint64_t *calls, uint64_t *bytes)
+{
+	double x = (double)size / (double)interval, p;
+
+	if (x < 1e-6)
+		p = x * (1 - x / 2);	/* 1 - exp(-x) without cancellation */
+	else
+		p = 1 - exp_neg(x);
+	if (p <= 0) {
+		*calls = interval;
+		*bytes = interval;
+		return;
+	}
+	*calls = (uint64_t)(1 / p + 0.5);
+	*bytes = (uint64_t)((double)size / p + 0.5);
+}

@@ -590,6 +590,14 @@ def cpu_model() -> str:
     return platform.processor() or "-"
 
 
+def source_revision() -> str:
+    """The repository's commit, with '+changes' when the work tree differs from it."""
+    head = first_line(["git", "-C", REPO_DIR, "rev-parse", "--short", "HEAD"])
+    dirty = subprocess.run(["git", "-C", REPO_DIR, "diff", "--quiet", "HEAD", "--", "src"],
+                           capture_output=True, check=False).returncode != 0
+    return head + (" + uncommitted changes in src/" if dirty else "")
+
+
 def environment_lines(opts) -> List[str]:
     """Date, machine and tool versions, for the record."""
     load = os.getloadavg()
@@ -597,7 +605,8 @@ def environment_lines(opts) -> List[str]:
         "date: %s" % first_line(["date"]),
         "machine: %d CPUs (nproc), %s, kernel %s, load average before the run %.2f"
         % (os.cpu_count() or 0, cpu_model(), platform.release(), load[0]),
-        "heapscope: %s (%s)" % (first_line([opts.heapscope, "--version"]), opts.heapscope),
+        "heapscope: %s (%s), source tree at %s" % (
+            first_line([opts.heapscope, "--version"]), opts.heapscope, source_revision()),
         "heaptrack: %s; valgrind: %s" % (first_line(["heaptrack", "--version"]),
                                          first_line(["valgrind", "--version"])),
         "gcc: %s; python: %s; sqlite3: %s" % (
@@ -660,9 +669,13 @@ def select_workloads(only: str) -> List[Workload]:
 
 
 def clean_environment() -> Dict[str, str]:
-    """The caller's environment without heapscope's own variables or an LD_PRELOAD."""
+    """The caller's environment without LD_PRELOAD or the agent's settings.
+
+    HEAPSCOPE_AGENT (which agent the CLI loads) is kept; any other
+    HEAPSCOPE_ variable would change what is measured.
+    """
     return {k: v for k, v in os.environ.items()
-            if not k.startswith("HEAPSCOPE_") and k != "LD_PRELOAD"}
+            if k != "LD_PRELOAD" and (k == "HEAPSCOPE_AGENT" or not k.startswith("HEAPSCOPE_"))}
 
 
 def main(argv: List[str]) -> int:

@@ -12,10 +12,16 @@
 
 int hs_cmd_run(int argc, char **argv);
 int hs_cmd_report(int argc, char **argv);
+int hs_cmd_ctl(int argc, char **argv);
+int hs_cmd_top(int argc, char **argv);
+int hs_cmd_ps(int argc, char **argv);
 
 /* Usage text of each command, for `heapscope help CMD` and `CMD --help`. */
 void hs_usage_run(FILE *out);
 void hs_usage_report(FILE *out);
+void hs_usage_ctl(FILE *out);
+void hs_usage_top(FILE *out);
+void hs_usage_ps(FILE *out);
 
 /*
  * What `heapscope run` prints when the target ends: the summary, then the top leak stacks

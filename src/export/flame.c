@@ -215,10 +215,10 @@ uint32_t hs_flame_next(const struct hs_flame *fl, uint32_t i)
 void hs_view_metric(enum hs_view view, enum hs_sort sort, const char **what, int *is_bytes)
 {
 	static const char *const bytes[HS_VIEW_COUNT] = {
-		[HS_VIEW_LEAKS] = "live bytes",
-		[HS_VIEW_PEAK] = "bytes at the peak",
-		[HS_VIEW_ALLOCS] = "allocated bytes",
-		[HS_VIEW_TEMPORARY] = "allocated bytes",
+		[HS_VIEW_LEAKS] = "live",
+		[HS_VIEW_PEAK] = "at the peak",
+		[HS_VIEW_ALLOCS] = "allocated",
+		[HS_VIEW_TEMPORARY] = "allocated",
 	};
 	static const char *const blocks[HS_VIEW_COUNT] = {
 		[HS_VIEW_LEAKS] = "live blocks",
@@ -237,5 +237,5 @@ void hs_view_metric(enum hs_view view, enum hs_sort sort, const char **what, int
 	else if ((unsigned)view < HS_VIEW_COUNT)
 		*what = sort == HS_SORT_BYTES ? bytes[view] : blocks[view];
 	else
-		*what = sort == HS_SORT_BYTES ? "bytes" : "blocks";
+		*what = sort == HS_SORT_BYTES ? "" : "blocks";
 }

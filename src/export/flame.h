@@ -71,8 +71,9 @@ const char *hs_flame_name(const struct hs_flame *fl, uint32_t i);
 uint32_t hs_flame_next(const struct hs_flame *fl, uint32_t i);
 
 /*
- * What a view's values mean, for headings and units: *what is a phrase ("live bytes",
- * "allocation calls"), *is_bytes whether values are byte sizes. Static strings.
+ * What a view's values mean, for headings: *what is a phrase to follow a value ("live",
+ * "at the peak" after a size when *is_bytes; "live blocks", "allocation calls" after a
+ * count). Static strings.
  */
 void hs_view_metric(enum hs_view view, enum hs_sort sort, const char **what, int *is_bytes);
 

@@ -1,4 +1,3 @@
 #include <errno.h>
 #include "export.h"
-int hs_export_svg(FILE *out, const struct hs_report *r) { return -ENOSYS; }
 int hs_export_html(FILE *out, const struct hs_report *r) { return -ENOSYS; }

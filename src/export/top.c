@@ -139,11 +139,11 @@ static int put_top(FILE *out, const struct hs_report *r, struct fn_table *t, siz
 	qsort_r(order, n, sizeof(*order), stat_cmp, t);
 	shown = top && top < n ? (uint32_t)top : n;
 	hs_view_metric(v->view, v->sort, &what, &is_bytes);
-	fprintf(out, "%s by function: %s %s in %s stacks; %s of %u functions\n",
-		hs_view_name(v->view), hs_human_value(a, t->total, is_bytes), what,
-		hs_human_count(b, v->nrows), shown < n ? "top" : "all", n);
+	fprintf(out, "%s by function: %s %s in %s stacks, %u functions", hs_view_name(v->view),
+		hs_human_value(a, t->total, is_bytes), what, hs_human_count(b, v->nrows), n);
 	if (shown < n)
-		fprintf(out, "(showing %u; --top 0 shows all)\n", shown);
+		fprintf(out, " (top %u; --top 0 shows all)", shown);
+	fputc('\n', out);
 	put_lines(out, t, order, shown, is_bytes);
 	free(order);
 	return 0;

@@ -32,7 +32,7 @@ struct reader {
 static const char *const record_names[] = {
 	[HSR_PROCESS] = "PROCESS",   [HSR_MODULE] = "MODULE",     [HSR_MODULE_UNLOAD] = "MODULE_UNLOAD",
 	[HSR_STACK] = "STACK",       [HSR_SNAPSHOT] = "SNAPSHOT", [HSR_PEAK] = "PEAK",
-	[HSR_TIMELINE] = "TIMELINE", [HSR_MESSAGE] = "MESSAGE",   [HSR_END] = "END",
+	[HSR_TIMELINE] = "TIMELINE", [HSR_MESSAGE] = "MESSAGE",   [HSR_END] = "END", [HSR_RESET] = "RESET",
 };
 
 static int fail(struct reader *r, int err, const char *fmt, ...)
@@ -272,6 +272,8 @@ int hsr_recording_state_at(const struct hsr_recording *rec, size_t k, struct hsr
 	for (size_t s = 0; s <= k; s++) {
 		const struct hsr_snapshot *snap = &rec->snapshots[s];
 
+		if (snap->reset)
+			memset(out, 0, (rec->nstacks + 1) * sizeof(*out));
 		for (size_t i = 0; i < snap->nentries; i++)
 			out[snap->entries[i].id] = snap->entries[i].c;
 	}

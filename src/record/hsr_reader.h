@@ -88,6 +88,7 @@ struct hsr_snapshot {
 	uint64_t peak_bytes, peak_t;	/* highest live heap so far, and when */
 	struct hsr_entry *entries;	/* sparse, ids strictly increasing */
 	size_t nentries;
+	int reset;			/* counters were reset (RESET) just before it */
 };
 
 struct hsr_peak_entry {
@@ -141,6 +142,9 @@ struct hsr_recording {
 	struct hsr_message *messages;
 	size_t nmessages;
 	struct hsr_end end;
+	int reset_pending;		/* a RESET was read, no snapshot since */
+	unsigned nresets;		/* RESET records read */
+	uint64_t last_reset_t;
 	int truncated;			/* cut short: stopped early, or no END last */
 	uint64_t stop_offset;		/* where reading stopped early, when it did */
 	char problem[128];		/* why it is truncated ("" when it is not) */

@@ -323,6 +323,8 @@ static int parse_snapshot(struct hsr_recording *rec, struct hsr_cursor *c)
 		goto out_free;
 	for (size_t i = 0; i < s.nentries; i++)
 		rec->stacks[s.entries[i].id].last = s.entries[i].c;
+	s.reset = rec->reset_pending;
+	rec->reset_pending = 0;
 	rec->snapshots[rec->nsnapshots++] = s;
 	return 0;
 
@@ -423,6 +425,24 @@ static int parse_end(struct hsr_recording *rec, struct hsr_cursor *c)
 	return 0;
 }
 
+/* Counters were reset: everything carried forward starts from zero again. */
+static int parse_reset(struct hsr_recording *rec, struct hsr_cursor *c)
+{
+	uint64_t t = hsr_get_uv(c), interval = hsr_get_uv(c);
+
+	if (c->bad)
+		return -EBADMSG;
+	for (size_t i = 0; i <= rec->nstacks; i++) {
+		memset(&rec->stacks[i].last, 0, sizeof(rec->stacks[i].last));
+		rec->stacks[i].peak_bytes = rec->stacks[i].peak_blocks = 0;
+	}
+	rec->process.sample_interval = interval;
+	rec->reset_pending = 1;
+	rec->nresets++;
+	rec->last_reset_t = t;
+	return 0;
+}
+
 typedef int (*record_parser)(struct hsr_recording *rec, struct hsr_cursor *c);
 
 static const record_parser parsers[] = {
@@ -435,6 +455,7 @@ static const record_parser parsers[] = {
 	[HSR_TIMELINE] = parse_timeline,
 	[HSR_MESSAGE] = parse_message,
 	[HSR_END] = parse_end,
+	[HSR_RESET] = parse_reset,
 };
 
 int hsr_parse_record(struct hsr_recording *rec, unsigned type, const uint8_t *p, size_t n)

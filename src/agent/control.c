@@ -469,6 +469,13 @@ void hs_control_after_fork(void)
 	hs_self.internal--;
 }
 
+void hs_control_flush(void)
+{
+	hs_self.internal++;
+	serve_requests();
+	hs_self.internal--;
+}
+
 void hs_control_stop(void)
 {
 	if (listen_fd >= 0 && sock_path[0] && sock_pid == getpid())

@@ -24,6 +24,9 @@ void hs_control_request(unsigned req);
 /* In a forked child, on its first tracked call: a thread and socket of its own. */
 void hs_control_after_fork(void);
 
+/* Serve pending requests now, from the calling thread (before the final snapshot). */
+void hs_control_flush(void);
+
 /* The process ends: remove the socket. */
 void hs_control_stop(void);
 

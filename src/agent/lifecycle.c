@@ -162,6 +162,7 @@ static void finish(unsigned reason)
 		return;
 	if (!atomic_compare_exchange_strong(&hs_state.finished, &expected, 1))
 		return;
+	hs_control_flush();
 	hs_writer_snapshot(reason, NULL, 1);
 	hs_control_stop();
 	if (hs_opt.exit_line && reason == HSR_REASON_EXIT)

@@ -669,7 +669,7 @@ static int write_records(unsigned reason, const char *name, int final, int creat
 	hs_tracker_totals(&tot);
 	if (!err && !created && tot.reset_t != w.reset_written)
 		err = put_reset(&tot);
-	if (created)
+	if (created && !w.full)
 		w.reset_written = tot.reset_t;
 	if (!err)
 		err = put_modules();
@@ -700,8 +700,7 @@ int hs_writer_snapshot(unsigned reason, const char *name, int final)
 {
 	int err, created;
 
-	if (atomic_flag_test_and_set_explicit(&w.lock, memory_order_acquire))
-		return -EAGAIN;
+	lock_wait();
 	if (w.failed) {
 		err = -EIO;
 		goto out_unlock;

@@ -14,9 +14,9 @@ int hs_writer_init(void);
 /*
  * Append a snapshot (reason: enum hsr_snapshot_reason, name may be NULL), with every
  * module and stack it needs, the peak if it moved, the timeline and queued messages; with
- * `final`, an END record too. Creates the recording on first use. Returns 0, -EAGAIN if
- * another thread is writing, or -errno when the recording can't be written (said once on
- * stderr, and writing stops). Not async-signal-safe.
+ * `final`, an END record too. Creates the recording on first use; waits while another thread
+ * writes. Returns 0, or -errno when the recording can't be written (said once on stderr,
+ * and writing stops). Not async-signal-safe.
  */
 int hs_writer_snapshot(unsigned reason, const char *name, int final);
 

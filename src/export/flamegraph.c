@@ -105,8 +105,7 @@ static void put_header(struct svg *s, const struct hs_report *r)
 		"g.parent rect { opacity: 0.5; }\n"
 		"g.match rect { fill: rgb(230,0,230); }\n"
 		"g.frame text { pointer-events: none; font-size: 11px; }\n"
-		"</style>\n<script type=\"text/ecmascript\"><![CDATA[\n%s]]></script>\n",
-		hs_asset_flamegraph_js);
+		"</style>\n");
 	fprintf(out, "<rect x=\"0\" y=\"0\" width=\"100%%\" height=\"100%%\" fill=\"#fafaf5\"/>\n"
 		"<text id=\"title\" x=\"%d\" y=\"24\" text-anchor=\"middle\">heapscope: ",
 		SVG_WIDTH / 2);
@@ -176,7 +175,8 @@ int hs_export_svg(FILE *out, const struct hs_report *r)
 		if ((double)fl.nodes[i].value * s.scale >= MIN_WIDTH_PX)
 			put_frame(&s, i);
 	}
-	fputs("</g>\n</svg>\n", out);
+	fprintf(out, "</g>\n<script type=\"text/ecmascript\"><![CDATA[\n%s]]></script>\n</svg>\n",
+		hs_asset_flamegraph_js);
 	err = ferror(out) ? -EIO : 0;
 out_release:
 	free(s.offset);

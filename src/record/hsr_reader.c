@@ -298,7 +298,7 @@ const char *hsr_reason_name(unsigned reason)
 {
 	static const char *const names[] = {
 		[HSR_REASON_EXIT] = "exit",	      [HSR_REASON_EXEC] = "exec",
-		[HSR_REASON_API] = "checkpoint",      [HSR_REASON_SIGNAL] = "signal",
+		[HSR_REASON_API] = "api",      [HSR_REASON_SIGNAL] = "signal",
 		[HSR_REASON_PERIODIC] = "periodic",   [HSR_REASON_THRESHOLD] = "threshold",
 		[HSR_REASON_COMMAND] = "command",
 	};

@@ -56,9 +56,9 @@ NOINLINE void make_temporaries(void)
 
 NOINLINE void hold_peak(void)
 {
-	char *big = malloc(1000000);
+	char *big = malloc(2000000);
 
-	memset(big, 1, 1000000);
+	memset(big, 1, 2000000);
 	ESCAPE(big);
 	free(big);
 }

@@ -1,3 +1,0 @@
-#include <errno.h>
-#include "export.h"
-int hs_export_html(FILE *out, const struct hs_report *r) { return -ENOSYS; }

@@ -24,6 +24,7 @@ struct run_opts {
 	const char *depth;
 	const char *unwind;
 	const char *timeline_ms;
+	const char *sample;
 	unsigned top;
 	int summary;
 	int quiet;
@@ -40,6 +41,8 @@ void hs_usage_run(FILE *out)
 		"      --depth N        frames per call stack (default 64, at most 256)\n"
 		"      --unwind cfi|fp  unwinder: DWARF CFI (default) or frame pointers only\n"
 		"      --timeline-ms N  heap size sampling interval (default 10)\n"
+		"      --sample SIZE    sample allocations every SIZE bytes on average (e.g. 512k);\n"
+		"                       figures become estimates. Default: every allocation\n"
 		"      --top N          stacks per list in the summary (default 5)\n"
 		"      --no-summary     print no summary, only where the recording is\n"
 		"  -q, --quiet          no messages from the agent\n");
@@ -106,6 +109,11 @@ static int parse_one(int argc, char **argv, int *i, struct run_opts *o)
 		return parse_number_opt(argc, argv, i, "--depth", &o->depth);
 	} else if (is_opt(a, "--timeline-ms")) {
 		return parse_number_opt(argc, argv, i, "--timeline-ms", &o->timeline_ms);
+	} else if (is_opt(a, "--sample")) {
+		v = opt_value(argc, argv, i, "--sample");
+		if (!v || !*v || strspn(v, "0123456789") == 0)
+			return bad_usage("option '--sample' needs a size (like 512k)%s", "");
+		o->sample = v;
 	} else if (is_opt(a, "--top")) {
 		if (parse_number_opt(argc, argv, i, "--top", &v))
 			return 2;
@@ -254,6 +262,7 @@ static int setup_env(const struct run_opts *o, const char *session)
 	    set_env("HEAPSCOPE_RUN", "1") || set_env("HEAPSCOPE_DEPTH", o->depth) ||
 	    set_env("HEAPSCOPE_UNWIND", o->unwind) ||
 	    set_env("HEAPSCOPE_TIMELINE_MS", o->timeline_ms) ||
+	    set_env("HEAPSCOPE_SAMPLE", o->sample) ||
 	    set_env("HEAPSCOPE_QUIET", o->quiet ? "1" : NULL))
 		return -1;
 	return set_preload(agent);

@@ -76,6 +76,8 @@ def fail(msg):
 def check(cond, msg):
     if not cond:
         fail(msg)
+    else:
+        print("ok:", msg)
     return cond
 
 

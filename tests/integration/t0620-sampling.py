@@ -1,0 +1,34 @@
+# SPDX-License-Identifier: MIT
+"""Sampling (Poisson by bytes): estimates of allocated and peak bytes per top stack land
+within 5% of the exact figures, and the recording says its figures are estimates."""
+from hstest import Env, eq, check, stacks_at, sum_field, finish
+
+env = Env()
+prog = [env.target("sample_mix")]
+proc, exact = env.run(prog, rec_name="exact.hsr")
+eq(proc.stdout, b"sample_mix done 960000\n", "output, exact")
+proc, sampled = env.run(prog, rec_name="sampled.hsr", env=None,
+                        opts=["--sample", "4k"])
+eq(proc.stdout, b"sample_mix done 960000\n", "output, sampled")
+
+ex = env.report(exact, "--peak")
+sa = env.report(sampled, "--peak")
+eq(ex["recording"]["sample_interval"], 0, "exact recording")
+eq(sa["recording"]["sample_interval"], 4096, "sampled recording says so")
+for fn, bytes_ in (("keep_small", 80000 * 1000), ("keep_large", 2000 * 30000)):
+    e = sum_field(stacks_at(ex, fn), "peak_bytes")
+    s = sum_field(stacks_at(sa, fn), "peak_bytes")
+    eq(e, bytes_, fn + " exact bytes at the peak")
+    check(abs(s - e) <= 0.05 * e, "%s sampled peak bytes %d within 5%% of %d (%.2f%%)" %
+          (fn, s, e, 100.0 * (s - e) / e))
+    e = sum_field(stacks_at(ex, fn), "alloc_bytes")
+    s = sum_field(stacks_at(sa, fn), "alloc_bytes")
+    check(abs(s - e) <= 0.05 * e, "%s sampled allocated bytes %d within 5%% of %d" % (fn, s, e))
+e = ex["summary"]["peak_bytes"]
+s = sa["summary"]["peak_bytes"]
+check(abs(s - e) <= 0.05 * e, "sampled peak %d within 5%% of exact %d" % (s, e))
+ech = sum_field(stacks_at(env.report(exact, "--allocs"), "churn"), "alloc_calls")
+sch = sum_field(stacks_at(env.report(sampled, "--allocs"), "churn"), "alloc_calls")
+eq(ech, 960000, "churn calls, exact")
+check(abs(sch - ech) <= 0.05 * ech, "churn calls estimated %d within 5%% of %d" % (sch, ech))
+finish(env)

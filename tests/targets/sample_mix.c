@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A heap with a known shape for sampling tests: keep_small() holds 80,000 blocks of 1,000
+ * bytes, keep_large() 2,000 blocks of 30,000 bytes, churn() allocates and frees 1,000,000
+ * blocks of 16..512 bytes. Everything kept is freed at the end, after the peak.
+ * See tests/integration/t0620-sampling.py.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#define NSMALL 80000
+#define NLARGE 2000
+
+static void *small[NSMALL], *large[NLARGE];
+
+__attribute__((noinline)) static void keep_small(int i) { small[i] = malloc(1000); }
+__attribute__((noinline)) static void keep_large(int i) { large[i] = malloc(30000); }
+
+__attribute__((noinline)) static void churn(long i)
+{
+	void *p = malloc(16 + (size_t)(i * 7919 % 497));
+
+	__asm__ volatile("" : : "r"(p) : "memory");
+	free(p);
+}
+
+int main(void)
+{
+	long c = 0;
+
+	for (int i = 0; i < NSMALL; i++) {
+		keep_small(i);
+		if (i < NLARGE)
+			keep_large(i);
+		for (int j = 0; j < 12; j++)
+			churn(c++);
+	}
+	for (int i = 0; i < NSMALL; i++)
+		free(small[i]);
+	for (int i = 0; i < NLARGE; i++)
+		free(large[i]);
+	printf("sample_mix done %ld\n", c);
+	return 0;
+}

@@ -134,7 +134,7 @@ static void put_timeline(FILE *out, const struct hs_report *r)
 /* Which nodes stay: those holding MIN_NODE_PERMILLE of the total, under kept parents. */
 static size_t choose_nodes(const struct hs_flame *fl, uint8_t *keep, size_t *pruned)
 {
-	uint64_t min = fl->nodes[0].value * MIN_NODE_PERMILLE / 1000;
+	uint64_t total = fl->nodes[0].value;
 	uint32_t i = 0;
 	size_t kept = 0;
 
@@ -142,8 +142,8 @@ static size_t choose_nodes(const struct hs_flame *fl, uint8_t *keep, size_t *pru
 	do {
 		const struct hs_flame_node *n = &fl->nodes[i];
 
-		keep[i] = (i == 0 || keep[n->parent]) && n->value >= min && n->value > 0 &&
-			  kept < MAX_NODES;
+		keep[i] = (i == 0 || keep[n->parent]) && n->value > 0 && kept < MAX_NODES &&
+			  (double)n->value * 1000 >= (double)total * MIN_NODE_PERMILLE;
 		kept += keep[i];
 		*pruned += !keep[i];
 		i = hs_flame_next(fl, i);

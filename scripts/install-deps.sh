@@ -2,6 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Install what heapscope's build and tests need on Debian/Ubuntu, if it is missing.
 # Quiet and quick when everything is there. Used by the Makefile and by .ci/run.
+# The report formats' tests also use valgrind (ms_print reads massif.out), chromium, nodejs
+# and npm (pprof-format and playwright-core, which .ci/run installs into tests/node).
 set -eu
 
 need="gcc g++ make cmake pkg-config python3 libdw-dev libelf-dev zlib1g-dev sqlite3 tmux"

@@ -24,6 +24,7 @@ enum hsr_record_type {
 	HSR_MESSAGE = 8,
 	HSR_END = 9,
 	HSR_RESET = 10,
+	HSR_LEAKS = 11,
 };
 
 enum hsr_alloc_kind {
@@ -56,6 +57,24 @@ enum hsr_snapshot_reason {
 	HSR_REASON_PERIODIC = 5,
 	HSR_REASON_THRESHOLD = 6,
 	HSR_REASON_COMMAND = 7,
+};
+
+enum hsr_leak_reason {
+	HSR_LEAKS_EXIT = 1,
+	HSR_LEAKS_API = 2,
+	HSR_LEAKS_COMMAND = 3,
+};
+
+#define HSR_LEAKS_FLAG_STOPPED 1u
+#define HSR_LEAKS_FLAG_PARTIAL 2u
+
+/* The four categories of a LEAKS record, in their order there. */
+enum hsr_leak_kind {
+	HSR_LEAK_DEFINITE,
+	HSR_LEAK_INDIRECT,
+	HSR_LEAK_POSSIBLE,
+	HSR_LEAK_REACHABLE,
+	HSR_LEAK_KINDS
 };
 
 enum hsr_message_level {

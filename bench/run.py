@@ -112,7 +112,7 @@ def make_workloads() -> List[Workload]:
             "/usr/bin/python3, PYTHONMALLOC=malloc: dicts, lists, strings, json",
             lambda: check_exists(SYSTEM_PYTHON),
             lambda s: [SYSTEM_PYTHON, os.path.join(WORKLOAD_DIR, "py_churn.py"),
-                       str(scaled(400, s))],
+                       str(scaled(600, s))],
             {"PYTHONMALLOC": "malloc", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}),
         Workload(
             "sqlite3",
@@ -348,16 +348,27 @@ def measure(inv: Invocation, base_env: Dict[str, str], out_base: str, timeout: f
     return run
 
 
-def count_alloc_calls(heapscope: str, recording: str) -> Optional[int]:
-    """summary.alloc_calls of a heapscope recording, or None if it cannot be read."""
+@dataclasses.dataclass
+class RecordingStats:
+    """What a heapscope recording says about the run it recorded."""
+    alloc_calls: int
+    mean_frames: Optional[float]   # unwound frames per allocation call (inlined ones not counted)
+
+
+def recording_stats(heapscope: str, recording: str) -> Optional[RecordingStats]:
+    """Read allocation calls and stack depth from a recording; None if it cannot be read."""
+    argv = [heapscope, "report", recording, "--allocs", "--top", "0", "--format", "json"]
     try:
-        proc = subprocess.run([heapscope, "report", recording, "--format", "json", "--top", "1"],
-                              capture_output=True, text=True, check=False, timeout=300)
-        return int(json.loads(proc.stdout)["summary"]["alloc_calls"])
+        proc = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=300)
+        report = json.loads(proc.stdout)
+        calls = int(report["summary"]["alloc_calls"])
+        weighted = sum(st["alloc_calls"] * sum(1 for f in st["frames"] if not f.get("inlined"))
+                       for st in report["stacks"])
+        counted = sum(st["alloc_calls"] for st in report["stacks"])
     except (OSError, ValueError, KeyError, TypeError, subprocess.TimeoutExpired) as err:
-        print("bench: cannot count allocation calls in %s: %s" % (recording, err),
-              file=sys.stderr)
+        print("bench: cannot read %s: %s" % (recording, err), file=sys.stderr)
         return None
+    return RecordingStats(calls, weighted / counted if counted else None)
 
 
 # ---------------------------------------------------------------- one workload
@@ -369,6 +380,7 @@ class Cell:
     runs: List[Run] = dataclasses.field(default_factory=list)
     mismatches: int = 0
     failures: int = 0
+    stats: Optional[RecordingStats] = None     # heapscope tools: from the first recording
 
     def good(self) -> List[Run]:
         return [r for r in self.runs if not r.error]
@@ -388,11 +400,18 @@ class Cell:
 
 @dataclasses.dataclass
 class WorkloadResult:
-    """Every tool's cell for one workload, plus the allocation count."""
+    """Every tool's cell for one workload, and the build error if it did not build."""
     workload: Workload
     cells: Dict[str, Cell]
-    alloc_calls: Optional[int] = None
     error: Optional[str] = None
+
+    @property
+    def alloc_calls(self) -> Optional[int]:
+        """Allocation calls, from heapscope's recording (CFI's if both ran)."""
+        for key in ("hs_cfi", "hs_fp"):
+            if self.cells[key].stats:
+                return self.cells[key].stats.alloc_calls
+        return None
 
 
 def check_output(cell: Cell, run: Run, reference: Optional[str], where: str):
@@ -436,15 +455,15 @@ def run_workload(wl: Workload, tools: List[Tool], opts, base_env) -> WorkloadRes
                 wl.name, tool.label, i + 1,
                 "failed" if run.error else "%.2f s, %.0f MB" % (run.wall_s, run.rss_kb / 1024)),
                 file=sys.stderr)
-            if tool.key == "hs_cfi" and result.alloc_calls is None and not run.error:
-                result.alloc_calls = count_alloc_calls(opts.heapscope, inv.recording)
+            if tool.key.startswith("hs_") and cells[tool.key].stats is None and not run.error:
+                cells[tool.key].stats = recording_stats(opts.heapscope, inv.recording)
     return result
 
 
 # ---------------------------------------------------------------- the table
 
 COLUMNS = ["workload", "tool", "runs", "wall s: median (min-max)", "overhead",
-           "ns/alloc", "vs heaptrack", "peak RSS MB", "RSS x plain", "recording",
+           "ns/alloc", "vs heaptrack", "frames", "peak RSS MB", "RSS x plain", "recording",
            "size x heaptrack", "output"]
 
 
@@ -485,7 +504,8 @@ def row_for(res: WorkloadResult, key: str) -> List[str]:
     good = cell.good()
     if not good:
         status = "build failed" if res.error else "failed"
-        return [res.workload.name, tool.label, "0/%d" % len(cell.runs)] + ["-"] * 8 + [status]
+        return ([res.workload.name, tool.label, "0/%d" % len(cell.runs)]
+                + ["-"] * (len(COLUMNS) - 4) + [status])
     walls = [r.wall_s for r in good]
     plain = res.cells["plain_small" if tool.small_input else "plain"]
     over = overhead_of(res, key)
@@ -510,6 +530,7 @@ def row_for(res: WorkloadResult, key: str) -> List[str]:
         "-" if is_plain else fmt(over and over * 100, "%+.0f%%"),
         fmt(ns_per_alloc, "%.0f"),
         fmt(vs_heaptrack, "%.2f"),
+        fmt(cell.stats and cell.stats.mean_frames, "%.1f"),
         fmt(cell.median_rss_kb() / 1024, "%.1f"),
         "-" if is_plain else fmt(ratio(cell.median_rss_kb(), plain.median_rss_kb()), "%.2f"),
         fmt_bytes(rec),
@@ -640,8 +661,8 @@ def parse_args(argv: List[str]):
     p.add_argument("--only", default="", help="comma-separated workload names")
     p.add_argument("--skip-valgrind", action="store_true", help="do not run memcheck")
     p.add_argument("--valgrind-runs", type=int, default=2, help="memcheck runs (default 2)")
-    p.add_argument("--valgrind-scale", type=float, default=0.125,
-                   help="memcheck input relative to --scale (default 0.125)")
+    p.add_argument("--valgrind-scale", type=float, default=0.25,
+                   help="memcheck input relative to --scale (default 0.25)")
     p.add_argument("--heapscope", default=os.path.join(REPO_DIR, "build", "bin", "heapscope"),
                    help="heapscope CLI (default build/bin/heapscope)")
     p.add_argument("--timeout", type=float, default=600, help="seconds per run (default 600)")

@@ -21,6 +21,13 @@ extern "C" {
  */
 int heapscope_checkpoint(const char *name);
 
+/*
+ * Run a reachability leak scan now (the other threads are stopped for its length), and
+ * write its result and a snapshot into the recording. Returns the bytes definitely and
+ * indirectly lost, or a negative errno (-ENOTSUP in sampling mode). Not async-signal-safe.
+ */
+long heapscope_leak_check(void);
+
 /* 1 when the agent is loaded and tracking, 0 otherwise. Async-signal-safe. */
 int heapscope_is_tracking(void);
 

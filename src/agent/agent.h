@@ -64,6 +64,8 @@ struct hs_options {
 	uint64_t min_stack_size;	/* BACKTRACE_MIN_SIZE: smaller blocks get no stack */
 	int exit_line;			/* HEAPSCOPE_EXIT_LINE: "host peak used: ..." at exit */
 	int sigusr_dumps;		/* HEAPSCOPE_SIGUSR_DUMPS: SIGUSR1/2 dump the live heap */
+	int leak_check;			/* HEAPSCOPE_LEAK_CHECK: 0 none, 1 summary, 2 full */
+	int scan_signal;		/* HEAPSCOPE_SCAN_SIGNAL: stops threads for a scan */
 };
 extern struct hs_options hs_opt;
 
@@ -93,6 +95,8 @@ struct hs_thread {
 	uint64_t rng;			/* sampling: generator state */
 	uint32_t sample_gen;		/* generation sample_left was drawn for */
 	int need_control;		/* fork child: restart the control thread */
+	int park;			/* a leak scan wants this thread to stop */
+	struct hs_thread_rec *rec;	/* this thread in the registry (threads.c) */
 	unsigned npending;
 	struct hs_pending pending[HS_PENDING_MAX];
 };

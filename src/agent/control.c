@@ -26,8 +26,10 @@
 #include "dump.h"
 #include "fmt.h"
 #include "hsr_format.h"
+#include "leakscan.h"
 #include "modules.h"
 #include "stacktab.h"
+#include "threads.h"
 #include "tracker.h"
 #include "writer.h"
 
@@ -211,6 +213,26 @@ static int cmd_record_stop(void)
 	return err;
 }
 
+static int cmd_leak_check(struct hs_fmt *f)
+{
+	static const char *const names[] = { "definitely lost", "indirectly lost",
+					     "possibly lost", "still reachable" };
+	const struct hs_leak_result *r;
+	int k, err = hs_leakscan_run(HSR_LEAKS_COMMAND, 0, &r);
+
+	if (err)
+		return err;
+	for (k = 0; k < HSR_LEAK_KINDS; k++) {
+		hs_fmt_str(f, names[k]);
+		hs_fmt_str(f, ": ");
+		hs_fmt_uint(f, r->total.bytes[k]);
+		hs_fmt_str(f, " bytes in ");
+		hs_fmt_uint(f, r->total.blocks[k]);
+		hs_fmt_str(f, " blocks\n");
+	}
+	return hs_writer_snapshot(HSR_REASON_COMMAND, "leak-check", 0);
+}
+
 /* The word after the command, and the rest of the line. */
 static const char *arg_of(const char *line, size_t cmdlen)
 {
@@ -248,6 +270,8 @@ static int run_command(const char *line, struct hs_fmt *f)
 				    0, "heapscope dump");
 	if (is_cmd(line, "snapshot"))
 		return hs_writer_write_to(arg_of(line, 8), HSR_REASON_COMMAND, "snapshot");
+	if (is_cmd(line, "leak-check"))
+		return cmd_leak_check(f);
 	if (is_cmd(line, "record-stop"))
 		return cmd_record_stop();
 	if (is_cmd(line, "record"))
@@ -266,10 +290,10 @@ void hs_control_command(const char *line, char *out, unsigned cap)
 	hs_self.internal--;
 	if (err == -ENOSYS) {
 		hs_fmt_str(&f, "error: unknown command (status, checkpoint [NAME], start, stop, "
-			       "sample SIZE, dump [FILE], snapshot FILE, record FILE, record-stop)\n");
+			       "sample SIZE, leak-check, dump [FILE], snapshot FILE, record FILE, record-stop)\n");
 		return;
 	}
-	if (!is_cmd(line, "status"))
+	if (!is_cmd(line, "status") && (err || !is_cmd(line, "leak-check")))
 		answer_result(&f, err);
 }
 
@@ -360,6 +384,7 @@ static void serve_requests(void)
 static void *control_main(void *arg)
 {
 	hs_self.internal = 1;	/* all of this thread's work is the agent's own */
+	hs_threads_mark_agent();
 	next_periodic = hs_now_ns() + hs_opt.interval_ns;
 	for (;;) {
 		struct pollfd p = { .fd = listen_fd, .events = POLLIN };

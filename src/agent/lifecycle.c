@@ -16,9 +16,11 @@
 #include "fmt.h"
 #include "heapscope.h"
 #include "hsr_format.h"
+#include "leakscan.h"
 #include "modules.h"
 #include "ptrmap.h"
 #include "stacktab.h"
+#include "threads.h"
 #include "tracker.h"
 #include "unwind.h"
 #include "writer.h"
@@ -163,6 +165,13 @@ static void finish(unsigned reason)
 	if (!atomic_compare_exchange_strong(&hs_state.finished, &expected, 1))
 		return;
 	hs_control_flush();
+	if (reason == HSR_REASON_EXIT && hs_opt.leak_check && atomic_load(&hs_state.tracking) &&
+	    !hs_tracker_sample_interval()) {
+		const struct hs_leak_result *r;
+
+		__builtin_unwind_init();	/* callee-saved registers onto this frame */
+		hs_leakscan_run(HSR_LEAKS_EXIT, (uintptr_t)__builtin_frame_address(0) - 64, &r);
+	}
 	hs_writer_snapshot(reason, NULL, 1);
 	hs_control_stop();
 	if (hs_opt.exit_line && reason == HSR_REASON_EXIT)
@@ -335,6 +344,56 @@ HS_EXPORT int heapscope_checkpoint(const char *name)
 	if (!atomic_load(&hs_state.initialized) || atomic_load(&hs_state.finished))
 		return -1;
 	return hs_writer_snapshot(HSR_REASON_API, name, 0);
+}
+
+HS_EXPORT long heapscope_leak_check(void)
+{
+	const struct hs_leak_result *r;
+	long err;
+
+	if (!atomic_load(&hs_state.initialized) || atomic_load(&hs_state.finished))
+		return -1;
+	__builtin_unwind_init();
+	err = hs_leakscan_run(HSR_LEAKS_API, (uintptr_t)__builtin_frame_address(0) - 64, &r);
+	if (err)
+		return err;
+	hs_writer_snapshot(HSR_REASON_API, "leak-check", 0);
+	return (long)(r->total.bytes[HSR_LEAK_DEFINITE] + r->total.bytes[HSR_LEAK_INDIRECT]);
+}
+
+/* Threads register as they start, so a scan knows their stacks even if they never allocate. */
+struct start_args {
+	void *(*fn)(void *);
+	void *arg;
+};
+
+static void *thread_start(void *p)
+{
+	struct start_args a = *(struct start_args *)p;
+
+	hs_real.free(p);
+	if (atomic_load(&hs_state.initialized) && !hs_self.ready)
+		hs_threads_register(&hs_self);
+	return a.fn(a.arg);
+}
+
+HS_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *),
+			     void *arg)
+{
+	static int (*real)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+	struct start_args *a;
+	int ret;
+
+	if (!real)
+		real = next_fn("pthread_create");
+	if (!hs_real.malloc || !(a = hs_real.malloc(sizeof(*a))))
+		return real(th, attr, fn, arg);
+	a->fn = fn;
+	a->arg = arg;
+	ret = real(th, attr, thread_start, a);
+	if (ret)
+		hs_real.free(a);
+	return ret;
 }
 
 HS_EXPORT int heapscope_is_tracking(void)

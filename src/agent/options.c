@@ -42,6 +42,7 @@ static const struct opt_def options[] = {
 	{ "HEAPSCOPE_DUMP", OPT_STRING, hs_opt.dump, sizeof(hs_opt.dump), 0, 0 },
 	{ "HEAPSCOPE_EXIT_LINE", OPT_BOOL, &hs_opt.exit_line, 0, 0, 1 },
 	{ "HEAPSCOPE_SIGUSR_DUMPS", OPT_BOOL, &hs_opt.sigusr_dumps, 0, 0, 1 },
+	{ "HEAPSCOPE_SCAN_SIGNAL", OPT_SIGNAL, &hs_opt.scan_signal, 0, 1, 64 },
 	/* The names of the hook libraries heapscope replaces (docs/AGENT.md, "Compatibility"). */
 	{ "BACKTRACE_MIN_SIZE", OPT_SIZE, &hs_opt.min_stack_size, 0, 0, UINT64_MAX },
 	{ "DUMP_PEAK_VALUE_MB", OPT_MIB, &hs_opt.threshold, 0, 0, 1ull << 30 },
@@ -172,6 +173,14 @@ void hs_options_load(void)
 	if (!getenv("HEAPSCOPE_EXIT_LINE") &&
 	    (getenv("DUMP_PEAK_VALUE_MB") || getenv("BACKTRACE_MIN_SIZE")))
 		hs_opt.exit_line = 1;	/* what those tools' users read at exit */
+	hs_opt.leak_check = 2;
+	u = getenv("HEAPSCOPE_LEAK_CHECK");
+	if (u && !strcmp(u, "none"))
+		hs_opt.leak_check = 0;
+	else if (u && !strcmp(u, "summary"))
+		hs_opt.leak_check = 1;
+	else if (u && strcmp(u, "full"))
+		bad_value("HEAPSCOPE_LEAK_CHECK");
 	u = getenv("HEAPSCOPE_UNWIND");
 	if (u && !strcmp(u, "fp"))
 		hs_opt.unwind_fp = 1;

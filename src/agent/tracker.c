@@ -18,6 +18,7 @@
 #include "ptrmap.h"
 #include "sample.h"
 #include "stacktab.h"
+#include "threads.h"
 #include "tracker.h"
 #include "unwind.h"
 
@@ -209,24 +210,6 @@ static void account_free(struct hs_stack *s, struct weight w, int temporary)
 	atomic_fetch_sub_explicit(&g.live_bytes, (int64_t)w.bytes, memory_order_relaxed);
 }
 
-static void thread_bounds(struct hs_thread *t)
-{
-	pthread_attr_t attr;
-	void *addr;
-	size_t size;
-
-	t->ready = 1;
-	t->internal++;
-	if (pthread_getattr_np(pthread_self(), &attr) == 0) {
-		if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
-			t->stack_lo = (uintptr_t)addr;
-			t->stack_hi = (uintptr_t)addr + size;
-		}
-		pthread_attr_destroy(&attr);
-	}
-	t->internal--;
-}
-
 /* The stack of the current call; blocks below BACKTRACE_MIN_SIZE get none (depth 0). */
 static struct hs_stack *capture(unsigned kind, uintptr_t ra, size_t size)
 {
@@ -237,7 +220,7 @@ static struct hs_stack *capture(unsigned kind, uintptr_t ra, size_t size)
 	if (hs_unlikely(size < hs_opt.min_stack_size))
 		return hs_stacktab_intern(kind, NULL, 0);
 	if (hs_unlikely(!t->ready))
-		thread_bounds(t);
+		hs_threads_register(t);
 	n = hs_unwind(frames, hs_opt.depth, ra, t->stack_lo, t->stack_hi);
 	if (n == 0 && hs_opt.depth) {
 		frames[0] = ra;
@@ -355,6 +338,15 @@ static void pending_drain(struct hs_thread *t)
 	t->busy = 0;
 }
 
+/* Leaving the bookkeeping: queued events, then a scan's request to stop. */
+static __attribute__((noinline, cold)) void after_busy(struct hs_thread *t)
+{
+	if (t->npending)
+		pending_drain(t);
+	if (t->park)
+		hs_threads_park_if_asked();
+}
+
 /*
  * Sampling: 1 when this block is a sample point. The countdown is per thread and drawn
  * again after each sample (the exponential has no memory).
@@ -405,8 +397,8 @@ void hs_track_alloc(void *p, size_t size, unsigned kind, uintptr_t ra)
 	t->busy = 1;
 	do_alloc(t, p, size, s);
 	t->busy = 0;
-	if (hs_unlikely(t->npending))
-		pending_drain(t);
+	if (hs_unlikely(t->npending | t->park))
+		after_busy(t);
 }
 
 int hs_track_free(void *p)
@@ -418,8 +410,8 @@ int hs_track_free(void *p)
 	t->busy = 1;
 	do_free(t, p);
 	t->busy = 0;
-	if (hs_unlikely(t->npending))
-		pending_drain(t);
+	if (hs_unlikely(t->npending | t->park))
+		after_busy(t);
 	return 1;
 }
 
@@ -442,6 +434,8 @@ void hs_track_forget(void *p, struct hs_block_info *out)
 	if (t->last_alloc == p)
 		t->last_alloc = NULL;
 	t->busy = 0;
+	if (hs_unlikely(t->npending | t->park))
+		after_busy(t);
 }
 
 void hs_track_restore(void *p, const struct hs_block_info *info)
@@ -453,6 +447,8 @@ void hs_track_restore(void *p, const struct hs_block_info *info)
 	t->busy = 1;
 	map_insert(p, info->size, info->stack);
 	t->busy = 0;
+	if (hs_unlikely(t->npending | t->park))
+		after_busy(t);
 }
 
 void hs_track_account_free(const struct hs_block_info *info)

@@ -18,6 +18,7 @@
 #include "fmt.h"
 #include "hsr_encode.h"
 #include "hsr_format.h"
+#include "leakscan.h"
 #include "modules.h"
 #include "stacktab.h"
 #include "tracker.h"
@@ -51,6 +52,7 @@ static struct {
 	uint32_t snap_seq;
 	uint64_t peak_epoch_written;
 	uint64_t reset_written;	/* reset_t of the last RESET record */
+	uint64_t leaks_written;	/* seq of the last scan written */
 	unsigned char *buf;
 	size_t cap, len;
 	unsigned nmsg, nmsg_written;
@@ -633,6 +635,58 @@ void hs_writer_message(unsigned level, const char *text)
 	w.nmsg = i + 1;
 }
 
+static void put_figures(struct hsr_buf *b, const struct hs_leak_figures *f)
+{
+	unsigned k;
+
+	for (k = 0; k < HSR_LEAK_KINDS; k++) {
+		hsr_put_uv(b, f->bytes[k]);
+		hsr_put_uv(b, f->blocks[k]);
+	}
+}
+
+/* The result of the latest reachability scan, for the stacks already written. */
+static int put_leaks(const struct hs_leak_result *r, uint32_t max)
+{
+	struct hsr_buf b;
+	size_t rec, nat;
+	uint32_t id, prev = 0, count = 0;
+	int err = reserve(128 + (size_t)(r->nstacks + 1) * 90);
+
+	if (err)
+		return err;
+	cursor(&b);
+	rec = hsr_record_begin(&b, HSR_LEAKS);
+	hsr_put_uv(&b, r->t);
+	hsr_put_uv(&b, r->reason);
+	hsr_put_uv(&b, r->flags);
+	hsr_put_uv(&b, r->threads);
+	put_figures(&b, &r->total);
+	nat = b.len;
+	hsr_put_u32le(&b, 0);
+	for (id = 1; id <= r->nstacks && id <= max + 1; id++) {
+		const struct hs_leak_figures *f = &r->per_stack[id];
+		struct hs_stack *s = stack_at(id, max);
+
+		if (!s || !(w.full || atomic_load(&s->written)))
+			continue;
+		if (!(f->blocks[0] | f->blocks[1] | f->blocks[2] | f->blocks[3]))
+			continue;
+		hsr_put_uv(&b, id - prev);
+		prev = id;
+		put_figures(&b, f);
+		count++;
+	}
+	hsr_record_end(&b, rec);
+	if (hsr_buf_overflowed(&b))
+		return -EOVERFLOW;
+	patch_count(&b, nat, count);
+	commit(&b);
+	if (!w.full)
+		w.leaks_written = r->seq;
+	return 0;
+}
+
 /* Counters were reset (tracking restarted, sampling changed): readers start over. */
 static int put_reset(const struct hs_totals *tot)
 {
@@ -675,6 +729,9 @@ static int write_records(unsigned reason, const char *name, int final, int creat
 		err = put_modules();
 	if (!err)
 		err = put_stacks(max);
+	if (!err && hs_leakscan_last() &&
+	    (w.full || hs_leakscan_last()->seq != w.leaks_written))
+		err = put_leaks(hs_leakscan_last(), max);
 	if (!err)
 		err = put_snapshot(reason, name, &tot, max);
 	if (!err && (created || tot.peak_epoch != w.peak_epoch_written))

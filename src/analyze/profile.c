@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "leaks.h"
 #include "profile.h"
 
 static const char *const view_names[HS_VIEW_COUNT] = {
@@ -136,6 +137,19 @@ void hs_figures_of_stack(const struct hsr_recording *rec, uint32_t id, struct hs
 	out->live_blocks = sat_sub(st->last.alloc_calls, st->last.free_calls);
 	out->peak_bytes = st->peak_bytes;
 	out->peak_blocks = st->peak_blocks;
+	if (hs_leaks_classified(rec))
+		out->leak = st->leak;
+	else
+		memset(&out->leak, 0, sizeof(out->leak));
+	out->suppressed_bytes = out->suppressed_blocks = 0;
+}
+
+void hs_figures_of_stack_opts(const struct hsr_recording *rec, uint32_t id,
+			      const struct hs_view_opts *opts, struct hs_figures *out)
+{
+	hs_figures_of_stack(rec, id, out);
+	if (opts && opts->suppressed && opts->suppressed[id])
+		hs_leak_suppress(out, hs_leaks_classified(rec));
 }
 
 void hs_figures_add(struct hs_figures *dst, const struct hs_figures *src)
@@ -149,13 +163,21 @@ void hs_figures_add(struct hs_figures *dst, const struct hs_figures *src)
 	dst->live_blocks = sat_add(dst->live_blocks, src->live_blocks);
 	dst->peak_bytes = sat_add(dst->peak_bytes, src->peak_bytes);
 	dst->peak_blocks = sat_add(dst->peak_blocks, src->peak_blocks);
+	for (unsigned k = 0; k < HSR_LEAK_KINDS; k++) {
+		dst->leak.bytes[k] = sat_add(dst->leak.bytes[k], src->leak.bytes[k]);
+		dst->leak.blocks[k] = sat_add(dst->leak.blocks[k], src->leak.blocks[k]);
+	}
+	dst->suppressed_bytes = sat_add(dst->suppressed_bytes, src->suppressed_bytes);
+	dst->suppressed_blocks = sat_add(dst->suppressed_blocks, src->suppressed_blocks);
 }
 
 int hs_view_includes(enum hs_view view, const struct hs_figures *f)
 {
 	switch (view) {
 	case HS_VIEW_LEAKS:
-		return f->live_blocks > 0 || f->live_bytes > 0;
+		if (hs_leak_figures_any(&f->leak))
+			return hs_leak_lost_blocks(&f->leak) > 0;
+		return !f->suppressed_blocks && (f->live_blocks > 0 || f->live_bytes > 0);
 	case HS_VIEW_PEAK:
 		return f->peak_blocks > 0 || f->peak_bytes > 0;
 	case HS_VIEW_ALLOCS:
@@ -177,6 +199,8 @@ uint64_t hs_view_key(enum hs_view view, enum hs_sort sort, const struct hs_figur
 		return f->alloc_calls;
 	switch (view) {
 	case HS_VIEW_LEAKS:
+		if (hs_leak_figures_any(&f->leak))
+			return hs_leak_key(&f->leak, sort == HS_SORT_BYTES);
 		return sort == HS_SORT_BYTES ? f->live_bytes : f->live_blocks;
 	case HS_VIEW_PEAK:
 		return sort == HS_SORT_BYTES ? f->peak_bytes : f->peak_blocks;
@@ -201,8 +225,13 @@ static int row_cmp(const void *pa, const void *pb, void *arg)
 {
 	const struct hs_row *a = pa, *b = pb;
 	const struct sort_ctx *c = arg;
-	int r = cmp_u64_desc(hs_view_key(c->view, c->sort, &a->f),
-			     hs_view_key(c->view, c->sort, &b->f));
+	int r = 0;
+
+	if (c->view == HS_VIEW_LEAKS)	/* lost blocks before still-reachable ones */
+		r = (hs_leak_lost_blocks(&b->f.leak) > 0) - (hs_leak_lost_blocks(&a->f.leak) > 0);
+	if (!r)
+		r = cmp_u64_desc(hs_view_key(c->view, c->sort, &a->f),
+				 hs_view_key(c->view, c->sort, &b->f));
 
 	if (!r)
 		r = cmp_u64_desc(hs_view_key(c->view, HS_SORT_BYTES, &a->f),
@@ -223,6 +252,21 @@ void hs_rows_sort(struct hs_row *rows, size_t n, enum hs_view view, enum hs_sort
 int hs_view_compute(const struct hsr_recording *rec, enum hs_view view, enum hs_sort sort,
 		    size_t top, struct hs_view_result *out)
 {
+	return hs_view_compute_opts(rec, view, sort, top, NULL, out);
+}
+
+static int row_included(enum hs_view view, const struct hs_view_opts *opts,
+			const struct hs_figures *f)
+{
+	if (hs_view_includes(view, f))
+		return 1;
+	return view == HS_VIEW_LEAKS && opts && opts->show_reachable &&
+	       f->leak.blocks[HSR_LEAK_REACHABLE] > 0;
+}
+
+int hs_view_compute_opts(const struct hsr_recording *rec, enum hs_view view, enum hs_sort sort,
+			 size_t top, const struct hs_view_opts *opts, struct hs_view_result *out)
+{
 	struct hs_figures f;
 	size_t n = 0;
 
@@ -233,8 +277,8 @@ int hs_view_compute(const struct hsr_recording *rec, enum hs_view view, enum hs_
 	if (!out->rows)
 		return -ENOMEM;
 	for (uint32_t id = 0; id <= rec->nstacks; id++) {
-		hs_figures_of_stack(rec, id, &f);
-		if (!hs_view_includes(view, &f))
+		hs_figures_of_stack_opts(rec, id, opts, &f);
+		if (!row_included(view, opts, &f))
 			continue;
 		hs_figures_add(&out->total, &f);
 		out->rows[n].stack_id = id;

@@ -43,6 +43,9 @@ struct hs_figures {
 	uint64_t live_blocks;	/* alloc_calls - free_calls (likewise) */
 	uint64_t peak_bytes;	/* live at the peak */
 	uint64_t peak_blocks;
+	struct hsr_leak_figures leak;	/* the current scan's categories (zero: no scan) */
+	uint64_t suppressed_bytes;	/* lost (or, without a scan, live) but suppressed */
+	uint64_t suppressed_blocks;
 };
 
 struct hs_row {
@@ -94,14 +97,19 @@ void hs_figures_of_stack(const struct hsr_recording *rec, uint32_t id, struct hs
 /* dst += src, field by field (saturating). */
 void hs_figures_add(struct hs_figures *dst, const struct hs_figures *src);
 
-/* Whether a row belongs in a view (leaks: live blocks; peak: held at the peak; ...). */
+/*
+ * Whether a row belongs in a view (leaks: lost blocks when the row carries a scan's
+ * categories, else live blocks not suppressed; peak: held at the peak; ...).
+ */
 int hs_view_includes(enum hs_view view, const struct hs_figures *f);
 
 /*
  * The number a view sorts by: for leaks and peak, bytes and blocks are the live ones
  * (at the end, at the peak); for allocs, bytes and blocks are allocated bytes and calls;
  * for temporary, allocated bytes and the temporary count. Calls are allocation calls and
- * temporary the temporary count in every view (docs/JSON.md has the table).
+ * temporary the temporary count in every view (docs/JSON.md has the table). With a scan's
+ * categories, the leaks view counts lost blocks (definitely + indirectly + possibly), or a
+ * stack's still-reachable ones when it has no lost block.
  */
 uint64_t hs_view_key(enum hs_view view, enum hs_sort sort, const struct hs_figures *f);
 
@@ -115,5 +123,26 @@ void hs_rows_sort(struct hs_row *rows, size_t n, enum hs_view view, enum hs_sort
 int hs_view_compute(const struct hsr_recording *rec, enum hs_view view, enum hs_sort sort,
 		    size_t top, struct hs_view_result *out);
 void hs_view_release(struct hs_view_result *v);
+
+/* What a view leaves in or out beyond its own rule (NULL: nothing). */
+struct hs_view_opts {
+	int show_reachable;		/* leaks: stacks with still-reachable blocks too */
+	const uint8_t *suppressed;	/* per stack id (nstacks + 1 entries), or NULL */
+};
+
+/*
+ * hs_view_compute() with options: suppressed stacks have their lost blocks (without a
+ * scan: their live blocks) moved to suppressed_* and leave the leaks view; in the leaks
+ * view, stacks with lost blocks come first. 0 or -ENOMEM.
+ */
+int hs_view_compute_opts(const struct hsr_recording *rec, enum hs_view view, enum hs_sort sort,
+			 size_t top, const struct hs_view_opts *opts, struct hs_view_result *out);
+
+/*
+ * Figures of stack `id` under opts (suppression applied). NULL opts is
+ * hs_figures_of_stack().
+ */
+void hs_figures_of_stack_opts(const struct hsr_recording *rec, uint32_t id,
+			      const struct hs_view_opts *opts, struct hs_figures *out);
 
 #endif

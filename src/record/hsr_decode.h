@@ -116,4 +116,10 @@ int hsr_parse_record(struct hsr_recording *rec, unsigned type, const uint8_t *p,
 /* After the last record: apply the last PEAK record's entries to the stacks. */
 void hsr_finish_peak(struct hsr_recording *rec);
 
+/*
+ * After the last record: apply the last LEAKS record's entries to the stacks, and say
+ * whether it is current (no snapshot was taken after it).
+ */
+void hsr_finish_leaks(struct hsr_recording *rec);
+
 #endif

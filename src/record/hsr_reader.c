@@ -33,6 +33,7 @@ static const char *const record_names[] = {
 	[HSR_PROCESS] = "PROCESS",   [HSR_MODULE] = "MODULE",     [HSR_MODULE_UNLOAD] = "MODULE_UNLOAD",
 	[HSR_STACK] = "STACK",       [HSR_SNAPSHOT] = "SNAPSHOT", [HSR_PEAK] = "PEAK",
 	[HSR_TIMELINE] = "TIMELINE", [HSR_MESSAGE] = "MESSAGE",   [HSR_END] = "END", [HSR_RESET] = "RESET",
+	[HSR_LEAKS] = "LEAKS",
 };
 
 static int fail(struct reader *r, int err, const char *fmt, ...)
@@ -164,6 +165,7 @@ static int read_records(struct hsr_recording *rec, struct reader *r)
 		snprintf(rec->problem, sizeof(rec->problem), "no END record");
 	}
 	hsr_finish_peak(rec);
+	hsr_finish_leaks(rec);
 	return 0;
 }
 
@@ -258,6 +260,7 @@ void hsr_recording_free(struct hsr_recording *rec)
 	free(rec->stacks);
 	free(rec->snapshots);
 	free(rec->peak.entries);
+	free(rec->leaks.entries);
 	free(rec->timeline);
 	free(rec->messages);
 	free(rec->path);

@@ -7,7 +7,7 @@
  * `problem` says where), so a partial report can still be made.
  *
  * What is kept is bounded by the size of the file: the stacks, the per-stack counters of
- * the last snapshot (carried forward), the per-stack figures of the last PEAK record, each
+ * the last snapshot (carried forward), the per-stack figures of the last PEAK and LEAKS records, each
  * snapshot's sparse entries as read (to rebuild the state at any snapshot), the timeline,
  * the agent's messages, the modules and the END record. Never used inside the target.
  */
@@ -16,6 +16,14 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "hsr_format.h"
+
+/* What a reachability scan found (LEAKS), by enum hsr_leak_kind. */
+struct hsr_leak_figures {
+	uint64_t bytes[HSR_LEAK_KINDS];
+	uint64_t blocks[HSR_LEAK_KINDS];
+};
 
 /* Cumulative counters of one stack, or of the whole process. */
 struct hsr_counters {
@@ -71,6 +79,7 @@ struct hsr_stack {
 	struct hsr_counters last;	/* as of the last snapshot read */
 	uint64_t peak_bytes;		/* live at the peak, from the last PEAK record */
 	uint64_t peak_blocks;
+	struct hsr_leak_figures leak;	/* from the last LEAKS record (zero without one) */
 };
 
 /* A snapshot entry: the counters of one stack that changed since the previous snapshot. */
@@ -103,6 +112,25 @@ struct hsr_peak {
 	uint64_t peak_bytes;
 	struct hsr_peak_entry *entries;
 	size_t nentries;
+};
+
+struct hsr_leak_entry {
+	uint32_t id;
+	struct hsr_leak_figures f;
+};
+
+/* The last LEAKS record: a reachability scan (docs/FORMAT.md). */
+struct hsr_leaks {
+	int present;
+	uint64_t t;
+	unsigned reason;		/* enum hsr_leak_reason */
+	uint64_t flags;			/* HSR_LEAKS_FLAG_* */
+	uint64_t threads;		/* threads whose stacks were scanned */
+	struct hsr_leak_figures total;
+	struct hsr_leak_entry *entries;	/* ids strictly increasing */
+	size_t nentries;
+	unsigned count;			/* LEAKS records read */
+	int current;			/* no snapshot was taken after it: it describes the end */
 };
 
 struct hsr_point {
@@ -148,6 +176,7 @@ struct hsr_recording {
 	int truncated;			/* cut short: stopped early, or no END last */
 	uint64_t stop_offset;		/* where reading stopped early, when it did */
 	char problem[128];		/* why it is truncated ("" when it is not) */
+	struct hsr_leaks leaks;		/* the last LEAKS record; its figures are on the stacks */
 };
 
 /*

@@ -443,6 +443,48 @@ static int parse_reset(struct hsr_recording *rec, struct hsr_cursor *c)
 	return 0;
 }
 
+static void get_leak_figures(struct hsr_cursor *c, struct hsr_leak_figures *f)
+{
+	for (unsigned k = 0; k < HSR_LEAK_KINDS; k++) {
+		f->bytes[k] = hsr_get_uv(c);
+		f->blocks[k] = hsr_get_uv(c);
+	}
+}
+
+/* A reachability scan; the last one wins (its figures go to the stacks at the end). */
+static int parse_leaks(struct hsr_recording *rec, struct hsr_cursor *c)
+{
+	struct hsr_leaks lk = { .present = 1 };
+	uint32_t id = 0;
+	uint64_t n;
+
+	lk.t = hsr_get_uv(c);
+	lk.reason = hsr_get_u32(c);
+	lk.flags = hsr_get_uv(c);
+	lk.threads = hsr_get_uv(c);
+	get_leak_figures(c, &lk.total);
+	n = hsr_get_uv(c);
+	if (c->bad || n > hsr_cursor_left(c) / (1 + 2 * HSR_LEAK_KINDS))
+		return -EBADMSG;
+	lk.entries = n ? calloc(n, sizeof(*lk.entries)) : NULL;
+	if (n && !lk.entries)
+		return -ENOMEM;
+	lk.nentries = n;
+	for (size_t i = 0; i < n && !c->bad; i++) {
+		id = next_id(c, i, id, rec->nstacks);
+		lk.entries[i].id = id;
+		get_leak_figures(c, &lk.entries[i].f);
+	}
+	if (c->bad) {
+		free(lk.entries);
+		return -EBADMSG;
+	}
+	lk.count = rec->leaks.count + 1;
+	free(rec->leaks.entries);
+	rec->leaks = lk;
+	return 0;
+}
+
 typedef int (*record_parser)(struct hsr_recording *rec, struct hsr_cursor *c);
 
 static const record_parser parsers[] = {
@@ -456,6 +498,7 @@ static const record_parser parsers[] = {
 	[HSR_MESSAGE] = parse_message,
 	[HSR_END] = parse_end,
 	[HSR_RESET] = parse_reset,
+	[HSR_LEAKS] = parse_leaks,
 };
 
 int hsr_parse_record(struct hsr_recording *rec, unsigned type, const uint8_t *p, size_t n)
@@ -480,4 +523,18 @@ void hsr_finish_peak(struct hsr_recording *rec)
 		rec->stacks[e->id].peak_bytes = e->live_bytes;
 		rec->stacks[e->id].peak_blocks = e->live_blocks;
 	}
+}
+
+void hsr_finish_leaks(struct hsr_recording *rec)
+{
+	struct hsr_leaks *lk = &rec->leaks;
+	const struct hsr_snapshot *last = hsr_recording_last_snapshot(rec);
+
+	for (size_t i = 0; i <= rec->nstacks; i++)
+		memset(&rec->stacks[i].leak, 0, sizeof(rec->stacks[i].leak));
+	if (!lk->present)
+		return;
+	for (size_t i = 0; i < lk->nentries; i++)
+		rec->stacks[lk->entries[i].id].leak = lk->entries[i].f;
+	lk->current = !last || last->t <= lk->t;
 }

@@ -338,7 +338,7 @@ static void check_snapshots(const struct hsr_recording *rec)
 	check_counters(&st[2], 1, 64, 0, 0, 0);
 	check_counters(&st[3], 3, 300, 1, 100, 0);
 	CHECK(hsr_recording_state_at(rec, 2, st) == -ERANGE);
-	CHECK(strcmp(hsr_reason_name(HSR_REASON_API), "checkpoint") == 0);
+	CHECK(strcmp(hsr_reason_name(HSR_REASON_API), "api") == 0);
 }
 
 static void check_rest(const struct hsr_recording *rec)

@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Thread registry and stop-the-world (see threads.h). Registration never allocates from
+ * the program's heap (pthread_getattr_np may, under the internal guard). The stop signal's
+ * handler is installed only for the length of a scan, and the program's own handler for
+ * that signal is put back afterwards. Parked threads wait on a futex.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "threads.h"
+
+#define MAX_THREADS 4096
+#define STOP_WAIT_MS 500
+
+enum { RUNNING, REQUESTED, PARKED };
+
+static struct hs_thread_rec recs[MAX_THREADS];
+static atomic_uint nrecs;		/* slots ever used */
+static atomic_int resume_word;
+static size_t static_tls_size;
+static struct sigaction saved_action;
+
+static pid_t my_tid(void)
+{
+	return (pid_t)syscall(SYS_gettid);
+}
+
+static uintptr_t thread_pointer(void)
+{
+	uintptr_t tp = 0;
+
+#if defined(__x86_64__)
+	__asm__("mov %%fs:0, %0" : "=r"(tp));
+#elif defined(__aarch64__)
+	__asm__("mrs %0, tpidr_el0" : "=r"(tp));
+#elif defined(__arm__)
+	__asm__("mrc p15, 0, %0, c13, c0, 3" : "=r"(tp));
+#endif
+	return tp;
+}
+
+static int alive(pid_t tid)
+{
+	return syscall(SYS_tgkill, getpid(), tid, 0) == 0;
+}
+
+/* A slot for tid: its old one (tid reuse), a free one, or one of a dead thread. */
+static struct hs_thread_rec *slot_for(pid_t tid)
+{
+	unsigned i, n = atomic_load(&nrecs);
+
+	for (i = 0; i < n; i++)
+		if (atomic_load(&recs[i].used) == 1 && recs[i].tid == tid)
+			return &recs[i];
+	for (i = 0; i < MAX_THREADS; i++) {
+		int expected = 0;
+
+		if (atomic_compare_exchange_strong(&recs[i].used, &expected, 2)) {
+			unsigned want = i + 1, cur = atomic_load(&nrecs);
+
+			while (cur < want && !atomic_compare_exchange_weak(&nrecs, &cur, want))
+				;
+			return &recs[i];
+		}
+		expected = 1;
+		if (i < n && !alive(recs[i].tid) &&
+		    atomic_compare_exchange_strong(&recs[i].used, &expected, 2))
+			return &recs[i];
+	}
+	return NULL;
+}
+
+static void tls_info_once(void)
+{
+	void (*info)(size_t *, size_t *);
+	size_t align = 0;
+
+	if (static_tls_size)
+		return;
+	info = (void (*)(size_t *, size_t *))dlsym(RTLD_DEFAULT, "_dl_get_tls_static_info");
+	if (info)
+		info(&static_tls_size, &align);
+	if (!static_tls_size)
+		static_tls_size = 16384;
+}
+
+void hs_threads_register(struct hs_thread *t)
+{
+	struct hs_thread_rec *r;
+	pthread_attr_t attr;
+	void *addr;
+	size_t size;
+
+	t->ready = 1;
+	t->internal++;
+	if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+		if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
+			t->stack_lo = (uintptr_t)addr;
+			t->stack_hi = (uintptr_t)addr + size;
+		}
+		pthread_attr_destroy(&attr);
+	}
+	tls_info_once();
+	r = slot_for(my_tid());
+	if (r) {
+		r->tid = my_tid();
+		r->agent = 0;
+		r->stack_lo = t->stack_lo;
+		r->stack_hi = t->stack_hi;
+		r->tp = thread_pointer();
+		atomic_store(&r->state, RUNNING);
+		atomic_store(&r->used, 1);
+		t->rec = r;
+	}
+	t->internal--;
+}
+
+void hs_threads_mark_agent(void)
+{
+	if (!hs_self.ready)
+		hs_threads_register(&hs_self);
+	if (hs_self.rec)
+		hs_self.rec->agent = 1;
+}
+
+static void futex_wait(atomic_int *word, int val)
+{
+	syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+}
+
+static void futex_wake_all(atomic_int *word)
+{
+	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL, NULL, 0);
+}
+
+static void park(struct hs_thread_rec *r)
+{
+	atomic_store(&r->state, PARKED);
+	while (!atomic_load(&resume_word))
+		futex_wait(&resume_word, 0);
+	atomic_store(&r->state, RUNNING);
+}
+
+static void save_regs(struct hs_thread_rec *r, const ucontext_t *uc)
+{
+#if defined(__x86_64__)
+	unsigned i, n = NGREG < HS_MAX_REGS ? NGREG : HS_MAX_REGS;
+
+	for (i = 0; i < n; i++)
+		r->regs[i] = (uintptr_t)uc->uc_mcontext.gregs[i];
+	r->nregs = n;
+	r->sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP] - 128;	/* the red zone */
+#else
+	(void)uc;
+	r->nregs = 0;
+	r->sp = (uintptr_t)__builtin_frame_address(0);
+#endif
+}
+
+static void park_handler(int sig, siginfo_t *si, void *ucv)
+{
+	struct hs_thread_rec *r = hs_self.rec;
+	int saved = errno;
+
+	if (!r || atomic_load(&r->state) != REQUESTED)
+		return;
+	save_regs(r, ucv);
+	if (hs_self.busy)
+		hs_self.park = 1;	/* it may hold a lock of the agent: park when done */
+	else
+		park(r);
+	errno = saved;
+}
+
+void hs_threads_park_if_asked(void)
+{
+	struct hs_thread_rec *r = hs_self.rec;
+
+	hs_self.park = 0;
+	if (!r || atomic_load(&r->state) != REQUESTED)
+		return;
+	r->nregs = 0;
+	r->sp = (uintptr_t)__builtin_frame_address(0);
+	park(r);
+}
+
+static int scan_signal(void)
+{
+	return hs_opt.scan_signal ? hs_opt.scan_signal : SIGRTMAX - 3;
+}
+
+static unsigned request_all(pid_t self)
+{
+	unsigned i, n = atomic_load(&nrecs), asked = 0;
+
+	for (i = 0; i < n; i++) {
+		struct hs_thread_rec *r = &recs[i];
+
+		if (atomic_load(&r->used) != 1 || r->agent || r->tid == self)
+			continue;
+		if (!alive(r->tid)) {
+			atomic_store(&r->used, 0);
+			continue;
+		}
+		atomic_store(&r->state, REQUESTED);
+		if (syscall(SYS_tgkill, getpid(), r->tid, scan_signal()) == 0)
+			asked++;
+		else
+			atomic_store(&r->state, RUNNING);
+	}
+	return asked;
+}
+
+static unsigned count_state(int state)
+{
+	unsigned i, n = atomic_load(&nrecs), c = 0;
+
+	for (i = 0; i < n; i++)
+		if (atomic_load(&recs[i].used) == 1 && atomic_load(&recs[i].state) == state)
+			c++;
+	return c;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { 0, ms * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+int hs_threads_stop(struct hs_world *w)
+{
+	struct sigaction sa;
+	unsigned asked, waited;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = park_handler;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigfillset(&sa.sa_mask);
+	atomic_store(&resume_word, 0);
+	if (sigaction(scan_signal(), &sa, &saved_action) < 0)
+		return -errno;
+	asked = request_all(my_tid());
+	for (waited = 0; count_state(PARKED) < asked && waited < STOP_WAIT_MS; waited++)
+		sleep_ms(1);
+	w->stopped = count_state(PARKED);
+	w->missed = asked - w->stopped;
+	return 0;
+}
+
+void hs_threads_resume(void)
+{
+	unsigned waited;
+
+	atomic_store(&resume_word, 1);
+	futex_wake_all(&resume_word);
+	for (waited = 0; count_state(PARKED) && waited < STOP_WAIT_MS; waited++)
+		sleep_ms(1);
+	/* Threads asked but never parked: they must not park later. */
+	for (unsigned i = 0; i < atomic_load(&nrecs); i++) {
+		int expected = REQUESTED;
+
+		atomic_compare_exchange_strong(&recs[i].state, &expected, RUNNING);
+	}
+	sigaction(scan_signal(), &saved_action, NULL);
+}
+
+void hs_threads_foreach_stopped(void (*fn)(const struct hs_thread_rec *, int, void *), void *arg)
+{
+	unsigned i, n = atomic_load(&nrecs);
+	struct hs_thread_rec self;
+
+	for (i = 0; i < n; i++)
+		if (atomic_load(&recs[i].used) == 1 && atomic_load(&recs[i].state) == PARKED)
+			fn(&recs[i], 0, arg);
+	if (!hs_self.rec || hs_self.rec->agent)
+		return;
+	memset(&self, 0, sizeof(self));
+	self.tid = my_tid();
+	self.stack_lo = hs_self.rec->stack_lo;
+	self.stack_hi = hs_self.rec->stack_hi;
+	self.tp = hs_self.rec->tp;
+	self.sp = (uintptr_t)__builtin_frame_address(0);
+	fn(&self, 1, arg);
+}
+
+void hs_threads_tls_range(uintptr_t tp, uintptr_t *lo, uintptr_t *hi)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	*lo = tp - static_tls_size;	/* TLS blocks below the thread pointer */
+	*hi = tp + 2560;		/* and the thread descriptor above it */
+#else
+	*lo = tp - 2560;
+	*hi = tp + static_tls_size;
+#endif
+}

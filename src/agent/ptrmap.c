@@ -14,7 +14,7 @@
 #include "ptrmap.h"
 
 #define NSHARDS 1024
-#define INITIAL_CAP 64
+#define INITIAL_CAP 16
 
 struct entry {
 	uintptr_t key;		/* address | generation << 48; 0 = empty */
@@ -86,13 +86,31 @@ static inline void unpack(const struct entry *en, struct hs_ptrmap_entry *out)
 	out->gen = (uint32_t)(en->key >> HS_PTRMAP_ADDR_BITS);
 }
 
+/*
+ * Small tables come from the arena (a page of their own each would cost 4 kB of memory per
+ * shard, 4 MB in all, as soon as every shard holds a block); they are not given back when
+ * the shard grows, which wastes at most what the grown table holds. Large tables are
+ * mappings of their own, unmapped when replaced.
+ */
+#define SMALL_TABLE (16u << 10)
+
 static struct entry *table_new(uint32_t cap)
 {
-	struct entry *t = hs_arena_map(cap * sizeof(*t));
+	size_t bytes = (size_t)cap * sizeof(struct entry);
+	struct entry *t = bytes < SMALL_TABLE ? hs_arena_alloc(bytes, 64) : hs_arena_map(bytes);
 
 	if (t)
-		atomic_fetch_add_explicit(&table_bytes, cap * sizeof(*t), memory_order_relaxed);
+		atomic_fetch_add_explicit(&table_bytes, bytes, memory_order_relaxed);
 	return t;
+}
+
+static void table_release(struct entry *t, uint32_t cap)
+{
+	size_t bytes = (size_t)cap * sizeof(struct entry);
+
+	if (bytes >= SMALL_TABLE)
+		munmap(t, bytes);
+	atomic_fetch_sub_explicit(&table_bytes, bytes, memory_order_relaxed);
 }
 
 static void table_put(struct entry *t, uint32_t cap, uintptr_t key, uint64_t val)
@@ -116,11 +134,8 @@ static int shard_grow(struct shard *s)
 	for (i = 0; i < s->cap; i++)
 		if (s->tab[i].key)
 			table_put(t, cap, s->tab[i].key, s->tab[i].val);
-	if (s->tab) {
-		munmap(s->tab, s->cap * sizeof(*t));
-		atomic_fetch_sub_explicit(&table_bytes, s->cap * sizeof(*t),
-					  memory_order_relaxed);
-	}
+	if (s->tab)
+		table_release(s->tab, s->cap);
 	s->tab = t;
 	s->cap = cap;
 	return 0;

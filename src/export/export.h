@@ -12,7 +12,10 @@
 
 #include <stdio.h>
 
+#include "diff.h"
+#include "growth.h"
 #include "hsr_reader.h"
+#include "leaks.h"
 #include "profile.h"
 #include "resolve.h"
 
@@ -23,6 +26,9 @@ struct hs_report {
 	struct hs_resolver *res;		/* symbols for the view's stacks */
 	const char *version;			/* heapscope's version, for JSON */
 	int color;				/* text: ANSI bold on headings */
+	const struct hs_leak_summary *leaks;	/* the LEAK SUMMARY, or NULL */
+	const struct hs_growth *growth;		/* --growth: shown instead of the view; or NULL */
+	int show_reachable;			/* the leaks view holds still-reachable stacks */
 };
 
 /*
@@ -40,6 +46,39 @@ int hs_export_text_summary(FILE *out, const struct hs_report *r);
  */
 int hs_export_text_view(FILE *out, const struct hs_report *r, const struct hs_view_result *v,
 			int compact);
+
+/* The frames of stack `id` as the text report shows them (indented, program start left
+ * out). 0 or -ENOMEM. */
+int hs_export_text_frames(FILE *out, struct hs_resolver *res, uint32_t id);
+
+/* The LEAK SUMMARY block (memcheck's figures), when r->leaks has a scan or suppressions
+ * took something out; nothing otherwise. 0 or -EIO. */
+int hs_export_text_leak_summary(FILE *out, const struct hs_report *r);
+
+/* The growth section of r->growth: the growing stacks with rates and confidence, or why
+ * there are none. 0 or -errno. */
+int hs_export_text_growth(FILE *out, const struct hs_report *r);
+
+/*
+ * LeakSanitizer suppressions for the rows of r->view (a leaks view): per stack, comments
+ * with its figures and frames, then `leak:FUNCTION` for its innermost named frame. The
+ * output is a valid suppressions file. 0 or -errno.
+ */
+int hs_export_suppressions(FILE *out, const struct hs_report *r);
+
+/* A diff between two snapshots (heapscope diff), with the labels of its two sides. */
+struct hs_diff_report {
+	const struct hs_diff *diff;
+	const struct hs_diff_side *from, *to;
+	const char *version;
+	int color;
+};
+
+/* The diff as text: the two sides, totals, then each changed stack. 0 or -errno. */
+int hs_export_diff_text(FILE *out, const struct hs_diff_report *d);
+
+/* The diff as one JSON object (docs/JSON.md, "The diff"), then a newline. 0 or -errno. */
+int hs_export_diff_json(FILE *out, const struct hs_diff_report *d);
 
 /* The report as one JSON object (docs/JSON.md), then a newline. 0 or -errno. */
 int hs_export_json(FILE *out, const struct hs_report *r);

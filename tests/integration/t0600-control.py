@@ -117,9 +117,13 @@ if shutil.which("tmux"):
     sess = "hs-top-%d" % os.getpid()
     subprocess.run(["tmux", "new-session", "-d", "-s", sess, "-x", "120", "-y", "30",
                     "%s top %d -d 0.3" % (env.heapscope, pid)], check=True)
-    time.sleep(1.5)
-    screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", sess], capture_output=True,
-                            text=True).stdout
+    screen = ""
+    for _ in range(100):        # the first refresh symbolizes: allow a loaded machine time
+        time.sleep(0.2)
+        screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", sess],
+                                capture_output=True, text=True).stdout
+        if "leak_per_request" in screen and "[sampled" in screen:
+            break
     subprocess.run(["tmux", "kill-session", "-t", sess])
     check(screen.startswith("heapscope top - pid %d (service)" % pid), "top: title on the "
           "first line (the screen refreshes in place): %r" % screen[:80])

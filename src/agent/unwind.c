@@ -141,6 +141,10 @@ static int step_row(const struct bounds *b, struct hs_uregs *r, const struct hs_
 	r->sp = cfa;
 	r->fp = fp;
 	r->ra = !cr->signal;
+#ifdef HS_ARCH_AFTER_ROW
+	hs_arch_after_row(r);
+	pc = r->pc;
+#endif
 	return pc ? 0 : -2;
 }
 
@@ -309,6 +313,11 @@ __attribute__((noinline)) size_t hs_unwind(uintptr_t *frames, size_t max, uintpt
 	w.b.hi = stack_hi;
 	w.fp_only = !cache || atomic_load_explicit(&method, memory_order_relaxed) == HS_UNWIND_FP;
 	w.hits = w.misses = 0;
+#ifdef HS_ARCH_CAPTURE_SELF
+	/* r is hs_unwind's own frame (aarch64, ARM): start in its caller, as documented. */
+	if (frame_step(&w, &r, frame_rule(&w, &r)) < 0)
+		return 0;
+#endif
 	if (find_start(&w, &r, first_ra) == 0)
 		n = record(&w, &r, frames, max);
 	if (!w.fp_only)

@@ -45,6 +45,10 @@ static inline __attribute__((no_sanitize_address)) uintptr_t hs_load_word(uintpt
 
 #if defined(__x86_64__)
 #include "unwind_x86_64.h"
+#elif defined(__aarch64__)
+#include "unwind_aarch64.h"
+#elif defined(__arm__)
+#include "unwind_arm.h"
 #else
 #error "heapscope: no stack unwinder for this architecture yet (see docs/UNWIND.md)"
 #endif

@@ -15,6 +15,7 @@
 
 #include "agent.h"
 #include "arena.h"
+#include "calltree.h"
 #include "fmt.h"
 #include "hsr_encode.h"
 #include "hsr_format.h"
@@ -419,20 +420,6 @@ static struct hs_stack *stack_at(uint32_t id, uint32_t max)
 	return atomic_load(&o->alloc_calls) ? o : NULL;
 }
 
-static int put_stacks(uint32_t max)
-{
-	uint32_t id;
-	int err = 0;
-
-	for (id = 1; id <= max + 1 && !err; id++) {
-		struct hs_stack *s = stack_at(id, max);
-
-		if (s && (w.full || !atomic_load(&s->written)) && atomic_load(&s->alloc_calls))
-			err = put_stack(s);
-	}
-	return err;
-}
-
 /* Fill a 4-byte placeholder with `count` as a padded (non-minimal) varint. */
 static void patch_count(struct hsr_buf *b, size_t at, uint32_t count)
 {
@@ -440,6 +427,77 @@ static void patch_count(struct hsr_buf *b, size_t at, uint32_t count)
 	b->buf[at + 1] = 0x80 | ((count >> 7) & 0x7f);
 	b->buf[at + 2] = 0x80 | ((count >> 14) & 0x7f);
 	b->buf[at + 3] = (count >> 21) & 0x7f;
+}
+
+static int new_stack(struct hs_stack *s)
+{
+	return s && (w.full || !atomic_load(&s->written)) && atomic_load(&s->alloc_calls);
+}
+
+/* The new stacks that have a call-tree leaf, in one STACK_NODE record. */
+static int put_stack_nodes(uint32_t max)
+{
+	struct hsr_buf b;
+	size_t rec, nat;
+	uint32_t id, prev = 0, count = 0;
+	int err = reserve(32 + (size_t)(max + 1) * 20);
+
+	if (err)
+		return err;
+	cursor(&b);
+	rec = hsr_record_begin(&b, HSR_STACK_NODE);
+	nat = b.len;
+	hsr_put_u32le(&b, 0);
+	for (id = 1; id <= max + 1; id++) {
+		struct hs_stack *s = stack_at(id, max);
+
+		if (!new_stack(s) || !s->node)
+			continue;
+		hsr_put_uv(&b, s->id - prev);
+		prev = s->id;
+		hsr_put_uv(&b, s->kind);
+		hsr_put_uv(&b, s->depth);
+		hsr_put_uv(&b, s->node);
+		atomic_store(&s->written, 1);
+		count++;
+	}
+	hsr_record_end(&b, rec);
+	if (!count || hsr_buf_overflowed(&b))
+		return hsr_buf_overflowed(&b) ? -EOVERFLOW : 0;
+	patch_count(&b, nat, count);
+	commit(&b);
+	return 0;
+}
+
+/*
+ * New stacks: in a standalone dump, with their frames; otherwise as call-tree leaves, the
+ * tree's new nodes first (one FRAMES record), then a STACK_NODE each.
+ */
+static int put_stacks(uint32_t max)
+{
+	struct hsr_buf b;
+	uint32_t id;
+	int err = 0;
+
+	for (id = 1; id <= max + 1; id++) {
+		struct hs_stack *s = stack_at(id, max);
+
+		if (new_stack(s))
+			s->node = w.full || !s->depth ? 0 : hs_calltree_leaf(s->frames, s->depth);
+	}
+	err = reserve(hs_calltree_pending());
+	if (err)
+		return err;
+	cursor(&b);
+	hs_calltree_flush(&b);
+	commit(&b);
+	for (id = 1; id <= max + 1 && !err; id++) {
+		struct hs_stack *s = stack_at(id, max);
+
+		if (new_stack(s) && !s->node)
+			err = put_stack(s);
+	}
+	return err ? err : put_stack_nodes(max);
 }
 
 static int put_snapshot(unsigned reason, const char *name, const struct hs_totals *tot,
@@ -801,6 +859,7 @@ static void reset_marks(void)
 	w.snap_seq = 0;
 	w.peak_epoch_written = 0;
 	w.created = 0;
+	hs_calltree_reset();
 	for (id = 1; id <= max + 1; id++) {
 		struct hs_stack *s = stack_at(id, max);
 
@@ -808,6 +867,7 @@ static void reset_marks(void)
 			continue;
 		atomic_store(&s->written, 0);
 		s->written_calls = s->written_frees = 0;
+		s->node = 0;
 	}
 	for (i = 0; i < hs_modules_count(); i++) {
 		atomic_store(&hs_module_at(i)->written, 0);

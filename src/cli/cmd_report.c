@@ -16,8 +16,11 @@
 #include "commands.h"
 #include "export.h"
 #include "hsr_reader.h"
+#include "growth.h"
+#include "leaks.h"
 #include "profile.h"
 #include "resolve.h"
+#include "suppress.h"
 
 #ifndef HEAPSCOPE_VERSION
 #define HEAPSCOPE_VERSION "unknown"
@@ -63,6 +66,11 @@ struct report_opts {
 	const char **debug_dirs;	/* NULL-terminated, or NULL */
 	size_t ndebug_dirs;
 	const char *output;		/* NULL: stdout */
+	int growth;			/* --growth */
+	int show_reachable;		/* --show-reachable */
+	int gen_suppressions;		/* --gen-suppressions */
+	struct hs_suppressions supp;	/* --suppressions FILE */
+	const char *supp_path;
 };
 
 void hs_usage_report(FILE *out)
@@ -94,6 +102,15 @@ void hs_usage_report(FILE *out)
 	      "                       html     self-contained page: summary, heap over time,\n"
 	      "                                flame graph, tables of every view\n"
 	      "                       massif   massif.out for ms_print, massif-visualizer\n"
+	      "\n"
+	      "Leaks and growth (docs/LEAKS.md):\n"
+	      "  --show-reachable   list still-reachable stacks too (after the lost ones)\n"
+	      "  --suppressions FILE  leave out leaks matching LeakSanitizer-style\n"
+	      "                     'leak:PATTERN' lines; counted as suppressed\n"
+	      "  --gen-suppressions write a suppression for each leak instead of the report\n"
+	      "  --growth           the stacks whose live bytes grow steadily across the\n"
+	      "                     snapshots, with rates and confidence (needs 3 snapshots)\n"
+	      "\n"
 	      "  --sysroot DIR      find the recording's modules under DIR\n"
 	      "  --debug-dir DIR    find separate debug info by build-id under DIR\n"
 	      "                     (repeatable; default /usr/lib/debug)\n"
@@ -209,6 +226,36 @@ static int value_option(struct report_opts *o, int argc, char **argv, int *i)
 	}
 }
 
+/* --growth, --show-reachable, --gen-suppressions, --suppressions FILE (read here: a bad
+ * file is a usage error). 0 when handled, 2 on a usage error, -EINVAL if not one. */
+static int leak_option(struct report_opts *o, int argc, char **argv, int *i)
+{
+	int *flag = !strcmp(argv[*i], "--growth") ? &o->growth
+		  : !strcmp(argv[*i], "--show-reachable") ? &o->show_reachable
+		  : !strcmp(argv[*i], "--gen-suppressions") ? &o->gen_suppressions : NULL;
+	const char *val;
+	int matched = 0;
+	char err[512];
+
+	if (flag) {
+		*flag = 1;
+		return 0;
+	}
+	val = opt_value(argc, argv, i, "--suppressions", &matched);
+	if (!matched)
+		return -EINVAL;
+	if (matched < 0)
+		return usage_error("option '%s' needs a value%s", "--suppressions", "");
+	if (o->supp_path)
+		return usage_error("--suppressions given twice%s%s", "", "");
+	o->supp_path = val;
+	if (hs_suppressions_load(&o->supp, val, err, sizeof(err))) {
+		fprintf(stderr, "heapscope: %s\n", err);
+		return 2;
+	}
+	return 0;
+}
+
 /* One argument. 0 to go on, 2 on a usage error, 1 after --help. */
 static int parse_arg(struct report_opts *o, int argc, char **argv, int *i, int *dashdash)
 {
@@ -230,6 +277,9 @@ static int parse_arg(struct report_opts *o, int argc, char **argv, int *i, int *
 		return 1;
 	}
 	ret = set_view(o, arg);
+	if (ret != -EINVAL)
+		return ret;
+	ret = leak_option(o, argc, argv, i);
 	if (ret != -EINVAL)
 		return ret;
 	ret = value_option(o, argc, argv, i);
@@ -292,28 +342,73 @@ static size_t view_top(const struct report_opts *o)
 	return o->top;
 }
 
+/* What the leaks and growth options add to a report; released by report_extras_release. */
+struct report_extras {
+	uint8_t *suppressed;		/* per stack, or NULL */
+	struct hs_view_opts vopts;
+	struct hs_leak_summary leaks;
+	struct hs_growth growth;
+};
+
+static int report_extras_init(struct report_extras *x, struct report_opts *o,
+			      const struct hsr_recording *rec, struct hs_resolver *res,
+			      struct hs_report *r)
+{
+	int err = 0;
+
+	memset(x, 0, sizeof(*x));
+	if (o->supp_path)
+		err = hs_suppressions_apply(&o->supp, rec, res, &x->suppressed);
+	if (err)
+		return err;
+	x->vopts.show_reachable = o->show_reachable;
+	x->vopts.suppressed = x->suppressed;
+	hs_leak_summary_compute(rec, &x->vopts, &x->leaks);
+	r->leaks = x->leaks.classified || o->supp_path ? &x->leaks : NULL;
+	r->show_reachable = o->show_reachable;
+	if (!o->growth)
+		return 0;
+	err = hs_growth_compute(rec, o->top, &x->growth);
+	r->growth = err ? NULL : &x->growth;
+	return err;
+}
+
+static void report_extras_release(struct report_extras *x)
+{
+	hs_growth_release(&x->growth);
+	free(x->suppressed);
+}
+
 /* Compute the view and write the report for o to out. 0 or -errno. */
-static int write_report(const struct report_opts *o, const struct hsr_recording *rec, FILE *out)
+static int write_report(struct report_opts *o, const struct hsr_recording *rec, FILE *out)
 {
 	struct hs_symbolizer_opts sopts = { o->sysroot, o->ndebug_dirs ? o->debug_dirs : NULL };
 	enum hs_view view = o->view_set ? o->view : hs_view_default(rec);
 	struct hs_view_result v;
 	struct hs_resolver res;
+	struct report_extras x;
 	struct hs_report r = { .rec = rec, .view = &v, .res = &res, .version = HEAPSCOPE_VERSION };
 	int err;
 
 	hs_summary_compute(rec, &r.summary);
-	err = hs_view_compute(rec, view, o->sort, view_top(o), &v);
-	if (err)
-		return err;
 	err = hs_resolver_init(&res, rec, &sopts);
 	if (err)
-		goto out_view;
+		return err;
+	err = report_extras_init(&x, o, rec, &res, &r);
+	if (err)
+		goto out_extras;
+	if (o->gen_suppressions)
+		view = HS_VIEW_LEAKS;
+	err = hs_view_compute_opts(rec, view, o->sort, o->gen_suppressions && !o->top_set ? 0 :
+				   view_top(o), &x.vopts, &v);
+	if (err)
+		goto out_extras;
 	r.color = o->format == FMT_TEXT && use_color(out);
-	err = export(out, o, &r);
-	hs_resolver_release(&res);
-out_view:
+	err = o->gen_suppressions ? hs_export_suppressions(out, &r) : export(out, o, &r);
 	hs_view_release(&v);
+out_extras:
+	report_extras_release(&x);
+	hs_resolver_release(&res);
 	return err;
 }
 
@@ -336,7 +431,7 @@ static void tell_written(const struct report_opts *o, const struct hsr_recording
 	fputc('\n', stderr);
 }
 
-static int report_to(const struct report_opts *o, const struct hsr_recording *rec)
+static int report_to(struct report_opts *o, const struct hsr_recording *rec)
 {
 	FILE *out = stdout;
 	int err;

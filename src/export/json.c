@@ -76,6 +76,25 @@ static void put_summary(struct hs_jw *w, const struct hs_summary *s)
 	hs_jw_close(w, '}');
 }
 
+/* A stack's categories: {"definitely_lost_bytes": .., "definitely_lost_blocks": .., ...}. */
+static void put_stack_leak(struct hs_jw *w, const struct hs_report *r, const struct hs_figures *f)
+{
+	char key[48];
+
+	if (!r->leaks || !r->leaks->classified) {
+		hs_jw_null(w, "leak");
+		return;
+	}
+	hs_jw_open(w, "leak", '{', 1);
+	for (unsigned k = 0; k < HSR_LEAK_KINDS; k++) {
+		snprintf(key, sizeof(key), "%s_bytes", hs_leak_kind_key(k));
+		hs_jw_u64(w, key, f->leak.bytes[k]);
+		snprintf(key, sizeof(key), "%s_blocks", hs_leak_kind_key(k));
+		hs_jw_u64(w, key, f->leak.blocks[k]);
+	}
+	hs_jw_close(w, '}');
+}
+
 static int put_stack(struct hs_jw *w, const struct hs_report *r, const struct hs_row *row)
 {
 	const struct hs_figures *f = &row->f;
@@ -96,6 +115,7 @@ static int put_stack(struct hs_jw *w, const struct hs_report *r, const struct hs
 	hs_jw_u64(w, "temporary", f->temporary);
 	hs_jw_u64(w, "peak_bytes", f->peak_bytes);
 	hs_jw_u64(w, "peak_blocks", f->peak_blocks);
+	put_stack_leak(w, r, f);
 	hs_jw_frames(w, "frames", frames, n);
 	hs_jw_close(w, '}');
 	return 0;
@@ -149,6 +169,109 @@ static void put_messages(struct hs_jw *w, const struct hsr_recording *rec)
 		hs_jw_close(w, '}');
 	}
 	hs_jw_close(w, ']');
+}
+
+static void put_bytes_blocks(struct hs_jw *w, const char *key, uint64_t bytes, uint64_t blocks)
+{
+	hs_jw_open(w, key, '{', 1);
+	hs_jw_u64(w, "bytes", bytes);
+	hs_jw_u64(w, "blocks", blocks);
+	hs_jw_close(w, '}');
+}
+
+static void put_scan(struct hs_jw *w, const struct hsr_leaks *scan)
+{
+	static const char *const reasons[] = { [HSR_LEAKS_EXIT] = "exit", [HSR_LEAKS_API] = "api",
+					       [HSR_LEAKS_COMMAND] = "command" };
+
+	hs_jw_open(w, "scan", '{', 1);
+	hs_jw_seconds(w, "time_s", scan->t);
+	hs_jw_str(w, "reason", scan->reason <= HSR_LEAKS_COMMAND && scan->reason ?
+		  reasons[scan->reason] : "unknown");
+	hs_jw_u64(w, "threads", scan->threads);
+	hs_jw_bool(w, "all_stopped", !!(scan->flags & HSR_LEAKS_FLAG_STOPPED));
+	hs_jw_bool(w, "approximate", !!(scan->flags & HSR_LEAKS_FLAG_PARTIAL));
+	hs_jw_close(w, '}');
+}
+
+static void put_leak_summary(struct hs_jw *w, const struct hs_leak_summary *l)
+{
+	if (!l) {
+		hs_jw_null(w, "leak_summary");
+		return;
+	}
+	hs_jw_open(w, "leak_summary", '{', 0);
+	hs_jw_bool(w, "classified", l->classified);
+	if (l->classified)
+		put_scan(w, l->scan);
+	else
+		hs_jw_null(w, "scan");
+	for (unsigned k = 0; k < HSR_LEAK_KINDS; k++) {
+		if (l->classified)
+			put_bytes_blocks(w, hs_leak_kind_key(k), l->total.bytes[k], l->total.blocks[k]);
+		else
+			hs_jw_null(w, hs_leak_kind_key(k));
+	}
+	put_bytes_blocks(w, "suppressed", l->suppressed_bytes, l->suppressed_blocks);
+	hs_jw_u64(w, "lost_stacks", l->lost_stacks);
+	hs_jw_u64(w, "suppressed_stacks", l->suppressed_stacks);
+	hs_jw_close(w, '}');
+}
+
+static int put_growth_row(struct hs_jw *w, const struct hs_report *r,
+			  const struct hs_growth_row *row)
+{
+	const struct hs_frame *frames;
+	size_t n;
+
+	if (hs_resolver_stack(r->res, row->stack_id, &frames, &n))
+		return -ENOMEM;
+	hs_jw_open(w, NULL, '{', 0);
+	hs_jw_u64(w, "id", row->stack_id);
+	hs_jw_str(w, "allocator", hsr_kind_name(r->rec->stacks[row->stack_id].kind));
+	hs_jw_double(w, "bytes_per_snapshot", row->bytes_per_snapshot, 1);
+	hs_jw_double(w, "bytes_per_second", row->bytes_per_second, 1);
+	hs_jw_u64(w, "first_bytes", row->first_bytes);
+	hs_jw_u64(w, "last_bytes", row->last_bytes);
+	hs_jw_double(w, "r2", row->r2, 4);
+	hs_jw_double(w, "monotonic", row->monotonic, 4);
+	hs_jw_u64(w, "rising_steps", row->rising_steps);
+	hs_jw_str(w, "confidence", hs_growth_confidence_name(row->confidence));
+	hs_jw_double(w, "confidence_score", row->score, 4);
+	hs_jw_frames(w, "frames", frames, n);
+	hs_jw_close(w, '}');
+	return 0;
+}
+
+static int put_growth(struct hs_jw *w, const struct hs_report *r)
+{
+	const struct hs_growth *g = r->growth;
+	const struct hsr_snapshot *first = g && g->nsnapshots ? &r->rec->snapshots[g->first] : NULL;
+
+	if (!g) {
+		hs_jw_null(w, "growth");
+		return 0;
+	}
+	hs_jw_open(w, "growth", '{', 0);
+	hs_jw_u64(w, "snapshots", g->nsnapshots);
+	hs_jw_bool(w, "enough_snapshots", g->nsnapshots >= HS_GROWTH_MIN_SNAPSHOTS);
+	if (first)
+		hs_jw_u64(w, "first_seq", first->seq);
+	else
+		hs_jw_null(w, "first_seq");
+	hs_jw_seconds(w, "span_s", g->span_ns);
+	hs_jw_bool(w, "after_reset", g->after_reset);
+	hs_jw_u64(w, "growing_stacks", g->ngrowing);
+	hs_jw_u64(w, "one_time_stacks", g->nonetime);
+	hs_jw_u64(w, "churn_stacks", g->nchurn);
+	hs_jw_open(w, "stacks", '[', 0);
+	for (size_t i = 0; i < g->nrows; i++) {
+		if (put_growth_row(w, r, &g->rows[i]))
+			return -ENOMEM;
+	}
+	hs_jw_close(w, ']');
+	hs_jw_close(w, '}');
+	return 0;
 }
 
 static void put_build_id(struct hs_jw *w, const struct hsr_module *m)
@@ -206,6 +329,9 @@ int hs_export_json(FILE *out, const struct hs_report *r)
 	put_recording(&w, r);
 	put_summary(&w, &r->summary);
 	if (put_view(&w, r))
+		return -ENOMEM;
+	put_leak_summary(&w, r->leaks);
+	if (put_growth(&w, r))
 		return -ENOMEM;
 	put_snapshots(&w, r->rec);
 	put_timeline(&w, r->rec);

@@ -309,7 +309,7 @@ int hs_export_text_frames(FILE *out, struct hs_resolver *res, uint32_t id)
 int hs_export_text_view(FILE *out, const struct hs_report *r, const struct hs_view_result *v,
 			int compact)
 {
-	char figures[256];
+	char figures[384];
 
 	view_heading(out, r, v);
 	for (size_t i = 0; i < v->nrows; i++) {
@@ -341,10 +341,69 @@ int hs_export_text(FILE *out, const struct hs_report *r)
 	if (err)
 		return err;
 	fprintf(out, "\n");
+	if (r->growth)
+		return hs_export_text_growth(out, r);
 	err = hs_export_text_view(out, r, r->view, 0);
 	if (err)
 		return err;
 	fprintf(out, "\n");
 	other_views(out, r->view->view);
+	return ferror(out) ? -EIO : 0;
+}
+
+/* Why there is no growth to show, or the heading over the growing stacks. */
+static void growth_heading(FILE *out, const struct hs_report *r, const struct hs_growth *g)
+{
+	char a[HS_HUMAN_LEN], b[HS_HUMAN_LEN];
+	const char *since = g->after_reset ? " since the last reset" : "";
+
+	fprintf(out, "%sgrowth:%s ", bold(r), plain(r));
+	if (g->nsnapshots < HS_GROWTH_MIN_SNAPSHOTS) {
+		fprintf(out, "needs at least %d snapshots%s, the recording has %zu (take more "
+			"with HEAPSCOPE_INTERVAL, heapscope_checkpoint() or heapscope ctl PID "
+			"checkpoint)\n", HS_GROWTH_MIN_SNAPSHOTS, since, g->nsnapshots);
+		return;
+	}
+	hs_human_seconds(b, g->span_ns);
+	if (g->ngrowing == 0)
+		fprintf(out, "no stack grows steadily over %zu snapshots (%s)%s\n", g->nsnapshots,
+			b, since);
+	else
+		fprintf(out, "%s %s steadily over %zu snapshots (%s)%s\n",
+			hs_human_count(a, g->ngrowing), g->ngrowing == 1 ? "stack grows" : "stacks grow",
+			g->nsnapshots, b, since);
+}
+
+/* "+10.0 kB per snapshot, +49.8 kB/s; 10.0 kB -> 60.0 kB; confidence high (R² 0.97, ...)" */
+static void growth_figures(char *buf, size_t len, const struct hs_growth_row *row)
+{
+	char a[HS_HUMAN_LEN], b[HS_HUMAN_LEN], c[HS_HUMAN_LEN], d[HS_HUMAN_LEN];
+
+	snprintf(buf, len, "+%s per snapshot, +%s/s; %s -> %s; confidence %s (R2 %.2f, %.0f%% of "
+		 "steps not falling)", hs_human_bytes(a, (uint64_t)(row->bytes_per_snapshot + 0.5)),
+		 hs_human_bytes(b, (uint64_t)(row->bytes_per_second + 0.5)),
+		 hs_human_bytes(c, row->first_bytes), hs_human_bytes(d, row->last_bytes),
+		 hs_growth_confidence_name(row->confidence), row->r2, 100 * row->monotonic);
+}
+
+int hs_export_text_growth(FILE *out, const struct hs_report *r)
+{
+	const struct hs_growth *g = r->growth;
+	char figures[384], a[HS_HUMAN_LEN], b[HS_HUMAN_LEN];
+
+	growth_heading(out, r, g);
+	for (size_t i = 0; i < g->nrows; i++) {
+		const struct hs_growth_row *row = &g->rows[i];
+
+		growth_figures(figures, sizeof(figures), row);
+		fprintf(out, "\n%s#%zu%s  %s   [%s]\n", bold(r), i + 1, plain(r), figures,
+			hsr_kind_name(r->rec->stacks[row->stack_id].kind));
+		if (hs_export_text_frames(out, r->res, row->stack_id))
+			return -ENOMEM;
+	}
+	if (g->nonetime || g->nchurn)
+		fprintf(out, "\nleft out: %s %s that grew in one step (start-up), %s that rose "
+			"and fell (churn)\n", hs_human_count(a, g->nonetime),
+			plural(g->nonetime, "stack", "stacks"), hs_human_count(b, g->nchurn));
 	return ferror(out) ? -EIO : 0;
 }

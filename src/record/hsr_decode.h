@@ -100,6 +100,10 @@ struct hsr_loading {
 	struct {
 		size_t modules, stacks, snapshots, timeline, messages;
 	} cap;
+	/* the call tree of FRAMES records (index = node id, [0] unused) */
+	uint64_t *node_pc;
+	uint32_t *node_parent;
+	size_t nnodes, cap_nodes;
 };
 
 static inline struct hsr_loading *hsr_loading_of(struct hsr_recording *rec)

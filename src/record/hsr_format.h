@@ -25,6 +25,8 @@ enum hsr_record_type {
 	HSR_END = 9,
 	HSR_RESET = 10,
 	HSR_LEAKS = 11,
+	HSR_FRAMES = 12,
+	HSR_STACK_NODE = 13,
 };
 
 enum hsr_alloc_kind {

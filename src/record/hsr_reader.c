@@ -33,7 +33,7 @@ static const char *const record_names[] = {
 	[HSR_PROCESS] = "PROCESS",   [HSR_MODULE] = "MODULE",     [HSR_MODULE_UNLOAD] = "MODULE_UNLOAD",
 	[HSR_STACK] = "STACK",       [HSR_SNAPSHOT] = "SNAPSHOT", [HSR_PEAK] = "PEAK",
 	[HSR_TIMELINE] = "TIMELINE", [HSR_MESSAGE] = "MESSAGE",   [HSR_END] = "END", [HSR_RESET] = "RESET",
-	[HSR_LEAKS] = "LEAKS",
+	[HSR_LEAKS] = "LEAKS", [HSR_FRAMES] = "FRAMES", [HSR_STACK_NODE] = "STACK_NODE",
 };
 
 static int fail(struct reader *r, int err, const char *fmt, ...)
@@ -227,6 +227,8 @@ int hsr_recording_load(const char *path, struct hsr_recording **out, char *err, 
 
 static void free_arrays(struct hsr_recording *rec)
 {
+	free(hsr_loading_of(rec)->node_pc);
+	free(hsr_loading_of(rec)->node_parent);
 	for (size_t i = 0; i < rec->nmodules; i++) {
 		free(rec->modules[i].path);
 		free(rec->modules[i].build_id);

@@ -425,6 +425,96 @@ static int parse_end(struct hsr_recording *rec, struct hsr_cursor *c)
 	return 0;
 }
 
+/* Call-tree nodes: parents are defined before their children. */
+static int parse_frame_nodes(struct hsr_recording *rec, struct hsr_cursor *c)
+{
+	struct hsr_loading *ld = hsr_loading_of(rec);
+	uint64_t n = hsr_get_uv(c), i;
+
+	if (c->bad || n > hsr_cursor_left(c) / 2 || ld->nnodes + n >= UINT32_MAX)
+		return -EBADMSG;
+	if (ld->nnodes + n + 1 > ld->cap_nodes) {
+		size_t cap = (ld->nnodes + n + 1) * 2;
+		uint64_t *pc = realloc(ld->node_pc, cap * sizeof(*pc));
+		uint32_t *parent;
+
+		if (!pc)
+			return -ENOMEM;
+		ld->node_pc = pc;
+		parent = realloc(ld->node_parent, cap * sizeof(*parent));
+		if (!parent)
+			return -ENOMEM;
+		ld->node_parent = parent;
+		ld->cap_nodes = cap;
+	}
+	for (i = 0; i < n && !c->bad; i++) {
+		uint64_t id = ld->nnodes + 1, up = hsr_get_uv(c), parent = id - up;
+		int64_t delta = hsr_get_sv(c);
+
+		if (up == 0 || up > id)
+			return -EBADMSG;
+		ld->node_parent[id] = (uint32_t)parent;
+		ld->node_pc[id] = (parent ? ld->node_pc[parent] : 0) + (uint64_t)delta;
+		ld->nnodes = id;
+	}
+	return c->bad ? -EBADMSG : 0;
+}
+
+/* One stack as a leaf of the call tree: its frames are the path up from the leaf. */
+static int add_stack_node(struct hsr_recording *rec, uint64_t id, unsigned kind,
+			  uint64_t depth, uint64_t node)
+{
+	struct hsr_loading *ld = hsr_loading_of(rec);
+	struct hsr_stack st = { .kind = kind };
+	int err;
+
+	if (id == 0 || id >= UINT32_MAX || id > rec->nstacks + HSR_MAX_ID_GAP ||
+	    depth > ld->nnodes || node > ld->nnodes)
+		return -EBADMSG;
+	if (id <= rec->nstacks)
+		return 0;
+	st.frames = depth ? malloc(depth * sizeof(*st.frames)) : NULL;
+	if (depth && !st.frames)
+		return -ENOMEM;
+	for (st.nframes = 0; st.nframes < depth; st.nframes++) {
+		if (!node) {
+			free(st.frames);
+			return -EBADMSG;
+		}
+		st.frames[st.nframes] = ld->node_pc[node];
+		node = ld->node_parent[node];
+	}
+	err = grow((void **)&rec->stacks, &ld->cap.stacks, id + 1, sizeof(st));
+	if (err) {
+		free(st.frames);
+		return err;
+	}
+	memset(&rec->stacks[rec->nstacks + 1], 0, (id - rec->nstacks - 1) * sizeof(st));
+	rec->stacks[id] = st;
+	rec->nstacks = id;
+	return 0;
+}
+
+static int parse_stack_node(struct hsr_recording *rec, struct hsr_cursor *c)
+{
+	uint64_t n = hsr_get_uv(c), i, id = 0;
+	int err = 0;
+
+	if (c->bad || n > hsr_cursor_left(c) / 4)
+		return -EBADMSG;
+	for (i = 0; i < n && !err; i++) {
+		uint64_t delta = hsr_get_uv(c);
+		unsigned kind = hsr_get_u32(c);
+		uint64_t depth = hsr_get_uv(c), node = hsr_get_uv(c);
+
+		if (c->bad || (i && !delta))
+			return -EBADMSG;
+		id += delta;
+		err = add_stack_node(rec, id, kind, depth, node);
+	}
+	return err;
+}
+
 /* Counters were reset: everything carried forward starts from zero again. */
 static int parse_reset(struct hsr_recording *rec, struct hsr_cursor *c)
 {
@@ -498,6 +588,8 @@ static const record_parser parsers[] = {
 	[HSR_MESSAGE] = parse_message,
 	[HSR_END] = parse_end,
 	[HSR_RESET] = parse_reset,
+	[HSR_FRAMES] = parse_frame_nodes,
+	[HSR_STACK_NODE] = parse_stack_node,
 	[HSR_LEAKS] = parse_leaks,
 };
 

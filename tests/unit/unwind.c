@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Unit test of the stack unwinder and the module table (src/agent/unwind.c, cfi.c,
- * unwind_x86_64.c, modules.c), linked in directly. Walks known call chains built without
+ * unwind_<arch>.c, modules.c), linked in directly; runs on x86_64 and, under qemu-user,
+ * on aarch64 and ARM (tests/cross/run.sh). Walks known call chains built without
  * frame pointers (and one with an rbp clobbered on purpose), through qsort's libc frames,
  * through signal frames (raise, and a fault at a known instruction), in a second thread,
  * in a forked child, in threads racing cache clears and dlopen/dlclose, with absurd stack
@@ -84,8 +85,8 @@ static void load_syms(const char *const *names, size_t count)
 	FILE *f = fopen("/proc/self/exe", "rb");
 	struct stat st;
 	char *img;
-	const Elf64_Ehdr *eh;
-	const Elf64_Shdr *sh;
+	const ElfW(Ehdr) *eh;
+	const ElfW(Shdr) *sh;
 	uintptr_t bias = 0;
 
 	if (!f || fstat(fileno(f), &st) || !(img = malloc((size_t)st.st_size)) ||
@@ -94,11 +95,11 @@ static void load_syms(const char *const *names, size_t count)
 		exit(1);
 	}
 	fclose(f);
-	eh = (const Elf64_Ehdr *)img;
-	sh = (const Elf64_Shdr *)(img + eh->e_shoff);
+	eh = (const ElfW(Ehdr) *)img;
+	sh = (const ElfW(Shdr) *)(img + eh->e_shoff);
 	for (unsigned pass = 0; pass < 2; pass++) {
 		for (unsigned i = 0; i < eh->e_shnum; i++) {
-			const Elf64_Sym *s = (const Elf64_Sym *)(img + sh[i].sh_offset);
+			const ElfW(Sym) *s = (const ElfW(Sym) *)(img + sh[i].sh_offset);
 			const char *str = img + sh[sh[i].sh_link].sh_offset;
 
 			if (sh[i].sh_type != SHT_SYMTAB)
@@ -195,10 +196,32 @@ static __attribute__((unused)) int uses_fp(const void *fn)
 {
 	const uint8_t *p = fn;
 
+#if defined(__x86_64__)
 	if (p[0] == 0xf3 && p[1] == 0x0f && p[2] == 0x1e && p[3] == 0xfa)
 		p += 4;	/* endbr64 */
 	return p[0] == 0x55 && p[1] == 0x48 && p[2] == 0x89 && p[3] == 0xe5;
+#elif defined(__aarch64__)
+	for (int i = 0; i < 6; i++)	/* mov x29, sp or add x29, sp, #n */
+		if (((const uint32_t *)p)[i] == 0x910003fd ||
+		    (((const uint32_t *)p)[i] & 0xffc003ff) == 0x910003fd)
+			return 1;
+	return 0;
+#else
+	(void)p;
+	return 0;
+#endif
 }
+
+/* Put garbage into the frame-pointer register (callee-saved in code without frame pointers). */
+#if defined(__x86_64__)
+#define CLOBBER_FP() __asm__ volatile("mov $0x1238, %%rbp" ::: "rbp")
+#elif defined(__aarch64__)
+#define CLOBBER_FP() __asm__ volatile("mov x29, #0x1238" ::: "x29")
+#elif defined(__arm__) && defined(__thumb__)
+#define CLOBBER_FP() __asm__ volatile("movw r7, #0x1238" ::: "r7")
+#else
+#define CLOBBER_FP() __asm__ volatile("movw r11, #0x1238" ::: "r11")
+#endif
 
 /* ---- a chain without frame pointers ----------------------------------------------------- */
 
@@ -231,8 +254,8 @@ NOFP static size_t chain_b(uintptr_t *f, size_t max)
 
 	pad[0] = 1;
 #if CHECK_NOFP
-	/* rbp holds garbage below here: only CFI can find the callers. */
-	__asm__ volatile("mov $0x1238, %%rbp" ::: "rbp");
+	/* The frame pointer holds garbage below here: only CFI can find the callers. */
+	CLOBBER_FP();
 #endif
 	n = chain_c(f, max);
 	pad[1] = (char)n;
@@ -344,10 +367,20 @@ NOFP static void raise_site(void)
 	pad[1] = pad[0];
 }
 
+/* The signal trampoline (mov $15, %rax; syscall / mov x8, #139; svc #0 / ARM's). */
 static int is_restorer(uintptr_t f)
 {
+#if defined(__x86_64__)
 	static const uint8_t pat[9] = { 0x48, 0xc7, 0xc0, 0x0f, 0, 0, 0, 0x0f, 0x05 };
+#elif defined(__aarch64__)
+	static const uint32_t pat[2] = { 0xd2801168, 0xd4000001 };
+#else	/* mov r7, #173; svc 0 (ARM) or (Thumb) */
+	static const uint32_t pat[2] = { 0xe3a070ad, 0xef000000 };
+	static const uint16_t tpat[2] = { 0x27ad, 0xdf00 };
 
+	if (memcmp((const void *)(f - 1), tpat, sizeof(tpat)) == 0)
+		return 1;
+#endif
 	return memcmp((const void *)(f - 1), pat, sizeof(pat)) == 0;
 }
 
@@ -379,7 +412,15 @@ static void on_ill(int sig, siginfo_t *si, void *ctx)
 	(void)sig;
 	(void)si;
 	sn = hook(sf, MAXF);
+#if defined(__x86_64__)
 	uc->uc_mcontext.gregs[REG_RIP] += 2;	/* past the ud2 */
+#elif defined(__aarch64__)
+	uc->uc_mcontext.pc += 4;		/* past the udf */
+#elif defined(__thumb__)
+	uc->uc_mcontext.arm_pc += 2;
+#else
+	uc->uc_mcontext.arm_pc += 4;
+#endif
 }
 
 NOFP static void fault_site(void)
@@ -387,7 +428,11 @@ NOFP static void fault_site(void)
 	volatile char pad[56];
 
 	pad[0] = 1;
+#if defined(__x86_64__)
 	__asm__ volatile(".globl hs_test_ud2\n.hidden hs_test_ud2\nhs_test_ud2: ud2");
+#else
+	__asm__ volatile(".globl hs_test_ud2\n.hidden hs_test_ud2\nhs_test_ud2: udf #0");
+#endif
 	pad[1] = pad[0];
 }
 

@@ -28,6 +28,13 @@ int heapscope_checkpoint(const char *name);
  */
 long heapscope_leak_check(void);
 
+/*
+ * Under --check (HEAPSCOPE_CHECK=1): verify every live block's canaries and the freed
+ * blocks in quarantine now; each new error is reported. Returns the errors found, or -1
+ * when checking is off.
+ */
+int heapscope_check_bounds(void);
+
 /* 1 when the agent is loaded and tracking, 0 otherwise. Async-signal-safe. */
 int heapscope_is_tracking(void);
 

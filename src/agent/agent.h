@@ -64,6 +64,11 @@ struct hs_options {
 	uint64_t min_stack_size;	/* BACKTRACE_MIN_SIZE: smaller blocks get no stack */
 	int exit_line;			/* HEAPSCOPE_EXIT_LINE: "host peak used: ..." at exit */
 	int sigusr_dumps;		/* HEAPSCOPE_SIGUSR_DUMPS: SIGUSR1/2 dump the live heap */
+	int check;			/* HEAPSCOPE_CHECK: 0 off, 1 canaries, 2 guard pages */
+	unsigned canary;		/* HEAPSCOPE_CANARY: bytes after each block (16) */
+	uint64_t quarantine;		/* HEAPSCOPE_QUARANTINE: freed bytes kept (16M) */
+	int abort_on_error;		/* HEAPSCOPE_ABORT_ON_ERROR */
+	uint64_t check_interval_ns;	/* HEAPSCOPE_CHECK_INTERVAL: periodic full checks */
 	int leak_check;			/* HEAPSCOPE_LEAK_CHECK: 0 none, 1 summary, 2 full */
 	int scan_signal;		/* HEAPSCOPE_SCAN_SIGNAL: stops threads for a scan */
 };
@@ -132,11 +137,12 @@ void hs_options_load(void);
 
 /*
  * The hooks' entry points into the accounting (tracker.c). hs_track_alloc records block p
- * with the caller's stack (ra = the hook's return address). hs_track_free forgets p before
+ * with the caller's stack (ra = the hook's return address) and returns that stack (NULL
+ * when the block was not recorded: filtered, not sampled). hs_track_free forgets p before
  * the hook frees it; it returns 0 when the free was queued (a nested call in a signal
  * handler) and the agent will call the real free itself, 1 when the hook must free now.
  */
-void hs_track_alloc(void *p, size_t size, unsigned kind, uintptr_t ra);
+struct hs_stack *hs_track_alloc(void *p, size_t size, unsigned kind, uintptr_t ra);
 int hs_track_free(void *p);
 /* realloc: forget `old` before the real call; give it back if the call failed. */
 struct hs_block_info {
@@ -146,6 +152,8 @@ struct hs_block_info {
 };
 void hs_track_forget(void *p, struct hs_block_info *out);
 void hs_track_restore(void *p, const struct hs_block_info *info);
+/* Whether p is a block the pointer map holds (any generation). */
+int hs_track_is_live(void *p);
 void hs_track_account_free(const struct hs_block_info *info);
 
 /* Thread-state helpers. */

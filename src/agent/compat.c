@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "check.h"
 #include "dump.h"
 #include "fmt.h"
 #include "hsr_format.h"
@@ -62,8 +63,10 @@ HS_EXPORT void jhook_stop(void)
 
 HS_EXPORT void jhook_check_bound(void)
 {
-	if (jhook_tail)
-		hs_say("jhook_check_bound: heap canaries are not in this build");
+	if (!hs_opt.check)
+		hs_say("jhook_check_bound: run with --check (HEAPSCOPE_CHECK=1) for heap canaries");
+	else
+		hs_check_all((uintptr_t)__builtin_return_address(0));
 }
 
 HS_EXPORT void jhook_set_flag(int dup_flag, int bound_flag)

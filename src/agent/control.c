@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "check.h"
 #include "compat.h"
 #include "control.h"
 #include "dump.h"
@@ -40,7 +41,7 @@ static atomic_uint requests;
 static int listen_fd = -1;
 static char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static pid_t sock_pid;			/* the process sock_path belongs to */
-static uint64_t next_periodic;
+static uint64_t next_periodic, next_check;
 static int window_prev_tracking;	/* tracking before `record` started */
 
 void hs_control_request(unsigned req)
@@ -272,6 +273,13 @@ static int run_command(const char *line, struct hs_fmt *f)
 		return hs_writer_write_to(arg_of(line, 8), HSR_REASON_COMMAND, "snapshot");
 	if (is_cmd(line, "leak-check"))
 		return cmd_leak_check(f);
+	if (is_cmd(line, "check")) {
+		if (!hs_opt.check)
+			return -ENOTSUP;
+		hs_fmt_uint(f, hs_check_all(0));
+		hs_fmt_str(f, " new errors\n");
+		return hs_writer_snapshot(HSR_REASON_COMMAND, "check", 0);
+	}
 	if (is_cmd(line, "record-stop"))
 		return cmd_record_stop();
 	if (is_cmd(line, "record"))
@@ -293,7 +301,7 @@ void hs_control_command(const char *line, char *out, unsigned cap)
 			       "sample SIZE, leak-check, dump [FILE], snapshot FILE, record FILE, record-stop)\n");
 		return;
 	}
-	if (!is_cmd(line, "status") && (err || !is_cmd(line, "leak-check")))
+	if (!is_cmd(line, "status") && (err || !(is_cmd(line, "leak-check") || is_cmd(line, "check"))))
 		answer_result(&f, err);
 }
 
@@ -375,6 +383,10 @@ static void serve_requests(void)
 	if (req & HS_REQ_DUMP_BY_BLOCKS)
 		hs_dump_live(NULL, HS_DUMP_BY_BLOCKS, 10, "heapscope live heap by count");
 	hs_compat_tick(now);
+	if (hs_opt.check && hs_opt.check_interval_ns && now >= next_check) {
+		next_check = now + hs_opt.check_interval_ns;
+		hs_check_all(0);
+	}
 	if (hs_opt.interval_ns && now >= next_periodic) {
 		next_periodic = now + hs_opt.interval_ns;
 		trigger(HSR_REASON_PERIODIC, "periodic");
@@ -454,7 +466,7 @@ static int thread_start(void)
 
 static int wanted(void)
 {
-	return hs_opt.control || hs_opt.interval_ns || hs_opt.threshold || hs_opt.dump[0] ||
+	return hs_opt.control || hs_opt.interval_ns || hs_opt.check_interval_ns || hs_opt.threshold || hs_opt.dump[0] ||
 	       hs_opt.checkpoint_signal || hs_opt.sigusr_dumps;
 }
 

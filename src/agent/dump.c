@@ -85,32 +85,37 @@ static int by_blocks(const void *a, const void *b)
 	return x < y ? 1 : x > y ? -1 : by_bytes(a, b);
 }
 
-static void put_frame(unsigned i, uintptr_t pc)
+void hs_dump_frame(struct hs_fmt *f, unsigned i, uintptr_t pc)
 {
 	const struct hs_module *m = hs_module_find(pc - 1);
 	Dl_info info;
 
-	out_line();
-	hs_fmt_str(&out.f, "    #");
-	hs_fmt_uint(&out.f, i);
-	hs_fmt_str(&out.f, " ");
-	hs_fmt_hex(&out.f, pc);
+	hs_fmt_str(f, "    #");
+	hs_fmt_uint(f, i);
+	hs_fmt_str(f, " ");
+	hs_fmt_hex(f, pc);
 	if (m) {
 		const char *slash = strrchr(m->path, '/');
 
-		hs_fmt_str(&out.f, " ");
-		hs_fmt_str(&out.f, slash ? slash + 1 : m->path);
-		hs_fmt_str(&out.f, "+");
-		hs_fmt_hex(&out.f, pc - m->bias);
+		hs_fmt_str(f, " ");
+		hs_fmt_str(f, slash ? slash + 1 : m->path);
+		hs_fmt_str(f, "+");
+		hs_fmt_hex(f, pc - m->bias);
 	}
 	if (dladdr((void *)(pc - 1), &info) && info.dli_sname) {
-		hs_fmt_str(&out.f, " (");
-		hs_fmt_str(&out.f, info.dli_sname);
-		hs_fmt_str(&out.f, "+");
-		hs_fmt_hex(&out.f, pc - (uintptr_t)info.dli_saddr);
-		hs_fmt_str(&out.f, ")");
+		hs_fmt_str(f, " (");
+		hs_fmt_str(f, info.dli_sname);
+		hs_fmt_str(f, "+");
+		hs_fmt_hex(f, pc - (uintptr_t)info.dli_saddr);
+		hs_fmt_str(f, ")");
 	}
-	hs_fmt_str(&out.f, "\n");
+	hs_fmt_str(f, "\n");
+}
+
+static void put_frame(unsigned i, uintptr_t pc)
+{
+	out_line();
+	hs_dump_frame(&out.f, i, pc);
 }
 
 static void put_stack(unsigned rank, struct hs_stack *s)

@@ -8,6 +8,8 @@
 #ifndef HS_DUMP_H
 #define HS_DUMP_H
 
+#include <stdint.h>
+
 enum hs_dump_order { HS_DUMP_BY_BYTES, HS_DUMP_BY_BLOCKS };
 
 /*
@@ -16,5 +18,10 @@ enum hs_dump_order { HS_DUMP_BY_BYTES, HS_DUMP_BY_BLOCKS };
  * async-signal-safe; one dump at a time (others wait).
  */
 int hs_dump_live(const char *path, enum hs_dump_order order, unsigned top, const char *title);
+
+struct hs_fmt;
+
+/* One frame as dumps show it: "    #i 0xPC module+0xOFF (symbol+0xOFF)". */
+void hs_dump_frame(struct hs_fmt *f, unsigned i, uintptr_t pc);
 
 #endif

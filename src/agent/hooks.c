@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "check.h"
 #include "hsr_format.h"
 
 #define RA() ((uintptr_t)__builtin_return_address(0))
@@ -37,10 +38,18 @@ static inline void *track_new_block(void *p, size_t size, unsigned kind, uintptr
 	return p;
 }
 
+/* Check mode (--check): blocks with canaries; never for the agent's own calls. */
+static inline int checking(void)
+{
+	return hs_unlikely(hs_opt.check) && !hs_self.internal;
+}
+
 HS_EXPORT void *malloc(size_t size)
 {
 	if (hs_unlikely(!hooks_ready()))
 		return hs_bootstrap_alloc(size, 16);
+	if (checking())
+		return hs_check_alloc(size, 0, HSR_KIND_MALLOC, 0, RA());
 	return track_new_block(hs_real.malloc(size), size, HSR_KIND_MALLOC, RA());
 }
 
@@ -52,6 +61,8 @@ HS_EXPORT void *calloc(size_t n, size_t m)
 		size = SIZE_MAX;
 	if (hs_unlikely(!hooks_ready()))
 		return hs_bootstrap_alloc(size, 16);	/* static memory: already zero */
+	if (checking())
+		return size == SIZE_MAX ? NULL : hs_check_alloc(size, 0, HSR_KIND_CALLOC, 1, RA());
 	return track_new_block(hs_real.calloc(n, m), size, HSR_KIND_CALLOC, RA());
 }
 
@@ -61,6 +72,10 @@ HS_EXPORT void free(void *p)
 		return;
 	if (hs_unlikely(!hooks_ready()))
 		return;
+	if (checking()) {
+		hs_check_free(p, HS_FREE_C, RA());
+		return;
+	}
 	if (hs_should_track()) {
 		int saved = errno, now = hs_track_free(p);
 
@@ -116,6 +131,8 @@ static void *realloc_common(void *old, size_t size, unsigned kind, uintptr_t ra)
 	}
 	if (hs_unlikely(old && hs_bootstrap_owns(old)))
 		return realloc_bootstrap(old, size, kind, ra);
+	if (checking())
+		return hs_check_realloc(old, size, kind, ra);
 	if (!hs_should_track())
 		return hs_real.realloc(old, size);
 	return realloc_tracked(old, size, kind, ra);
@@ -141,6 +158,8 @@ HS_EXPORT void *memalign(size_t align, size_t size)
 {
 	if (hs_unlikely(!hooks_ready()))
 		return hs_bootstrap_alloc(size, align);
+	if (checking())
+		return hs_check_alloc(size, align, HSR_KIND_MEMALIGN, 0, RA());
 	return track_new_block(hs_real.memalign(align, size), size, HSR_KIND_MEMALIGN, RA());
 }
 
@@ -148,6 +167,8 @@ HS_EXPORT void *aligned_alloc(size_t align, size_t size)
 {
 	if (hs_unlikely(!hooks_ready()))
 		return hs_bootstrap_alloc(size, align);
+	if (checking())
+		return hs_check_alloc(size, align, HSR_KIND_ALIGNED_ALLOC, 0, RA());
 	return track_new_block(hs_real.aligned_alloc(align, size), size,
 			       HSR_KIND_ALIGNED_ALLOC, RA());
 }
@@ -160,6 +181,12 @@ HS_EXPORT int posix_memalign(void **out, size_t align, size_t size)
 		*out = hs_bootstrap_alloc(size, align);
 		return *out ? 0 : ENOMEM;
 	}
+	if (checking()) {
+		if (!align || (align & (align - 1)) || align % sizeof(void *))
+			return EINVAL;
+		*out = hs_check_alloc(size, align, HSR_KIND_POSIX_MEMALIGN, 0, RA());
+		return *out ? 0 : ENOMEM;
+	}
 	ret = hs_real.posix_memalign(out, align, size);
 	if (ret == 0)
 		track_new_block(*out, size, HSR_KIND_POSIX_MEMALIGN, RA());
@@ -170,6 +197,8 @@ HS_EXPORT void *valloc(size_t size)
 {
 	if (hs_unlikely(!hooks_ready()))
 		return hs_bootstrap_alloc(size, 4096);
+	if (checking())
+		return hs_check_alloc(size, 4096, HSR_KIND_VALLOC, 0, RA());
 	return track_new_block(hs_real.valloc(size), size, HSR_KIND_VALLOC, RA());
 }
 
@@ -177,6 +206,8 @@ HS_EXPORT void *pvalloc(size_t size)
 {
 	if (hs_unlikely(!hooks_ready()))
 		return hs_bootstrap_alloc(size, 4096);
+	if (checking())
+		return hs_check_alloc(size, 4096, HSR_KIND_PVALLOC, 0, RA());
 	return track_new_block(hs_real.pvalloc(size), size, HSR_KIND_PVALLOC, RA());
 }
 
@@ -188,5 +219,7 @@ HS_EXPORT size_t malloc_usable_size(void *p)
 		return hs_bootstrap_size(p);
 	if (hs_unlikely(!hooks_ready()) || !hs_real.malloc_usable_size)
 		return 0;
+	if (hs_unlikely(hs_opt.check))
+		return hs_check_usable_size(p);
 	return hs_real.malloc_usable_size(p);
 }

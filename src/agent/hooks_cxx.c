@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "agent.h"
+#include "check.h"
 #include "hsr_format.h"
 
 #define RA() ((uintptr_t)__builtin_return_address(0))
@@ -71,12 +72,16 @@ static inline void *after_new(void *p, size_t size, unsigned kind, uintptr_t ra)
 }
 
 /* Give p back to the allocator, after the agent forgot it. */
-static inline void raw_free(void *p)
+static inline void raw_free(void *p, enum hs_free_kind fk, uintptr_t ra)
 {
 	int saved, now = 1;
 
 	if (!p || hs_unlikely(hs_bootstrap_owns(p)))
 		return;
+	if (hs_unlikely(hs_opt.check) && !hs_self.internal) {
+		hs_check_free(p, fk, ra);
+		return;
+	}
 	if (hs_should_track()) {
 		saved = errno;
 		now = hs_track_free(p);
@@ -94,7 +99,12 @@ static inline void raw_free(void *p)
 #define DEFINE_NEW(sym, kind, params, align, args)                              \
 	HS_EXPORT void *sym params                                             \
 	{                                                                      \
-		void *p = raw_alloc(size, align);                              \
+		void *p = hs_unlikely(hs_opt.check) && !hs_self.internal &&    \
+					  hs_real.malloc                               \
+				  ? hs_check_alloc(size, align, kind, 0, RA()) \
+				  : raw_alloc(size, align);                    \
+		if (p && hs_unlikely(hs_opt.check) && !hs_self.internal)       \
+			return p;                                              \
 		if (hs_unlikely(!p)) {                                         \
 			new_fn##args real = REAL(new_fn##args, sym);           \
 			return real ? real ARGS##args : NULL;                  \
@@ -125,21 +135,33 @@ DEFINE_NEW(_ZnamSt11align_val_tRKSt9nothrow_t, HSR_KIND_NEW_ARRAY_ALIGNED_NOTHRO
 	   (size_t size, size_t al, const void *nt), al, _al_nt)
 
 /* Every delete variant: the size and alignment arguments are not needed by free(). */
-HS_EXPORT void _ZdlPv(void *p) { raw_free(p); }
-HS_EXPORT void _ZdaPv(void *p) { raw_free(p); }
-HS_EXPORT void _ZdlPvm(void *p, size_t n) { raw_free(p); }
-HS_EXPORT void _ZdaPvm(void *p, size_t n) { raw_free(p); }
-HS_EXPORT void _ZdlPvRKSt9nothrow_t(void *p, const void *nt) { raw_free(p); }
-HS_EXPORT void _ZdaPvRKSt9nothrow_t(void *p, const void *nt) { raw_free(p); }
-HS_EXPORT void _ZdlPvSt11align_val_t(void *p, size_t al) { raw_free(p); }
-HS_EXPORT void _ZdaPvSt11align_val_t(void *p, size_t al) { raw_free(p); }
-HS_EXPORT void _ZdlPvmSt11align_val_t(void *p, size_t n, size_t al) { raw_free(p); }
-HS_EXPORT void _ZdaPvmSt11align_val_t(void *p, size_t n, size_t al) { raw_free(p); }
+HS_EXPORT void _ZdlPv(void *p) { raw_free(p, HS_FREE_DELETE, RA()); }
+HS_EXPORT void _ZdaPv(void *p) { raw_free(p, HS_FREE_DELETE_ARRAY, RA()); }
+HS_EXPORT void _ZdlPvm(void *p, size_t n) { raw_free(p, HS_FREE_DELETE, RA()); }
+HS_EXPORT void _ZdaPvm(void *p, size_t n) { raw_free(p, HS_FREE_DELETE_ARRAY, RA()); }
+HS_EXPORT void _ZdlPvRKSt9nothrow_t(void *p, const void *nt) { raw_free(p, HS_FREE_DELETE, RA()); }
+HS_EXPORT void _ZdaPvRKSt9nothrow_t(void *p, const void *nt)
+{
+	raw_free(p, HS_FREE_DELETE_ARRAY, RA());
+}
+HS_EXPORT void _ZdlPvSt11align_val_t(void *p, size_t al) { raw_free(p, HS_FREE_DELETE_ALIGNED, RA()); }
+HS_EXPORT void _ZdaPvSt11align_val_t(void *p, size_t al)
+{
+	raw_free(p, HS_FREE_DELETE_ARRAY_ALIGNED, RA());
+}
+HS_EXPORT void _ZdlPvmSt11align_val_t(void *p, size_t n, size_t al)
+{
+	raw_free(p, HS_FREE_DELETE_ALIGNED, RA());
+}
+HS_EXPORT void _ZdaPvmSt11align_val_t(void *p, size_t n, size_t al)
+{
+	raw_free(p, HS_FREE_DELETE_ARRAY_ALIGNED, RA());
+}
 HS_EXPORT void _ZdlPvSt11align_val_tRKSt9nothrow_t(void *p, size_t al, const void *nt)
 {
-	raw_free(p);
+	raw_free(p, HS_FREE_DELETE_ALIGNED, RA());
 }
 HS_EXPORT void _ZdaPvSt11align_val_tRKSt9nothrow_t(void *p, size_t al, const void *nt)
 {
-	raw_free(p);
+	raw_free(p, HS_FREE_DELETE_ARRAY_ALIGNED, RA());
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "check.h"
 #include "control.h"
 #include "fmt.h"
 #include "heapscope.h"
@@ -101,6 +102,8 @@ static int init_parts(void)
 		return -1;
 	if (hs_tracker_init() < 0 || hs_writer_init() < 0)
 		return -1;
+	if (hs_opt.check && hs_check_init() < 0)
+		return -1;
 	if (pthread_atfork(atfork_prepare, atfork_parent, atfork_child) != 0)
 		return -1;
 	real_exit = next_fn("_exit");	/* now: a forked child must not need the loader */
@@ -165,6 +168,8 @@ static void finish(unsigned reason)
 	if (!atomic_compare_exchange_strong(&hs_state.finished, &expected, 1))
 		return;
 	hs_control_flush();
+	if (hs_opt.check)
+		hs_check_all((uintptr_t)__builtin_return_address(0));
 	if (reason == HSR_REASON_EXIT && hs_opt.leak_check && atomic_load(&hs_state.tracking) &&
 	    !hs_tracker_sample_interval()) {
 		const struct hs_leak_result *r;
@@ -394,6 +399,13 @@ HS_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
 	if (ret)
 		hs_real.free(a);
 	return ret;
+}
+
+HS_EXPORT int heapscope_check_bounds(void)
+{
+	if (!atomic_load(&hs_state.initialized) || !hs_opt.check)
+		return -1;
+	return (int)hs_check_all((uintptr_t)__builtin_return_address(0));
 }
 
 HS_EXPORT int heapscope_is_tracking(void)

@@ -43,6 +43,10 @@ static const struct opt_def options[] = {
 	{ "HEAPSCOPE_EXIT_LINE", OPT_BOOL, &hs_opt.exit_line, 0, 0, 1 },
 	{ "HEAPSCOPE_SIGUSR_DUMPS", OPT_BOOL, &hs_opt.sigusr_dumps, 0, 0, 1 },
 	{ "HEAPSCOPE_SCAN_SIGNAL", OPT_SIGNAL, &hs_opt.scan_signal, 0, 1, 64 },
+	{ "HEAPSCOPE_CANARY", OPT_UINT, &hs_opt.canary, 0, 1, 256 },
+	{ "HEAPSCOPE_QUARANTINE", OPT_SIZE, &hs_opt.quarantine, 0, 0, 1ull << 40 },
+	{ "HEAPSCOPE_ABORT_ON_ERROR", OPT_BOOL, &hs_opt.abort_on_error, 0, 0, 1 },
+	{ "HEAPSCOPE_CHECK_INTERVAL", OPT_DURATION, &hs_opt.check_interval_ns, 0, 0, UINT64_MAX },
 	/* The names of the hook libraries heapscope replaces (docs/AGENT.md, "Compatibility"). */
 	{ "BACKTRACE_MIN_SIZE", OPT_SIZE, &hs_opt.min_stack_size, 0, 0, UINT64_MAX },
 	{ "DUMP_PEAK_VALUE_MB", OPT_MIB, &hs_opt.threshold, 0, 0, 1ull << 30 },
@@ -159,6 +163,8 @@ void hs_options_load(void)
 	const char *u;
 
 	hs_opt.depth = 64;
+	hs_opt.canary = 16;
+	hs_opt.quarantine = 16u << 20;
 	hs_opt.start_tracking = 1;
 	hs_opt.timeline_ns = 10 * 1000000ull;
 	hs_opt.max_stacks = 1u << 20;
@@ -173,6 +179,13 @@ void hs_options_load(void)
 	if (!getenv("HEAPSCOPE_EXIT_LINE") &&
 	    (getenv("DUMP_PEAK_VALUE_MB") || getenv("BACKTRACE_MIN_SIZE")))
 		hs_opt.exit_line = 1;	/* what those tools' users read at exit */
+	u = getenv("HEAPSCOPE_CHECK");
+	if (u && (!strcmp(u, "1") || !strcmp(u, "canary") || !strcmp(u, "yes")))
+		hs_opt.check = 1;
+	else if (u && !strcmp(u, "guard"))
+		hs_opt.check = 2;
+	else if (u && strcmp(u, "0") && strcmp(u, "no"))
+		bad_value("HEAPSCOPE_CHECK");
 	hs_opt.leak_check = 2;
 	u = getenv("HEAPSCOPE_LEAK_CHECK");
 	if (u && !strcmp(u, "none"))

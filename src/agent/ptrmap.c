@@ -213,6 +213,24 @@ static void shard_delete(struct shard *s, uint32_t hole)
 	s->tab[hole].val = 0;
 }
 
+int hs_ptrmap_find(uintptr_t p, struct hs_ptrmap_entry *out)
+{
+	uint64_t h;
+	struct shard *s;
+	uint32_t at = 0;
+	int found;
+
+	p &= ADDR_MASK;
+	h = mix(p);
+	s = shard_of(h);
+	shard_lock(s);
+	found = shard_find(s, p, h, &at);
+	if (found)
+		unpack(&s->tab[at], out);
+	shard_unlock(s);
+	return found;
+}
+
 int hs_ptrmap_remove(uintptr_t p, struct hs_ptrmap_entry *out)
 {
 	uint64_t h;

@@ -37,6 +37,9 @@ struct hs_ptrmap_entry {
  */
 int hs_ptrmap_insert(uintptr_t p, const struct hs_ptrmap_entry *e, struct hs_ptrmap_entry *old);
 
+/* Look p up without removing it; 1 and its entry if present. */
+int hs_ptrmap_find(uintptr_t p, struct hs_ptrmap_entry *out);
+
 /* Remove p; 1 and its entry if it was present, 0 if not. */
 int hs_ptrmap_remove(uintptr_t p, struct hs_ptrmap_entry *out);
 

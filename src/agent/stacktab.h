@@ -30,6 +30,7 @@ struct hs_stack {
 	_Atomic uint64_t peak_blocks;
 	/* recording writer's bookkeeping (writer.c, under its lock) */
 	atomic_int written;
+	atomic_int referenced;	/* named by an error: written even without calls */
 	uint32_t node;		/* its leaf in the writer's call tree, 0 if none */
 	uint64_t written_calls;
 	uint64_t written_frees;

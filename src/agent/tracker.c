@@ -380,7 +380,7 @@ static inline int size_wanted(uint64_t size)
 	       size <= atomic_load_explicit(&peak.max_size, memory_order_relaxed);
 }
 
-void hs_track_alloc(void *p, size_t size, unsigned kind, uintptr_t ra)
+struct hs_stack *hs_track_alloc(void *p, size_t size, unsigned kind, uintptr_t ra)
 {
 	struct hs_thread *t = &hs_self;
 	struct hs_stack *s;
@@ -388,17 +388,18 @@ void hs_track_alloc(void *p, size_t size, unsigned kind, uintptr_t ra)
 	if (hs_unlikely(t->need_control))
 		hs_control_after_fork();
 	if (!size_wanted(size) || !sampled(t, size))
-		return;
+		return NULL;
 	s = capture(kind, ra, size);
 	if (hs_unlikely(t->busy)) {
 		pending_push(t, p, size, s);
-		return;
+		return s;
 	}
 	t->busy = 1;
 	do_alloc(t, p, size, s);
 	t->busy = 0;
 	if (hs_unlikely(t->npending | t->park))
 		after_busy(t);
+	return s;
 }
 
 int hs_track_free(void *p)
@@ -436,6 +437,13 @@ void hs_track_forget(void *p, struct hs_block_info *out)
 	t->busy = 0;
 	if (hs_unlikely(t->npending | t->park))
 		after_busy(t);
+}
+
+int hs_track_is_live(void *p)
+{
+	struct hs_ptrmap_entry e;
+
+	return hs_ptrmap_find((uintptr_t)p, &e);
 }
 
 void hs_track_restore(void *p, const struct hs_block_info *info)

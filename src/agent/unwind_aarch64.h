@@ -131,7 +131,7 @@ static inline int hs_arch_step_packed(struct hs_uregs *r, uint32_t rule, uintptr
 		cfa = r->sp;
 	}
 	cfa += (uintptr_t)((rule >> 3) & 0x3fff) << 3;
-	if (cfa <= r->sp || cfa > hi || cfa - lo < a * 8 || cfa - lo < k * 8)
+	if (cfa <= r->sp || cfa > hi || cfa < lo || cfa - lo < a * 8 || cfa - lo < k * 8)
 		return -1;
 	pc = hs_load_word(cfa - a * 8);
 	if (k)

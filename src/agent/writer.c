@@ -18,6 +18,7 @@
 #include "calltree.h"
 #include "fmt.h"
 #include "hsr_encode.h"
+#include "errors.h"
 #include "hsr_format.h"
 #include "leakscan.h"
 #include "modules.h"
@@ -431,7 +432,8 @@ static void patch_count(struct hsr_buf *b, size_t at, uint32_t count)
 
 static int new_stack(struct hs_stack *s)
 {
-	return s && (w.full || !atomic_load(&s->written)) && atomic_load(&s->alloc_calls);
+	return s && (w.full || !atomic_load(&s->written)) &&
+	       (atomic_load(&s->alloc_calls) || atomic_load(&s->referenced));
 }
 
 /* The new stacks that have a call-tree leaf, in one STACK_NODE record. */
@@ -745,6 +747,45 @@ static int put_leaks(const struct hs_leak_result *r, uint32_t max)
 	return 0;
 }
 
+static uint32_t written_id(const struct hs_stack *s)
+{
+	return s && (w.full || atomic_load(&s->written)) ? s->id : 0;
+}
+
+/* Every heap error so far (counts grow, so the whole list each time; the last one holds). */
+static int put_errors(void)
+{
+	unsigned i, n = hs_errors_count();
+	struct hsr_buf b;
+	size_t rec;
+	int err = reserve(32 + (size_t)n * 128);
+
+	if (err)
+		return err;
+	cursor(&b);
+	rec = hsr_record_begin(&b, HSR_ERRORS);
+	hsr_put_uv(&b, n);
+	for (i = 0; i < n; i++) {
+		const struct hs_error *e = hs_error_at(i);
+
+		hsr_put_uv(&b, e->kind);
+		hsr_put_uv(&b, e->t);
+		hsr_put_uv(&b, e->addr);
+		hsr_put_uv(&b, e->size);
+		hsr_put_sv(&b, e->offset);
+		hsr_put_uv(&b, e->nbytes);
+		hsr_put_uv(&b, written_id(e->alloc));
+		hsr_put_uv(&b, written_id(e->freed));
+		hsr_put_uv(&b, written_id(e->where));
+		hsr_put_uv(&b, e->alloc_kind);
+		hsr_put_uv(&b, e->free_kind);
+		hsr_put_uv(&b, e->count);
+	}
+	hsr_record_end(&b, rec);
+	commit(&b);
+	return 0;
+}
+
 /* Counters were reset (tracking restarted, sampling changed): readers start over. */
 static int put_reset(const struct hs_totals *tot)
 {
@@ -787,6 +828,8 @@ static int write_records(unsigned reason, const char *name, int final, int creat
 		err = put_modules();
 	if (!err)
 		err = put_stacks(max);
+	if (!err && hs_errors_count())
+		err = put_errors();
 	if (!err && hs_leakscan_last() &&
 	    (w.full || hs_leakscan_last()->seq != w.leaks_written))
 		err = put_leaks(hs_leakscan_last(), max);

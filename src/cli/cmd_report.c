@@ -487,57 +487,103 @@ int hs_cmd_report(int argc, char **argv)
 	ret = report_to(&o, rec);
 	hsr_recording_free(rec);
 out_free:
+	hs_suppressions_release(&o.supp);
 	free(o.debug_dirs);
 	return ret < 0 ? 0 : ret;
 }
 
-/* The summary, then `top` stacks of the leaks (if any) and of the peak. 0 or -errno. */
-static int write_run_summary(const struct hsr_recording *rec, FILE *out, unsigned top)
+/* The leaks part of the run summary: the lost stacks (with a scan; else live ones). */
+static int run_summary_leaks(FILE *out, struct hs_report *r, const struct hs_run_summary_opts *o,
+			     const struct hs_view_opts *vopts)
+{
+	struct hs_view_result v;
+	int err;
+
+	if (o->leak_check == HS_LEAK_CHECK_SUMMARY && r->leaks && r->leaks->classified)
+		return 0;
+	if (!hs_leaks_classified(r->rec) && r->summary.live_blocks == 0)
+		return 0;
+	err = hs_view_compute_opts(r->rec, HS_VIEW_LEAKS, HS_SORT_DEFAULT, o->top, vopts, &v);
+	if (err)
+		return err;
+	r->view = &v;
+	fputc('\n', out);
+	err = hs_export_text_view(out, r, &v, 1);
+	if (!err && o->gen_suppressions) {
+		fputc('\n', out);
+		err = hs_export_suppressions(out, r);
+	}
+	hs_view_release(&v);
+	return err;
+}
+
+static int run_summary_peak(FILE *out, struct hs_report *r, unsigned top)
+{
+	struct hs_view_result v;
+	int err = hs_view_compute(r->rec, HS_VIEW_PEAK, HS_SORT_DEFAULT, top, &v);
+
+	if (err)
+		return err;
+	r->view = &v;
+	fputc('\n', out);
+	err = hs_export_text_view(out, r, &v, 1);
+	hs_view_release(&v);
+	return err;
+}
+
+/* The summary, its LEAK SUMMARY, then the top lost (or live) stacks and those of the peak. */
+static int write_run_summary(const struct hsr_recording *rec, FILE *out,
+			     const struct hs_run_summary_opts *o, uint64_t *errors)
 {
 	struct hs_report r = { .rec = rec, .res = NULL, .version = HEAPSCOPE_VERSION };
-	struct hs_view_result v;
+	struct hs_view_opts vopts = { .show_reachable = o->show_reachable };
+	struct hs_leak_summary leaks;
 	struct hs_resolver res;
+	uint8_t *suppressed = NULL;
 	int err;
 
 	hs_summary_compute(rec, &r.summary);
-	r.color = use_color(out);
-	err = hs_export_text_summary(out, &r);
-	if (err || top == 0)
-		return err;
+	r.color = out && use_color(out);
+	r.show_reachable = o->show_reachable;
 	err = hs_resolver_init(&res, rec, NULL);
 	if (err)
 		return err;
 	r.res = &res;
-	r.view = &v;
-	for (enum hs_view view = HS_VIEW_LEAKS; view <= HS_VIEW_PEAK && !err; view++) {
-		if (view == HS_VIEW_LEAKS && r.summary.live_blocks == 0)
-			continue;
-		err = hs_view_compute(rec, view, HS_SORT_DEFAULT, top, &v);
-		if (err)
-			break;
-		fputc('\n', out);
-		err = hs_export_text_view(out, &r, &v, 1);
-		hs_view_release(&v);
-	}
+	if (o->supp && o->supp->n)
+		err = hs_suppressions_apply(o->supp, rec, &res, &suppressed);
+	vopts.suppressed = suppressed;
+	hs_leak_summary_compute(rec, &vopts, &leaks);
+	*errors = hs_leak_error_blocks(&leaks, o->error_kinds);
+	r.leaks = leaks.classified || o->supp ? &leaks : NULL;
+	if (!err && out)
+		err = hs_export_text_summary(out, &r);
+	if (!err && out && o->top)
+		err = run_summary_leaks(out, &r, o, &vopts);
+	if (!err && out && o->top)
+		err = run_summary_peak(out, &r, o->top);
+	free(suppressed);
 	hs_resolver_release(&res);
 	return err;
 }
 
-int hs_report_run_summary(const char *path, FILE *out, unsigned top)
+int hs_report_run_summary(const char *path, FILE *out, const struct hs_run_summary_opts *o,
+			  uint64_t *errors)
 {
 	struct hsr_recording *rec;
 	char err[512];
 	int ret;
 
+	*errors = 0;
 	if (hsr_recording_load(path, &rec, err, sizeof(err))) {
-		fprintf(out, "heapscope: %s\n", err);
+		fprintf(out ? out : stderr, "heapscope: %s\n", err);
 		return 1;
 	}
-	ret = write_run_summary(rec, out, top);
-	if (!ret)
+	ret = write_run_summary(rec, out, o, errors);
+	if (!ret && out)
 		fprintf(out, "full report: heapscope report %s\n", path);
 	hsr_recording_free(rec);
 	if (ret)
-		fprintf(out, "heapscope: cannot report on '%s': %s\n", path, strerror(-ret));
+		fprintf(out ? out : stderr, "heapscope: cannot report on '%s': %s\n", path,
+			strerror(-ret));
 	return ret ? 1 : 0;
 }

@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "leaks.h"
+#include "suppress.h"
 
 struct run_opts {
 	const char *output;
@@ -29,6 +31,13 @@ struct run_opts {
 	int summary;
 	int quiet;
 	char **argv;		/* the program and its arguments */
+	const char *leak_check;	/* --leak-check: "full", "summary", "none"; NULL: as the agent */
+	int show_reachable;
+	int gen_suppressions;
+	const char *supp_path;	/* --suppressions */
+	struct hs_suppressions supp;
+	int error_exitcode;	/* --error-exitcode=N; 0: off */
+	unsigned error_kinds;	/* --errors-for-leak-kinds, default definite,possible */
 };
 
 void hs_usage_run(FILE *out)
@@ -45,6 +54,16 @@ void hs_usage_run(FILE *out)
 		"                       figures become estimates. Default: every allocation\n"
 		"      --top N          stacks per list in the summary (default 5)\n"
 		"      --no-summary     print no summary, only where the recording is\n"
+		"      --leak-check=full|summary|none\n"
+		"                       reachability scan at exit (default full): the LEAK\n"
+		"                       SUMMARY and the lost stacks; summary: the LEAK SUMMARY\n"
+		"                       only; none: no scan (leaks: blocks live at the end)\n"
+		"      --show-reachable list still-reachable stacks too\n"
+		"      --suppressions FILE  LeakSanitizer-style 'leak:PATTERN' lines\n"
+		"      --gen-suppressions   print a suppression for each listed leak\n"
+		"      --error-exitcode=N   exit with N when leaks are found (after suppressions)\n"
+		"      --errors-for-leak-kinds=LIST  which count for it: definite, indirect,\n"
+		"                       possible, reachable, all, none (default definite,possible)\n"
 		"  -q, --quiet          no messages from the agent\n");
 }
 
@@ -96,6 +115,43 @@ static int parse_number_opt(int argc, char **argv, int *i, const char *name,
 	return 0;
 }
 
+/* --leak-check, --suppressions (read now: a bad file stops here), --error-exitcode,
+ * --errors-for-leak-kinds. 0 or 2. */
+static int parse_leak_opt(int argc, char **argv, int *i, struct run_opts *o)
+{
+	const char *a = argv[*i], *v;
+	char err[512];
+
+	if (is_opt(a, "--error-exitcode")) {
+		if (parse_number_opt(argc, argv, i, "--error-exitcode", &v) || atoi(v) > 255)
+			return bad_usage("option '--error-exitcode' needs a number 0 to 255%s", "");
+		o->error_exitcode = atoi(v);
+		return 0;
+	}
+	v = opt_value(argc, argv, i, is_opt(a, "--leak-check") ? "--leak-check"
+				 : is_opt(a, "--suppressions") ? "--suppressions"
+				 : "--errors-for-leak-kinds");
+	if (!v || !*v)
+		return bad_usage("option '%s' needs a value", a);
+	if (is_opt(a, "--errors-for-leak-kinds"))
+		return hs_leak_kinds_parse(v, &o->error_kinds) ?
+		       bad_usage("--errors-for-leak-kinds: bad list '%s'", v) : 0;
+	if (is_opt(a, "--leak-check")) {
+		if (strcmp(v, "full") && strcmp(v, "summary") && strcmp(v, "none"))
+			return bad_usage("option '--leak-check' takes full, summary or none%s", "");
+		o->leak_check = v;
+		return 0;
+	}
+	if (o->supp_path)
+		return bad_usage("--suppressions given twice%s", "");
+	o->supp_path = v;
+	if (hs_suppressions_load(&o->supp, v, err, sizeof(err))) {
+		fprintf(stderr, "heapscope: %s\n", err);
+		return 2;
+	}
+	return 0;
+}
+
 static int parse_one(int argc, char **argv, int *i, struct run_opts *o)
 {
 	const char *a = argv[*i], *v;
@@ -123,6 +179,13 @@ static int parse_one(int argc, char **argv, int *i, struct run_opts *o)
 		if (!v || (strcmp(v, "cfi") && strcmp(v, "fp")))
 			return bad_usage("option '--unwind' takes 'cfi' or 'fp'%s", "");
 		o->unwind = v;
+	} else if (is_opt(a, "--leak-check") || is_opt(a, "--suppressions") ||
+		   is_opt(a, "--error-exitcode") || is_opt(a, "--errors-for-leak-kinds")) {
+		return parse_leak_opt(argc, argv, i, o);
+	} else if (!strcmp(a, "--show-reachable")) {
+		o->show_reachable = 1;
+	} else if (!strcmp(a, "--gen-suppressions")) {
+		o->gen_suppressions = 1;
 	} else if (!strcmp(a, "--no-summary")) {
 		o->summary = 0;
 	} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
@@ -140,6 +203,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->top = 5;
 	o->summary = 1;
+	o->error_kinds = HS_LEAK_ERRORS_DEFAULT;
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--")) {
 			i++;
@@ -263,6 +327,7 @@ static int setup_env(const struct run_opts *o, const char *session)
 	    set_env("HEAPSCOPE_UNWIND", o->unwind) ||
 	    set_env("HEAPSCOPE_TIMELINE_MS", o->timeline_ms) ||
 	    set_env("HEAPSCOPE_SAMPLE", o->sample) ||
+	    set_env("HEAPSCOPE_LEAK_CHECK", o->leak_check) ||
 	    set_env("HEAPSCOPE_QUIET", o->quiet ? "1" : NULL))
 		return -1;
 	return set_preload(agent);
@@ -355,11 +420,25 @@ static int read_session(const char *session, struct session_entry *out, int max)
 
 #define MAX_SESSION 256
 
-/* Summary of the program's last image; the others are listed. */
-static void report_session(const struct run_opts *o, const char *session)
+/* --leak-check as given, else as the agent will take it (HEAPSCOPE_LEAK_CHECK, full). */
+static enum hs_leak_check leak_check_mode(const struct run_opts *o)
+{
+	const char *v = o->leak_check ? o->leak_check : getenv("HEAPSCOPE_LEAK_CHECK");
+
+	if (v && !strcmp(v, "none"))
+		return HS_LEAK_CHECK_NONE;
+	return v && !strcmp(v, "summary") ? HS_LEAK_CHECK_SUMMARY : HS_LEAK_CHECK_FULL;
+}
+
+/* Summary of the program's last image (to stderr unless --no-summary); the others are
+ * listed. *errors: leak errors found, for --error-exitcode. */
+static void report_session(struct run_opts *o, const char *session, uint64_t *errors)
 {
 	static struct session_entry e[MAX_SESSION];
 	int n = read_session(session, e, MAX_SESSION), i, main_i = -1;
+	struct hs_run_summary_opts so = { o->top, leak_check_mode(o), o->show_reachable,
+					  o->gen_suppressions, o->supp_path ? &o->supp : NULL,
+					  o->error_kinds };
 
 	for (i = 0; i < n; i++)
 		if (e[i].pid == child_pid)
@@ -368,8 +447,8 @@ static void report_session(const struct run_opts *o, const char *session)
 		fprintf(stderr, "heapscope: the program wrote no recording\n");
 		return;
 	}
-	if (o->summary)
-		hs_report_run_summary(e[main_i].path, stderr, o->top);
+	if (o->summary || o->error_exitcode)
+		hs_report_run_summary(e[main_i].path, o->summary ? stderr : NULL, &so, errors);
 	fprintf(stderr, "heapscope: recording: %s\n", e[main_i].path);
 	for (i = 0; i < n; i++)
 		if (i != main_i)
@@ -381,10 +460,13 @@ int hs_cmd_run(int argc, char **argv)
 {
 	struct run_opts o;
 	char session[PATH_MAX];
+	uint64_t errors = 0;
 	int ret = parse_args(argc, argv, &o);
 
-	if (ret)
+	if (ret) {
+		hs_suppressions_release(&o.supp);
 		return ret;
+	}
 	if (make_session(session, sizeof(session)) < 0)
 		return 1;
 	if (setup_env(&o, session) < 0) {
@@ -393,7 +475,10 @@ int hs_cmd_run(int argc, char **argv)
 	}
 	ret = launch(o.argv);
 	if (ret >= 0)
-		report_session(&o, session);
+		report_session(&o, session, &errors);
 	unlink(session);
+	hs_suppressions_release(&o.supp);
+	if (ret >= 0 && o.error_exitcode && errors)
+		return o.error_exitcode;
 	return ret < 0 ? 127 : ret;
 }

@@ -18,6 +18,7 @@ struct command {
 static const struct command commands[] = {
 	{ "run", hs_cmd_run, hs_usage_run, "run a program under heapscope and report" },
 	{ "report", hs_cmd_report, hs_usage_report, "report on a recording" },
+	{ "diff", hs_cmd_diff, hs_usage_diff, "what grew and shrank between two snapshots" },
 	{ "ctl", hs_cmd_ctl, hs_usage_ctl, "control a running process that carries the agent" },
 	{ "top", hs_cmd_top, hs_usage_top, "live view of a running process's heap" },
 	{ "ps", hs_cmd_ps, hs_usage_ps, "list the processes that carry the agent" },

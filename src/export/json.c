@@ -302,6 +302,53 @@ static void put_modules(struct hs_jw *w, const struct hs_report *r)
 	hs_jw_close(w, ']');
 }
 
+/* A stack's frames under `key`, or null for stack 0. */
+static int put_stack_frames(struct hs_jw *w, const struct hs_report *r, const char *key,
+			    uint32_t id)
+{
+	const struct hs_frame *frames;
+	size_t n;
+
+	if (!id) {
+		hs_jw_null(w, key);
+		return 0;
+	}
+	if (hs_resolver_stack(r->res, id, &frames, &n))
+		return -ENOMEM;
+	hs_jw_frames(w, key, frames, n);
+	return 0;
+}
+
+/* Heap errors found under --check (docs/JSON.md). */
+static int put_errors(struct hs_jw *w, const struct hs_report *r)
+{
+	const struct hsr_recording *rec = r->rec;
+	int err = 0;
+
+	hs_jw_open(w, "errors", '[', 0);
+	for (size_t i = 0; i < rec->nerrors && !err; i++) {
+		const struct hsr_error *e = &rec->errors[i];
+
+		hs_jw_open(w, NULL, '{', 0);
+		hs_jw_str(w, "kind", hsr_error_name(e->kind));
+		hs_jw_u64(w, "count", e->count);
+		hs_jw_u64(w, "address", e->address);
+		hs_jw_u64(w, "block_size", e->size);
+		hs_jw_i64(w, "offset", e->offset);
+		hs_jw_u64(w, "bytes", e->nbytes);
+		hs_jw_str(w, "allocator", e->alloc_stack ? hsr_kind_name(e->alloc_kind) : NULL);
+		hs_jw_str(w, "release", hsr_kind_name(e->free_kind));
+		err = put_stack_frames(w, r, "frames", e->stack);
+		if (!err)
+			err = put_stack_frames(w, r, "alloc_frames", e->alloc_stack);
+		if (!err)
+			err = put_stack_frames(w, r, "free_frames", e->free_stack);
+		hs_jw_close(w, '}');
+	}
+	hs_jw_close(w, ']');
+	return err;
+}
+
 static int put_view(struct hs_jw *w, const struct hs_report *r)
 {
 	const struct hs_view_result *v = r->view;
@@ -332,6 +379,8 @@ int hs_export_json(FILE *out, const struct hs_report *r)
 		return -ENOMEM;
 	put_leak_summary(&w, r->leaks);
 	if (put_growth(&w, r))
+		return -ENOMEM;
+	if (put_errors(&w, r))
 		return -ENOMEM;
 	put_snapshots(&w, r->rec);
 	put_timeline(&w, r->rec);

@@ -122,7 +122,7 @@ void hsr_finish_peak(struct hsr_recording *rec);
 
 /*
  * After the last record: apply the last LEAKS record's entries to the stacks, and say
- * whether it is current (no snapshot was taken after it).
+ * whether it is current (no snapshot was taken after the one written with it).
  */
 void hsr_finish_leaks(struct hsr_recording *rec);
 

@@ -27,6 +27,7 @@ enum hsr_record_type {
 	HSR_LEAKS = 11,
 	HSR_FRAMES = 12,
 	HSR_STACK_NODE = 13,
+	HSR_ERRORS = 14,
 };
 
 enum hsr_alloc_kind {
@@ -48,6 +49,11 @@ enum hsr_alloc_kind {
 	HSR_KIND_NEW_ARRAY_ALIGNED,
 	HSR_KIND_NEW_ALIGNED_NOTHROW,
 	HSR_KIND_NEW_ARRAY_ALIGNED_NOTHROW,
+	/* not allocations: where a block was freed, or an error was found */
+	HSR_KIND_FREE,
+	HSR_KIND_DELETE,
+	HSR_KIND_DELETE_ARRAY,
+	HSR_KIND_CHECK,
 	HSR_KIND_COUNT
 };
 
@@ -78,6 +84,24 @@ enum hsr_leak_kind {
 	HSR_LEAK_REACHABLE,
 	HSR_LEAK_KINDS
 };
+
+/* Heap errors (ERRORS records, `--check`). */
+enum hsr_error_kind {
+	HSR_ERR_OVERFLOW = 1,		/* bytes after the block were written */
+	HSR_ERR_UNDERFLOW,		/* bytes before the block were written */
+	HSR_ERR_DOUBLE_FREE,
+	HSR_ERR_INVALID_FREE,		/* never allocated */
+	HSR_ERR_INTERIOR_FREE,		/* a pointer inside a block */
+	HSR_ERR_STACK_FREE,		/* an address on a thread's stack */
+	HSR_ERR_MISMATCH,		/* e.g. new / free */
+	HSR_ERR_USE_AFTER_FREE,		/* a freed block was written (quarantine) */
+	HSR_ERR_REALLOC_FREED,		/* realloc of a freed block */
+	HSR_ERR_GUARD_OVERFLOW,		/* guard mode: an access faulted past the end */
+	HSR_ERR_GUARD_USE_AFTER_FREE,	/* guard mode: an access to a freed block faulted */
+	HSR_ERR_KINDS
+};
+
+const char *hsr_error_name(unsigned kind);
 
 enum hsr_message_level {
 	HSR_MSG_INFO = 1,

@@ -24,7 +24,32 @@ static const char *const kind_names[HSR_KIND_COUNT] = {
 	[HSR_KIND_NEW_ARRAY_ALIGNED] = "operator new[](align_val_t)",
 	[HSR_KIND_NEW_ALIGNED_NOTHROW] = "operator new(align_val_t, nothrow)",
 	[HSR_KIND_NEW_ARRAY_ALIGNED_NOTHROW] = "operator new[](align_val_t, nothrow)",
+	[HSR_KIND_FREE] = "free",
+	[HSR_KIND_DELETE] = "operator delete",
+	[HSR_KIND_DELETE_ARRAY] = "operator delete[]",
+	[HSR_KIND_CHECK] = "check",
 };
+
+static const char *const error_names[HSR_ERR_KINDS] = {
+	[HSR_ERR_OVERFLOW] = "heap-buffer-overflow",
+	[HSR_ERR_UNDERFLOW] = "heap-buffer-underflow",
+	[HSR_ERR_DOUBLE_FREE] = "double-free",
+	[HSR_ERR_INVALID_FREE] = "invalid-free",
+	[HSR_ERR_INTERIOR_FREE] = "interior-free",
+	[HSR_ERR_STACK_FREE] = "stack-free",
+	[HSR_ERR_MISMATCH] = "alloc-dealloc-mismatch",
+	[HSR_ERR_USE_AFTER_FREE] = "write-after-free",
+	[HSR_ERR_REALLOC_FREED] = "realloc-of-freed",
+	[HSR_ERR_GUARD_OVERFLOW] = "heap-buffer-overflow (guard page)",
+	[HSR_ERR_GUARD_USE_AFTER_FREE] = "use-after-free (guard page)",
+};
+
+const char *hsr_error_name(unsigned kind)
+{
+	if (kind >= HSR_ERR_KINDS || !error_names[kind])
+		return "?";
+	return error_names[kind];
+}
 
 const char *hsr_kind_name(unsigned kind)
 {

@@ -34,6 +34,7 @@ static const char *const record_names[] = {
 	[HSR_STACK] = "STACK",       [HSR_SNAPSHOT] = "SNAPSHOT", [HSR_PEAK] = "PEAK",
 	[HSR_TIMELINE] = "TIMELINE", [HSR_MESSAGE] = "MESSAGE",   [HSR_END] = "END", [HSR_RESET] = "RESET",
 	[HSR_LEAKS] = "LEAKS", [HSR_FRAMES] = "FRAMES", [HSR_STACK_NODE] = "STACK_NODE",
+	[HSR_ERRORS] = "ERRORS",
 };
 
 static int fail(struct reader *r, int err, const char *fmt, ...)
@@ -227,6 +228,7 @@ int hsr_recording_load(const char *path, struct hsr_recording **out, char *err, 
 
 static void free_arrays(struct hsr_recording *rec)
 {
+	free(rec->errors);
 	free(hsr_loading_of(rec)->node_pc);
 	free(hsr_loading_of(rec)->node_parent);
 	for (size_t i = 0; i < rec->nmodules; i++) {

@@ -130,7 +130,8 @@ struct hsr_leaks {
 	struct hsr_leak_entry *entries;	/* ids strictly increasing */
 	size_t nentries;
 	unsigned count;			/* LEAKS records read */
-	int current;			/* no snapshot was taken after it: it describes the end */
+	size_t snapshot;		/* index of the SNAPSHOT written with it (may be missing) */
+	int current;			/* no later snapshot than its own: it describes the end */
 };
 
 struct hsr_point {
@@ -143,6 +144,19 @@ struct hsr_message {
 	uint64_t t;
 	unsigned level;			/* enum hsr_message_level */
 	char *text;
+};
+
+/* A heap error of the last ERRORS record (docs/FORMAT.md). */
+struct hsr_error {
+	unsigned kind;			/* enum hsr_error_kind */
+	uint64_t t;
+	uint64_t address;
+	uint64_t size;
+	int64_t offset;
+	uint64_t nbytes;
+	uint32_t alloc_stack, free_stack, stack;	/* stack ids, 0 none */
+	unsigned alloc_kind, free_kind;
+	uint64_t count;
 };
 
 struct hsr_end {
@@ -170,6 +184,8 @@ struct hsr_recording {
 	struct hsr_message *messages;
 	size_t nmessages;
 	struct hsr_end end;
+	struct hsr_error *errors;	/* the last ERRORS record */
+	size_t nerrors;
 	int reset_pending;		/* a RESET was read, no snapshot since */
 	unsigned nresets;		/* RESET records read */
 	uint64_t last_reset_t;

@@ -515,6 +515,52 @@ static int parse_stack_node(struct hsr_recording *rec, struct hsr_cursor *c)
 	return err;
 }
 
+static uint32_t known_stack(struct hsr_recording *rec, struct hsr_cursor *c)
+{
+	uint64_t id = hsr_get_uv(c);
+
+	if (id > rec->nstacks)
+		c->bad = 1;
+	return (uint32_t)id;
+}
+
+/* Heap errors: the whole list so far, replacing the previous one. */
+static int parse_errors(struct hsr_recording *rec, struct hsr_cursor *c)
+{
+	uint64_t n = hsr_get_uv(c), i;
+	struct hsr_error *list;
+
+	if (c->bad || n > hsr_cursor_left(c) / 12)
+		return -EBADMSG;
+	list = n ? calloc(n, sizeof(*list)) : NULL;
+	if (n && !list)
+		return -ENOMEM;
+	for (i = 0; i < n && !c->bad; i++) {
+		struct hsr_error *e = &list[i];
+
+		e->kind = hsr_get_u32(c);
+		e->t = hsr_get_uv(c);
+		e->address = hsr_get_uv(c);
+		e->size = hsr_get_uv(c);
+		e->offset = hsr_get_sv(c);
+		e->nbytes = hsr_get_uv(c);
+		e->alloc_stack = known_stack(rec, c);
+		e->free_stack = known_stack(rec, c);
+		e->stack = known_stack(rec, c);
+		e->alloc_kind = hsr_get_u32(c);
+		e->free_kind = hsr_get_u32(c);
+		e->count = hsr_get_uv(c);
+	}
+	if (c->bad) {
+		free(list);
+		return -EBADMSG;
+	}
+	free(rec->errors);
+	rec->errors = list;
+	rec->nerrors = n;
+	return 0;
+}
+
 /* Counters were reset: everything carried forward starts from zero again. */
 static int parse_reset(struct hsr_recording *rec, struct hsr_cursor *c)
 {
@@ -570,6 +616,7 @@ static int parse_leaks(struct hsr_recording *rec, struct hsr_cursor *c)
 		return -EBADMSG;
 	}
 	lk.count = rec->leaks.count + 1;
+	lk.snapshot = rec->nsnapshots;
 	free(rec->leaks.entries);
 	rec->leaks = lk;
 	return 0;
@@ -590,6 +637,7 @@ static const record_parser parsers[] = {
 	[HSR_RESET] = parse_reset,
 	[HSR_FRAMES] = parse_frame_nodes,
 	[HSR_STACK_NODE] = parse_stack_node,
+	[HSR_ERRORS] = parse_errors,
 	[HSR_LEAKS] = parse_leaks,
 };
 
@@ -620,13 +668,11 @@ void hsr_finish_peak(struct hsr_recording *rec)
 void hsr_finish_leaks(struct hsr_recording *rec)
 {
 	struct hsr_leaks *lk = &rec->leaks;
-	const struct hsr_snapshot *last = hsr_recording_last_snapshot(rec);
-
 	for (size_t i = 0; i <= rec->nstacks; i++)
 		memset(&rec->stacks[i].leak, 0, sizeof(rec->stacks[i].leak));
 	if (!lk->present)
 		return;
 	for (size_t i = 0; i < lk->nentries; i++)
 		rec->stacks[lk->entries[i].id].leak = lk->entries[i].f;
-	lk->current = !last || last->t <= lk->t;
+	lk->current = rec->nsnapshots <= lk->snapshot + 1;
 }

@@ -163,6 +163,31 @@ static void put_peak(struct hsr_buf *b, uint64_t t, uint64_t bytes, int second)
 	hsr_record_end(b, r);
 }
 
+/* A scan: the first (before snapshot 1) names stack 1; the second (before snapshot 2)
+ * names stacks 2 and 3, with counts padded to 4 bytes as the agent writes them. */
+static void put_leaks(struct hsr_buf *b, int second)
+{
+	size_t r = hsr_record_begin(b, HSR_LEAKS);
+	static const uint64_t s2[8] = { 64, 1, 0, 0, 0, 0, 0, 0 };
+	static const uint64_t s3[8] = { 0, 0, 100, 1, 0, 0, 100, 1 };
+
+	hsr_put_uv(b, second ? 1999000 : 999000);
+	hsr_put_uv(b, second ? HSR_LEAKS_EXIT : HSR_LEAKS_API);
+	hsr_put_uv(b, HSR_LEAKS_FLAG_STOPPED);
+	hsr_put_uv(b, second ? 2 : 1);
+	for (unsigned k = 0; k < 8; k++)
+		hsr_put_uv(b, second ? s2[k] + s3[k] : k == 7 ? 5 : k == 6 ? 500 : 0);
+	hsr_put_u32le(b, 0x00808080u | (second ? 2u : 1u));	/* padded count */
+	for (unsigned k = 0; k < 8; k++)
+		hsr_put_uv(b, second ? s2[k] : k == 7 ? 5 : k == 6 ? 500 : 0);
+	if (second) {
+		hsr_put_uv(b, 1);
+		for (unsigned k = 0; k < 8; k++)
+			hsr_put_uv(b, s3[k]);
+	}
+	hsr_record_end(b, r);
+}
+
 /* t_delta runs on across records: the first point is relative to the previous record's last. */
 static void put_timeline(struct hsr_buf *b, const uint64_t (*pts)[3], size_t n)
 {
@@ -225,11 +250,13 @@ static size_t build_recording(void)
 	put_module(&b, 2, 0x7ffff7a00000, "/lib/x86_64-linux-gnu/libc.so.6");
 	put_stack(&b, 1, HSR_KIND_MALLOC, frames1, 3);
 	put_stack(&b, 2, HSR_KIND_NEW, frames2, 1);
+	put_leaks(&b, 0);
 	put_snapshot1(&b);
 	put_peak(&b, 900000, 1200, 0);
 	put_timeline(&b, tl1, 3);
 	put_small_records(&b);
 	put_stack(&b, 3, HSR_KIND_CALLOC, frames3, 2);
+	put_leaks(&b, 1);
 	put_snapshot2(&b);
 	put_peak(&b, 1500000, 1564, 1);
 	put_timeline(&b, tl2, 2);
@@ -355,6 +382,48 @@ static void check_rest(const struct hsr_recording *rec)
 	CHECK(!rec->truncated && rec->problem[0] == '\0');
 }
 
+static void check_leaks(const struct hsr_recording *rec)
+{
+	const struct hsr_leaks *lk = &rec->leaks;
+	const struct hsr_stack *s = rec->stacks;
+
+	CHECK(lk->present && lk->current && lk->count == 2 && lk->snapshot == 1);
+	CHECK(lk->t == 1999000 && lk->reason == HSR_LEAKS_EXIT && lk->threads == 2);
+	CHECK(lk->flags == HSR_LEAKS_FLAG_STOPPED && lk->nentries == 2);
+	CHECK_U(lk->total.bytes[HSR_LEAK_DEFINITE], 64);
+	CHECK_U(lk->total.blocks[HSR_LEAK_INDIRECT], 1);
+	CHECK_U(lk->total.bytes[HSR_LEAK_REACHABLE], 100);
+	CHECK_U(s[1].leak.blocks[HSR_LEAK_REACHABLE], 0);	/* only in the first scan */
+	CHECK_U(s[2].leak.bytes[HSR_LEAK_DEFINITE], 64);
+	CHECK_U(s[2].leak.blocks[HSR_LEAK_DEFINITE], 1);
+	CHECK_U(s[3].leak.bytes[HSR_LEAK_INDIRECT], 100);
+	CHECK_U(s[3].leak.blocks[HSR_LEAK_REACHABLE], 1);
+	CHECK_U(s[3].leak.bytes[HSR_LEAK_DEFINITE], 0);
+}
+
+/* A scan followed by a later snapshot no longer describes the end: not current. */
+static void test_stale_leaks(void)
+{
+	struct hsr_recording *rec = NULL;
+	struct hsr_buf b;
+	char err[256];
+
+	hsr_buf_init(&b, mem, sizeof(mem));
+	hsr_put_header(&b);
+	put_process(&b);
+	put_stack(&b, 1, HSR_KIND_MALLOC, frames1, 3);
+	put_stack(&b, 2, HSR_KIND_NEW, frames2, 1);
+	put_leaks(&b, 0);
+	put_snapshot1(&b);
+	put_stack(&b, 3, HSR_KIND_CALLOC, frames3, 2);
+	put_snapshot2(&b);
+	write_file(mem, b.len);
+	CHECK(hsr_recording_load(tmp_path, &rec, err, sizeof(err)) == 0);
+	CHECK(rec && rec->leaks.present && !rec->leaks.current && rec->leaks.count == 1);
+	CHECK(rec && rec->stacks[1].leak.bytes[HSR_LEAK_REACHABLE] == 500);
+	hsr_recording_free(rec);
+}
+
 static void test_full(size_t len)
 {
 	struct hsr_recording *rec;
@@ -365,11 +434,13 @@ static void test_full(size_t len)
 	if (!rec)
 		return;
 	CHECK_U(rec->size, len);
+	if (rec->problem[0]) fprintf(stderr, "problem: %s\n", rec->problem);
 	check_process(rec);
 	check_modules(rec);
 	check_stacks(rec);
 	check_snapshots(rec);
 	check_rest(rec);
+	check_leaks(rec);
 	hsr_recording_free(rec);
 }
 
@@ -541,6 +612,7 @@ int main(void)
 	test_corruptions(len, 5000);
 	test_bad_files();
 	test_huge_counts();
+	test_stale_leaks();
 	unlink(tmp_path);
 	if (failures) {
 		fprintf(stderr, "unit_reader: %d checks failed\n", failures);

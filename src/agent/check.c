@@ -1,0 +1,470 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Heap checking (see check.h). Block layout:
+ *
+ *   raw ... [ header: size, raw offset, kind, state, magic, stacks | 8-byte canary ] user
+ *   data (size bytes) [ tail canary, N bytes ]
+ *
+ * The header is 32 bytes so that user data keeps malloc's 16-byte alignment. A pointer
+ * given to free is trusted only if the pointer map knows it; anything else is read through
+ * the kernel (process_vm_readv), so a wild pointer can't make the agent fault. Damaged
+ * blocks are never given back to the allocator. The quarantine is a ring behind a try-lock
+ * (a signal handler that finds it busy frees at once).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "arena.h"
+#include "check.h"
+#include "errors.h"
+#include "hsr_format.h"
+#include "modules.h"
+#include "ptrmap.h"
+#include "stacktab.h"
+#include "tracker.h"
+#include "unwind.h"
+
+#define HDR 32
+#define MAGIC 0x4853
+#define LIVE 0xa1
+#define FREED 0xf2
+#define FILL_NEW 0xcd
+#define FILL_FREED 0xdd
+#define CANARY 0xfd
+#define QUARANTINE_SLOTS 65536
+
+struct hdr {
+	uint64_t size;
+	uint32_t raw_off;
+	uint8_t kind;
+	uint8_t state;
+	uint16_t magic;
+	uint32_t alloc_stack;	/* stack ids, for reports */
+	uint32_t free_stack;
+	uint8_t canary[8];
+};
+
+_Static_assert(sizeof(struct hdr) == HDR, "header must keep 16-byte alignment");
+
+static struct {
+	size_t tail;			/* canary bytes after each block */
+	uint64_t quarantine_max;	/* bytes */
+	atomic_flag qlock;
+	void **ring;
+	unsigned head, count;
+	uint64_t qbytes;
+} ck;
+
+int hs_check_init(void)
+{
+	ck.tail = hs_opt.canary;
+	ck.quarantine_max = hs_opt.quarantine;
+	ck.ring = hs_arena_map(QUARANTINE_SLOTS * sizeof(*ck.ring));
+	return ck.ring ? 0 : -ENOMEM;
+}
+
+static inline struct hdr *hdr_of(void *user)
+{
+	return (struct hdr *)((char *)user - HDR);
+}
+
+static struct hs_stack *stack_of(uint32_t id)
+{
+	struct hs_stack *s = hs_stacktab_get(id);
+
+	return s ? s : (id == hs_stacktab_overflow()->id ? hs_stacktab_overflow() : NULL);
+}
+
+/* The stack of the current call, for a free or a check. */
+static struct hs_stack *here(unsigned kind, uintptr_t ra)
+{
+	uintptr_t frames[HS_MAX_DEPTH];
+	size_t n;
+
+	if (!hs_self.ready)
+		return hs_stacktab_intern(kind, &ra, 1);
+	n = hs_unwind(frames, hs_opt.depth, ra, hs_self.stack_lo, hs_self.stack_hi);
+	if (!n) {
+		frames[0] = ra;
+		n = 1;
+	}
+	return hs_stacktab_intern(kind, frames, n);
+}
+
+void *hs_check_alloc(size_t size, size_t align, unsigned kind, int zero, uintptr_t ra)
+{
+	size_t off = align > HDR ? align : HDR, total;
+	char *raw, *user;
+	struct hdr *h;
+
+	if (__builtin_add_overflow(size, off + ck.tail, &total))
+		return NULL;
+	if (align > 16)
+		raw = hs_real.memalign ? hs_real.memalign(off, total) : NULL;
+	else
+		raw = zero ? hs_real.calloc(1, total) : hs_real.malloc(total);
+	if (!raw)
+		return NULL;
+	user = raw + off;
+	h = hdr_of(user);
+	h->size = size;
+	h->raw_off = (uint32_t)off;
+	h->kind = (uint8_t)kind;
+	h->state = LIVE;
+	h->magic = MAGIC;
+	h->free_stack = 0;
+	memset(h->canary, CANARY, sizeof(h->canary));
+	if (!zero)
+		memset(user, FILL_NEW, size);
+	memset(user + size, CANARY, ck.tail);
+	h->alloc_stack = 0;
+	if (hs_should_track()) {
+		struct hs_stack *s = hs_track_alloc(user, size, kind, ra);
+
+		h->alloc_stack = s ? s->id : 0;
+	}
+	return user;
+}
+
+/* Read len bytes at addr through the kernel: 0, or -1 where nothing is mapped. */
+static int peek(const void *addr, void *out, size_t len)
+{
+	struct iovec local = { out, len }, remote = { (void *)addr, len };
+
+	return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)len ? 0 : -1;
+}
+
+/* The release that matches an allocation kind. */
+static enum hs_free_kind family(unsigned kind)
+{
+	switch (kind) {
+	case HSR_KIND_NEW:
+	case HSR_KIND_NEW_NOTHROW:
+		return HS_FREE_DELETE;
+	case HSR_KIND_NEW_ARRAY:
+	case HSR_KIND_NEW_ARRAY_NOTHROW:
+		return HS_FREE_DELETE_ARRAY;
+	case HSR_KIND_NEW_ALIGNED:
+	case HSR_KIND_NEW_ALIGNED_NOTHROW:
+		return HS_FREE_DELETE_ALIGNED;
+	case HSR_KIND_NEW_ARRAY_ALIGNED:
+	case HSR_KIND_NEW_ARRAY_ALIGNED_NOTHROW:
+		return HS_FREE_DELETE_ARRAY_ALIGNED;
+	default:
+		return HS_FREE_C;
+	}
+}
+
+static unsigned free_stack_kind(enum hs_free_kind fk)
+{
+	if (fk == HS_FREE_C)
+		return HSR_KIND_FREE;
+	return fk == HS_FREE_DELETE || fk == HS_FREE_DELETE_ALIGNED ? HSR_KIND_DELETE
+								     : HSR_KIND_DELETE_ARRAY;
+}
+
+/* Errors about a block: fill the block's part of e. */
+static void about_block(struct hs_error *e, void *user, const struct hdr *h)
+{
+	e->addr = (uintptr_t)user;
+	e->size = h->size;
+	e->alloc = stack_of(h->alloc_stack);
+	e->freed = h->free_stack ? stack_of(h->free_stack) : NULL;
+	e->alloc_kind = h->kind;
+}
+
+/* First damaged byte and how many, in [p, p + n) that should all be `byte`; 0 if none. */
+static size_t damaged(const uint8_t *p, size_t n, uint8_t byte, size_t *first)
+{
+	size_t i, count = 0;
+
+	for (i = 0; i < n; i++) {
+		if (p[i] != byte) {
+			if (!count)
+				*first = i;
+			count++;
+		}
+	}
+	return count;
+}
+
+/* Check both canaries of a live block; report and return 1 if either was written. */
+static int canaries_damaged(void *user, const struct hdr *h, struct hs_stack *where)
+{
+	struct hs_error e = { .where = where };
+	size_t first = 0, n;
+
+	about_block(&e, user, h);
+	n = damaged(h->canary, sizeof(h->canary), CANARY, &first);
+	if (n) {
+		e.kind = HSR_ERR_UNDERFLOW;
+		e.offset = (int64_t)first - (int64_t)sizeof(h->canary);
+		e.nbytes = n;
+		hs_error_add(&e);
+	}
+	n = damaged((const uint8_t *)user + h->size, ck.tail, CANARY, &first);
+	if (n) {
+		e.kind = HSR_ERR_OVERFLOW;
+		e.offset = (int64_t)(h->size + first);
+		e.nbytes = n;
+		hs_error_add(&e);
+	}
+	return h->magic != MAGIC || e.kind != 0;
+}
+
+/* Give a freed block's memory back, once its fill is verified. */
+static void evict(void *user, struct hs_stack *where)
+{
+	struct hdr *h = hdr_of(user);
+	struct hs_error e = { .kind = HSR_ERR_USE_AFTER_FREE, .where = where };
+	size_t first = 0, n = damaged(user, h->size, FILL_FREED, &first);
+
+	if (n) {
+		about_block(&e, user, h);
+		e.offset = (int64_t)first;
+		e.nbytes = n;
+		hs_error_add(&e);
+	}
+	hs_real.free((char *)user - h->raw_off);
+}
+
+/* Keep a freed block for a while; the oldest ones leave when the quarantine is full. */
+static void quarantine(void *user, struct hs_stack *where)
+{
+	size_t size = hdr_of(user)->size + HDR + ck.tail;
+
+	if (!ck.quarantine_max ||
+	    atomic_flag_test_and_set_explicit(&ck.qlock, memory_order_acquire)) {
+		evict(user, where);
+		return;
+	}
+	while (ck.count && (ck.qbytes + size > ck.quarantine_max || ck.count == QUARANTINE_SLOTS)) {
+		void *old = ck.ring[(ck.head + QUARANTINE_SLOTS - ck.count) % QUARANTINE_SLOTS];
+
+		ck.qbytes -= hdr_of(old)->size + HDR + ck.tail;
+		ck.count--;
+		evict(old, where);
+	}
+	ck.ring[ck.head] = user;
+	ck.head = (ck.head + 1) % QUARANTINE_SLOTS;
+	ck.count++;
+	ck.qbytes += size;
+	atomic_flag_clear_explicit(&ck.qlock, memory_order_release);
+}
+
+/* An error about a pointer that is no block of ours. */
+static void bad_pointer(unsigned kind, void *p, const struct hdr *h, enum hs_free_kind fk,
+			uintptr_t ra, void *user)
+{
+	struct hs_error e = { .kind = kind, .addr = (uintptr_t)p };
+
+	if (h)
+		about_block(&e, user ? user : p, h);
+	if (user)
+		e.offset = (char *)p - (char *)user;
+	e.free_kind = free_stack_kind(fk);
+	e.where = here(e.free_kind, ra);
+	hs_error_add(&e);
+}
+
+static int on_a_stack(uintptr_t p)
+{
+	return p >= hs_self.stack_lo && p < hs_self.stack_hi;
+}
+
+static int in_a_module(uintptr_t p)
+{
+	const struct hs_module *m = hs_module_find(p);
+
+	return m != NULL;
+}
+
+/* The live block p points inside of, searching back a few kB; its start or NULL. */
+static void *inside_of(void *p, struct hdr *out)
+{
+	uintptr_t q = (uintptr_t)p & ~(uintptr_t)15;
+	unsigned k;
+
+	for (k = 1; k <= 256; k++) {
+		uintptr_t start = q - 16 * k;
+
+		if (hs_track_is_live((void *)start) && peek((void *)(start - HDR), out, HDR) == 0 &&
+		    out->magic == MAGIC && (uintptr_t)p < start + out->size)
+			return (void *)start;
+	}
+	return NULL;
+}
+
+/*
+ * What p is when the pointer map does not know it: a freed block of ours (1), a live one
+ * allocated while tracking was off (2), or something else, reported here (0), or a block
+ * from outside check mode (3: give it to the real free).
+ */
+static int identify(void *p, struct hdr *h, enum hs_free_kind fk, uintptr_t ra, int realloc)
+{
+	struct hdr inner;
+	void *start;
+	size_t first = 0;
+
+	if (peek((char *)p - HDR, h, HDR) == 0 && h->magic == MAGIC)
+		return h->state == FREED ? 1 : 2;
+	if (peek((char *)p - HDR, h, HDR) == 0 && !damaged(h->canary, 8, CANARY, &first)) {
+		/* Ours once, given back to the allocator since (its canary survives there). */
+		bad_pointer(realloc ? HSR_ERR_REALLOC_FREED : HSR_ERR_DOUBLE_FREE, p, NULL, fk, ra,
+			    NULL);
+		return 0;
+	}
+	if (on_a_stack((uintptr_t)p)) {
+		bad_pointer(HSR_ERR_STACK_FREE, p, NULL, fk, ra, NULL);
+		return 0;
+	}
+	start = inside_of(p, &inner);
+	if (start) {
+		bad_pointer(HSR_ERR_INTERIOR_FREE, p, &inner, fk, ra, start);
+		return 0;
+	}
+	if (in_a_module((uintptr_t)p) || peek((char *)p - 16, &inner, 16) < 0) {
+		bad_pointer(HSR_ERR_INVALID_FREE, p, NULL, fk, ra, NULL);
+		return 0;
+	}
+	return 3;
+}
+
+/*
+ * Release a block: validate it, then account, fill and quarantine it. Returns its size, or
+ * -1 when p was not a live block of ours (reported, or handed to the real free).
+ */
+static int64_t release(void *p, enum hs_free_kind fk, uintptr_t ra, int from_realloc)
+{
+	struct hdr copy, *h = hdr_of(p);
+	struct hs_block_info info;
+	struct hs_stack *where;
+	int what = hs_track_is_live(p) ? 2 : identify(p, &copy, fk, ra, from_realloc);
+
+	if (what == 3)
+		hs_real.free(p);
+	if (what == 1)
+		bad_pointer(from_realloc ? HSR_ERR_REALLOC_FREED : HSR_ERR_DOUBLE_FREE, p, &copy,
+			    fk, ra, p);
+	if (what != 2)
+		return -1;
+	where = here(free_stack_kind(fk), ra);
+	hs_track_forget(p, &info);
+	hs_track_account_free(&info);
+	if (canaries_damaged(p, h, where))
+		return -1;	/* a damaged block is never handed back */
+	if (family(h->kind) != fk && !from_realloc) {
+		struct hs_error e = { .kind = HSR_ERR_MISMATCH, .where = where,
+				      .free_kind = free_stack_kind(fk) };
+
+		about_block(&e, p, h);
+		hs_error_add(&e);
+	}
+	h->free_stack = where ? where->id : 0;
+	h->state = FREED;
+	memset(p, FILL_FREED, h->size);
+	quarantine(p, where);
+	return (int64_t)h->size;
+}
+
+void hs_check_free(void *p, enum hs_free_kind fk, uintptr_t ra)
+{
+	if (!p || hs_bootstrap_owns(p))
+		return;
+	hs_self.internal++;
+	release(p, fk, ra, 0);
+	hs_self.internal--;
+	if (hs_opt.abort_on_error && hs_errors_total())
+		abort();
+}
+
+void *hs_check_realloc(void *p, size_t size, unsigned kind, uintptr_t ra)
+{
+	struct hdr *h;
+	void *q;
+	size_t old;
+
+	if (!p)
+		return hs_check_alloc(size, 0, kind, 0, ra);
+	if (!size) {
+		hs_check_free(p, HS_FREE_C, ra);
+		return NULL;
+	}
+	h = hdr_of(p);
+	if (!hs_track_is_live(p)) {
+		hs_self.internal++;
+		release(p, HS_FREE_C, ra, 1);
+		hs_self.internal--;
+		errno = ENOMEM;
+		return NULL;
+	}
+	old = h->size;
+	q = hs_check_alloc(size, 0, kind, 0, ra);
+	if (!q)
+		return NULL;
+	memcpy(q, p, old < size ? old : size);
+	hs_self.internal++;
+	release(p, HS_FREE_C, ra, 1);
+	hs_self.internal--;
+	return q;
+}
+
+size_t hs_check_usable_size(void *p)
+{
+	struct hdr h;
+
+	if (!p)
+		return 0;
+	if (hs_track_is_live(p) && peek((char *)p - HDR, &h, HDR) == 0 && h.magic == MAGIC)
+		return h.size;
+	return hs_real.malloc_usable_size ? hs_real.malloc_usable_size(p) : 0;
+}
+
+struct check_ctx {
+	struct hs_stack *where;
+	unsigned errors;
+};
+
+static void check_block(uintptr_t p, const struct hs_ptrmap_entry *e, void *arg)
+{
+	struct check_ctx *c = arg;
+
+	if (canaries_damaged((void *)p, hdr_of((void *)p), c->where))
+		c->errors++;
+}
+
+unsigned hs_check_all(uintptr_t ra)
+{
+	struct check_ctx c = { here(HSR_KIND_CHECK, ra), 0 };
+	uint64_t before = hs_errors_total();
+	unsigned i;
+
+	if (!hs_opt.check)
+		return 0;
+	hs_self.internal++;
+	hs_ptrmap_foreach(hs_tracker_gen(), check_block, &c);
+	while (atomic_flag_test_and_set_explicit(&ck.qlock, memory_order_acquire))
+		hs_cpu_relax();
+	for (i = 0; i < ck.count; i++) {
+		void *u = ck.ring[(ck.head + QUARANTINE_SLOTS - 1 - i) % QUARANTINE_SLOTS];
+		size_t first = 0, n = damaged(u, hdr_of(u)->size, FILL_FREED, &first);
+
+		if (n) {
+			struct hs_error e = { .kind = HSR_ERR_USE_AFTER_FREE, .where = c.where,
+					      .offset = (int64_t)first, .nbytes = n };
+
+			about_block(&e, u, hdr_of(u));
+			hs_error_add(&e);
+		}
+	}
+	atomic_flag_clear_explicit(&ck.qlock, memory_order_release);
+	hs_self.internal--;
+	return (unsigned)(hs_errors_total() - before);
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Heap checking (`--check`, HEAPSCOPE_CHECK): every block gets a 32-byte header ending in a
+ * canary before it and N canary bytes after it; new blocks are filled with 0xCD, freed
+ * ones with 0xDD and kept in a bounded quarantine; frees are validated (double, invalid,
+ * interior, stack, mismatched). In guard mode each block ends at a PROT_NONE page and an
+ * overflow faults at the guilty instruction. Errors are reported once per kind and stacks,
+ * on stderr and in the recording (docs/CHECK.md).
+ */
+#ifndef HS_CHECK_H
+#define HS_CHECK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum hs_free_kind {
+	HS_FREE_C,		/* free, realloc */
+	HS_FREE_DELETE,
+	HS_FREE_DELETE_ARRAY,
+	HS_FREE_DELETE_ALIGNED,
+	HS_FREE_DELETE_ARRAY_ALIGNED,
+};
+
+/* Set up from the options (mode, canary size, quarantine); 0 or -errno. */
+int hs_check_init(void);
+
+/* The checked allocation functions: `align` 0 for the default, `zero` for calloc. */
+void *hs_check_alloc(size_t size, size_t align, unsigned kind, int zero, uintptr_t ra);
+void hs_check_free(void *p, enum hs_free_kind fk, uintptr_t ra);
+void *hs_check_realloc(void *p, size_t size, unsigned kind, uintptr_t ra);
+size_t hs_check_usable_size(void *p);
+
+/* Verify every live block's canaries and the quarantine's fill; errors found. */
+unsigned hs_check_all(uintptr_t ra);
+
+#endif

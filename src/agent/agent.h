@@ -69,6 +69,8 @@ struct hs_options {
 	uint64_t quarantine;		/* HEAPSCOPE_QUARANTINE: freed bytes kept (16M) */
 	int abort_on_error;		/* HEAPSCOPE_ABORT_ON_ERROR */
 	uint64_t check_interval_ns;	/* HEAPSCOPE_CHECK_INTERVAL: periodic full checks */
+	uint64_t autosave_ns;		/* HEAPSCOPE_AUTOSAVE: periodic writes for crash safety */
+	int crash_handler;		/* HEAPSCOPE_CRASH_HANDLER: write on fatal signals */
 	int leak_check;			/* HEAPSCOPE_LEAK_CHECK: 0 none, 1 summary, 2 full */
 	int scan_signal;		/* HEAPSCOPE_SCAN_SIGNAL: stops threads for a scan */
 };
@@ -93,7 +95,9 @@ struct hs_thread {
 	int busy;
 	int ready;			/* stack bounds known */
 	uintptr_t stack_lo, stack_hi;
-	void *last_alloc;		/* for temporary allocations */
+	uintptr_t last_alloc;		/* ~address of the last block: for temporary
+					   allocations; inverted so that a leak scan,
+					   which reads this TLS, does not see a pointer */
 	struct hs_stack *last_stack;
 	uint32_t tick;			/* allocations, for timeline sampling */
 	int64_t sample_left;		/* sampling: bytes until the next sample point */

@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 
 #include "arena.h"
+#include "faultinject.h"
 
 #define CHUNK_SIZE (4u << 20)
 
@@ -25,6 +26,8 @@ void *hs_arena_map(size_t size)
 	void *p;
 
 	size = (size + 4095) & ~(size_t)4095;
+	if (hs_fault(HS_FAULT_MMAP))
+		return NULL;
 	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)

@@ -13,11 +13,13 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -33,6 +35,9 @@
 
 #define HDR 32
 #define MAGIC 0x4853
+#define GUARD_FLAG 0x80000000u	/* in raw_off: the block has pages of its own */
+#define GUARDED(h) ((h)->raw_off & GUARD_FLAG)
+#define RAW_OFF(h) ((h)->raw_off & ~GUARD_FLAG)
 #define LIVE 0xa1
 #define FREED 0xf2
 #define FILL_NEW 0xcd
@@ -53,21 +58,107 @@ struct hdr {
 
 _Static_assert(sizeof(struct hdr) == HDR, "header must keep 16-byte alignment");
 
+/* A freed block in quarantine; a guarded one is known by its mapping (it is unreadable). */
+struct qentry {
+	void *user;
+	uintptr_t base;		/* guard mode: the mapping, else 0 */
+	size_t bytes;		/* what it holds of the quarantine's budget */
+};
+
+#define GUARD_SLOTS (1u << 20)
+#define TOMB 1
+#define GUARD_BACK_PAGES 4096	/* a fault this far past a block's start is still found */
+
 static struct {
+	size_t page;
+	_Atomic uintptr_t *keys;	/* guard mode: a block's first page ... */
+	_Atomic uintptr_t *vals;	/* ... and its user pointer, | 1 once freed */
+	size_t *spans;			/* ... and the bytes of its mapping */
 	size_t tail;			/* canary bytes after each block */
 	uint64_t quarantine_max;	/* bytes */
 	atomic_flag qlock;
-	void **ring;
+	struct qentry *ring;
 	unsigned head, count;
 	uint64_t qbytes;
 } ck;
 
 int hs_check_init(void)
 {
+	ck.page = (size_t)sysconf(_SC_PAGESIZE);
 	ck.tail = hs_opt.canary;
 	ck.quarantine_max = hs_opt.quarantine;
 	ck.ring = hs_arena_map(QUARANTINE_SLOTS * sizeof(*ck.ring));
+	if (hs_opt.check == 2) {
+		ck.keys = hs_arena_map(GUARD_SLOTS * sizeof(*ck.keys));
+		ck.vals = hs_arena_map(GUARD_SLOTS * sizeof(*ck.vals));
+		ck.spans = hs_arena_map(GUARD_SLOTS * sizeof(*ck.spans));
+		if (!ck.keys || !ck.vals || !ck.spans)
+			return -ENOMEM;
+	}
 	return ck.ring ? 0 : -ENOMEM;
+}
+
+/* Guard mode's registry: a block's first page -> its user pointer. Lock-free. */
+static size_t guard_slot(uintptr_t base)
+{
+	return (size_t)((base / ck.page) * 0x9e3779b97f4a7c15ull >> 44) & (GUARD_SLOTS - 1);
+}
+
+static void guard_register(uintptr_t base, uintptr_t user, size_t span)
+{
+	size_t i = guard_slot(base), n;
+
+	for (n = 0; n < GUARD_SLOTS; n++, i = (i + 1) & (GUARD_SLOTS - 1)) {
+		uintptr_t k = atomic_load(&ck.keys[i]);
+
+		if ((k == 0 || k == TOMB) &&
+		    atomic_compare_exchange_strong(&ck.keys[i], &k, base)) {
+			ck.spans[i] = span;
+			atomic_store(&ck.vals[i], user);
+			return;
+		}
+	}
+}
+
+static _Atomic uintptr_t *guard_find(uintptr_t base)
+{
+	size_t i = guard_slot(base), n;
+
+	for (n = 0; n < GUARD_SLOTS; n++, i = (i + 1) & (GUARD_SLOTS - 1)) {
+		uintptr_t k = atomic_load(&ck.keys[i]);
+
+		if (k == base)
+			return &ck.vals[i];
+		if (!k)
+			return NULL;
+	}
+	return NULL;
+}
+
+/* The guarded block whose mapping holds addr (searching back page by page), or NULL. */
+static _Atomic uintptr_t *guard_block_at(uintptr_t addr, uintptr_t *base)
+{
+	uintptr_t page = addr & ~(uintptr_t)(ck.page - 1);
+	unsigned k;
+
+	for (k = 0; k < GUARD_BACK_PAGES && page >= k * ck.page; k++) {
+		uintptr_t b = page - k * ck.page;
+		_Atomic uintptr_t *v = guard_find(b);
+
+		if (v) {
+			*base = b;
+			return addr < b + ck.spans[v - ck.vals] ? v : NULL;
+		}
+	}
+	return NULL;
+}
+
+static void guard_unregister(uintptr_t base)
+{
+	_Atomic uintptr_t *v = guard_find(base);
+
+	if (v)
+		atomic_store(&ck.keys[v - ck.vals], TOMB);
 }
 
 static inline struct hdr *hdr_of(void *user)
@@ -98,12 +189,59 @@ static struct hs_stack *here(unsigned kind, uintptr_t ra)
 	return hs_stacktab_intern(kind, frames, n);
 }
 
+/* Header, canaries, fill, accounting of a new block at user (raw_off from its start). */
+static void *block_init(char *user, size_t size, uint32_t raw_off, size_t tail, unsigned kind,
+			int zero, uintptr_t ra)
+{
+	struct hdr *h = hdr_of(user);
+
+	h->size = size;
+	h->raw_off = raw_off;
+	h->kind = (uint8_t)kind;
+	h->state = LIVE;
+	h->magic = MAGIC;
+	h->free_stack = 0;
+	memset(h->canary, CANARY, sizeof(h->canary));
+	if (!zero)
+		memset(user, FILL_NEW, size);
+	memset(user + size, CANARY, tail);
+	h->alloc_stack = 0;
+	if (hs_should_track()) {
+		struct hs_stack *s = hs_track_alloc(user, size, kind, ra);
+
+		h->alloc_stack = s ? s->id : 0;
+	}
+	return user;
+}
+
+/* Guard mode: the block ends against a PROT_NONE page (up to alignment slack). */
+static void *guard_alloc(size_t size, size_t align, unsigned kind, int zero, uintptr_t ra)
+{
+	size_t a = align > 16 ? align : 16, body, data;
+	char *base, *user;
+
+	if (a > ck.page || size > ((size_t)1 << 40))
+		return NULL;
+	body = (size + a - 1) & ~(a - 1);
+	data = (body + HDR + a + ck.page - 1) & ~(ck.page - 1);
+	base = mmap(NULL, data + ck.page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		    -1, 0);
+	if (base == MAP_FAILED)
+		return NULL;
+	mprotect(base + data, ck.page, PROT_NONE);
+	user = base + data - body;
+	guard_register((uintptr_t)base, (uintptr_t)user, data + ck.page);
+	return block_init(user, size, (uint32_t)(user - base) | GUARD_FLAG, body - size, kind,
+			  zero, ra);
+}
+
 void *hs_check_alloc(size_t size, size_t align, unsigned kind, int zero, uintptr_t ra)
 {
 	size_t off = align > HDR ? align : HDR, total;
-	char *raw, *user;
-	struct hdr *h;
+	char *raw;
 
+	if (hs_opt.check == 2)
+		return guard_alloc(size, align, kind, zero, ra);
 	if (__builtin_add_overflow(size, off + ck.tail, &total))
 		return NULL;
 	if (align > 16)
@@ -112,25 +250,26 @@ void *hs_check_alloc(size_t size, size_t align, unsigned kind, int zero, uintptr
 		raw = zero ? hs_real.calloc(1, total) : hs_real.malloc(total);
 	if (!raw)
 		return NULL;
-	user = raw + off;
-	h = hdr_of(user);
-	h->size = size;
-	h->raw_off = (uint32_t)off;
-	h->kind = (uint8_t)kind;
-	h->state = LIVE;
-	h->magic = MAGIC;
-	h->free_stack = 0;
-	memset(h->canary, CANARY, sizeof(h->canary));
-	if (!zero)
-		memset(user, FILL_NEW, size);
-	memset(user + size, CANARY, ck.tail);
-	h->alloc_stack = 0;
-	if (hs_should_track()) {
-		struct hs_stack *s = hs_track_alloc(user, size, kind, ra);
+	return block_init(raw + off, size, (uint32_t)off, ck.tail, kind, zero, ra);
+}
 
-		h->alloc_stack = s ? s->id : 0;
-	}
-	return user;
+/* Canary bytes after a block: fixed, or up to its page end in guard mode. */
+static size_t tail_of(const void *user, const struct hdr *h)
+{
+	uintptr_t base, end;
+
+	if (!GUARDED(h))
+		return ck.tail;
+	base = (uintptr_t)user - RAW_OFF(h);
+	end = (base + RAW_OFF(h) + h->size + ck.page - 1) & ~(ck.page - 1);
+	return end - ((uintptr_t)user + h->size);
+}
+
+/* Guard mode: the pages of a block, from its base. */
+static size_t guard_span(const void *user, const struct hdr *h, uintptr_t *base)
+{
+	*base = (uintptr_t)user - RAW_OFF(h);
+	return (RAW_OFF(h) + h->size + ck.page - 1) & ~(ck.page - 1);
 }
 
 /* Read len bytes at addr through the kernel: 0, or -1 where nothing is mapped. */
@@ -209,7 +348,7 @@ static int canaries_damaged(void *user, const struct hdr *h, struct hs_stack *wh
 		e.nbytes = n;
 		hs_error_add(&e);
 	}
-	n = damaged((const uint8_t *)user + h->size, ck.tail, CANARY, &first);
+	n = damaged((const uint8_t *)user + h->size, tail_of(user, h), CANARY, &first);
 	if (n) {
 		e.kind = HSR_ERR_OVERFLOW;
 		e.offset = (int64_t)(h->size + first);
@@ -220,42 +359,66 @@ static int canaries_damaged(void *user, const struct hdr *h, struct hs_stack *wh
 }
 
 /* Give a freed block's memory back, once its fill is verified. */
-static void evict(void *user, struct hs_stack *where)
+static void evict(const struct qentry *q, struct hs_stack *where)
 {
-	struct hdr *h = hdr_of(user);
+	struct hdr *h = hdr_of(q->user);
 	struct hs_error e = { .kind = HSR_ERR_USE_AFTER_FREE, .where = where };
-	size_t first = 0, n = damaged(user, h->size, FILL_FREED, &first);
+	size_t first = 0, n;
 
+	if (q->base) {	/* unreadable: a write would have faulted */
+		guard_unregister(q->base);
+		munmap((void *)q->base, q->bytes);
+		return;
+	}
+	n = damaged(q->user, h->size, FILL_FREED, &first);
 	if (n) {
-		about_block(&e, user, h);
+		about_block(&e, q->user, h);
 		e.offset = (int64_t)first;
 		e.nbytes = n;
 		hs_error_add(&e);
 	}
-	hs_real.free((char *)user - h->raw_off);
+	hs_real.free((char *)q->user - RAW_OFF(h));
+}
+
+/* What a freed block will be in quarantine; guard mode makes its pages inaccessible. */
+static struct qentry retire(void *user, const struct hdr *h)
+{
+	struct qentry q = { user, 0, h->size + HDR + ck.tail };
+	size_t data;
+
+	if (GUARDED(h)) {
+		data = guard_span(user, h, &q.base);
+		q.bytes = data + ck.page;
+		_Atomic uintptr_t *v = guard_find(q.base);
+
+		if (v)
+			atomic_store(v, (uintptr_t)user | 1);
+		mprotect((void *)q.base, data, PROT_NONE);
+	}
+	return q;
 }
 
 /* Keep a freed block for a while; the oldest ones leave when the quarantine is full. */
-static void quarantine(void *user, struct hs_stack *where)
+static void quarantine(const struct qentry *q, struct hs_stack *where)
 {
-	size_t size = hdr_of(user)->size + HDR + ck.tail;
-
 	if (!ck.quarantine_max ||
 	    atomic_flag_test_and_set_explicit(&ck.qlock, memory_order_acquire)) {
-		evict(user, where);
+		evict(q, where);
 		return;
 	}
-	while (ck.count && (ck.qbytes + size > ck.quarantine_max || ck.count == QUARANTINE_SLOTS)) {
-		void *old = ck.ring[(ck.head + QUARANTINE_SLOTS - ck.count) % QUARANTINE_SLOTS];
+	while (ck.count && (ck.qbytes + q->bytes > ck.quarantine_max ||
+			    ck.count == QUARANTINE_SLOTS)) {
+		struct qentry old = ck.ring[(ck.head + QUARANTINE_SLOTS - ck.count) %
+					    QUARANTINE_SLOTS];
 
-		ck.qbytes -= hdr_of(old)->size + HDR + ck.tail;
+		ck.qbytes -= old.bytes;
 		ck.count--;
-		evict(old, where);
+		evict(&old, where);
 	}
-	ck.ring[ck.head] = user;
+	ck.ring[ck.head] = *q;
 	ck.head = (ck.head + 1) % QUARANTINE_SLOTS;
 	ck.count++;
-	ck.qbytes += size;
+	ck.qbytes += q->bytes;
 	atomic_flag_clear_explicit(&ck.qlock, memory_order_release);
 }
 
@@ -313,6 +476,16 @@ static int identify(void *p, struct hdr *h, enum hs_free_kind fk, uintptr_t ra, 
 	void *start;
 	size_t first = 0;
 
+	if (hs_opt.check == 2) {
+		uintptr_t base;
+		_Atomic uintptr_t *v = guard_block_at((uintptr_t)p, &base);
+
+		if (v && atomic_load(v) == ((uintptr_t)p | 1)) {
+			bad_pointer(realloc ? HSR_ERR_REALLOC_FREED : HSR_ERR_DOUBLE_FREE, p, NULL,
+				    fk, ra, NULL);
+			return 0;
+		}
+	}
 	if (peek((char *)p - HDR, h, HDR) == 0 && h->magic == MAGIC)
 		return h->state == FREED ? 1 : 2;
 	if (peek((char *)p - HDR, h, HDR) == 0 && !damaged(h->canary, 8, CANARY, &first)) {
@@ -346,6 +519,7 @@ static int64_t release(void *p, enum hs_free_kind fk, uintptr_t ra, int from_rea
 	struct hdr copy, *h = hdr_of(p);
 	struct hs_block_info info;
 	struct hs_stack *where;
+	struct qentry q;
 	int what = hs_track_is_live(p) ? 2 : identify(p, &copy, fk, ra, from_realloc);
 
 	if (what == 3)
@@ -370,7 +544,8 @@ static int64_t release(void *p, enum hs_free_kind fk, uintptr_t ra, int from_rea
 	h->free_stack = where ? where->id : 0;
 	h->state = FREED;
 	memset(p, FILL_FREED, h->size);
-	quarantine(p, where);
+	q = retire(p, h);
+	quarantine(&q, where);
 	return (int64_t)h->size;
 }
 
@@ -453,8 +628,10 @@ unsigned hs_check_all(uintptr_t ra)
 	while (atomic_flag_test_and_set_explicit(&ck.qlock, memory_order_acquire))
 		hs_cpu_relax();
 	for (i = 0; i < ck.count; i++) {
-		void *u = ck.ring[(ck.head + QUARANTINE_SLOTS - 1 - i) % QUARANTINE_SLOTS];
-		size_t first = 0, n = damaged(u, hdr_of(u)->size, FILL_FREED, &first);
+		const struct qentry *q = &ck.ring[(ck.head + QUARANTINE_SLOTS - 1 - i) %
+						  QUARANTINE_SLOTS];
+		void *u = q->user;
+		size_t first = 0, n = q->base ? 0 : damaged(u, hdr_of(u)->size, FILL_FREED, &first);
 
 		if (n) {
 			struct hs_error e = { .kind = HSR_ERR_USE_AFTER_FREE, .where = c.where,
@@ -467,4 +644,35 @@ unsigned hs_check_all(uintptr_t ra)
 	atomic_flag_clear_explicit(&ck.qlock, memory_order_release);
 	hs_self.internal--;
 	return (unsigned)(hs_errors_total() - before);
+}
+
+int hs_check_fault(int sig, siginfo_t *si, void *ucv)
+{
+	struct hs_error e = { 0 };
+	uintptr_t base, val, frames[HS_MAX_DEPTH], pc = 0;
+	_Atomic uintptr_t *v;
+	size_t n;
+
+	if (hs_opt.check != 2 || (sig != SIGSEGV && sig != SIGBUS))
+		return 0;
+	v = guard_block_at((uintptr_t)si->si_addr, &base);
+	if (!v)
+		return 0;
+	val = atomic_load(v);
+	e.addr = val & ~(uintptr_t)1;
+	e.offset = (int64_t)((uintptr_t)si->si_addr - e.addr);
+	e.nbytes = 1;
+	if (val & 1) {
+		e.kind = HSR_ERR_GUARD_USE_AFTER_FREE;
+	} else {
+		e.kind = HSR_ERR_GUARD_OVERFLOW;
+		about_block(&e, (void *)e.addr, hdr_of((void *)e.addr));
+	}
+#if defined(__x86_64__)
+	pc = (uintptr_t)((ucontext_t *)ucv)->uc_mcontext.gregs[REG_RIP];
+#endif
+	n = hs_unwind(frames, hs_opt.depth, pc + 1, hs_self.stack_lo, hs_self.stack_hi);
+	e.where = n ? hs_stacktab_intern(HSR_KIND_CHECK, frames, n) : NULL;
+	hs_error_add(&e);
+	return 1;
 }

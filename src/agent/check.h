@@ -30,6 +30,13 @@ void hs_check_free(void *p, enum hs_free_kind fk, uintptr_t ra);
 void *hs_check_realloc(void *p, size_t size, unsigned kind, uintptr_t ra);
 size_t hs_check_usable_size(void *p);
 
+/*
+ * From a SIGSEGV/SIGBUS handler: if the fault hit a guard page or a freed guarded block,
+ * report it (with the faulting instruction's stack) and return 1; 0 otherwise.
+ */
+#include <signal.h>
+int hs_check_fault(int sig, siginfo_t *si, void *uc);
+
 /* Verify every live block's canaries and the quarantine's fill; errors found. */
 unsigned hs_check_all(uintptr_t ra);
 

@@ -26,6 +26,7 @@
 #include "control.h"
 #include "dump.h"
 #include "fmt.h"
+#include "faultinject.h"
 #include "hsr_format.h"
 #include "leakscan.h"
 #include "modules.h"
@@ -41,7 +42,26 @@ static atomic_uint requests;
 static int listen_fd = -1;
 static char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static pid_t sock_pid;			/* the process sock_path belongs to */
-static uint64_t next_periodic, next_check;
+static uint64_t next_periodic, next_check, next_autosave;
+
+/*
+ * Crash safety: every HEAPSCOPE_AUTOSAVE (2 s), if anything changed, a snapshot, so a
+ * process killed without warning leaves its recording up to then.
+ */
+static void autosave(uint64_t now)
+{
+	static uint64_t seen;
+	struct hs_totals tot;
+
+	if (!hs_opt.autosave_ns || now < next_autosave)
+		return;
+	next_autosave = now + hs_opt.autosave_ns;
+	hs_tracker_totals(&tot);
+	if (tot.alloc_calls + tot.free_calls == seen)
+		return;
+	seen = tot.alloc_calls + tot.free_calls;
+	hs_writer_snapshot(HSR_REASON_PERIODIC, "autosave", 0);
+}
 static int window_prev_tracking;	/* tracking before `record` started */
 
 void hs_control_request(unsigned req)
@@ -398,6 +418,7 @@ static void *control_main(void *arg)
 	hs_self.internal = 1;	/* all of this thread's work is the agent's own */
 	hs_threads_mark_agent();
 	next_periodic = hs_now_ns() + hs_opt.interval_ns;
+	next_autosave = hs_now_ns() + hs_opt.autosave_ns;
 	for (;;) {
 		struct pollfd p = { .fd = listen_fd, .events = POLLIN };
 
@@ -416,6 +437,7 @@ static void *control_main(void *arg)
 		if (atomic_load(&hs_state.finished))
 			return NULL;
 		serve_requests();
+		autosave(hs_now_ns());
 	}
 	return arg;
 }
@@ -453,6 +475,8 @@ static int thread_start(void)
 	sigset_t all, old;
 	int err;
 
+	if (hs_fault(HS_FAULT_THREAD))
+		return -EAGAIN;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pthread_attr_init(&attr);
@@ -466,7 +490,7 @@ static int thread_start(void)
 
 static int wanted(void)
 {
-	return hs_opt.control || hs_opt.interval_ns || hs_opt.check_interval_ns || hs_opt.threshold || hs_opt.dump[0] ||
+	return hs_opt.control || hs_opt.autosave_ns || hs_opt.interval_ns || hs_opt.check_interval_ns || hs_opt.threshold || hs_opt.dump[0] ||
 	       hs_opt.checkpoint_signal || hs_opt.sigusr_dumps;
 }
 

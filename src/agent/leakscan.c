@@ -120,6 +120,21 @@ static void push(struct scan *s, uint32_t i)
 		s->stack[s->top++] = i;
 }
 
+/*
+ * The C library's allocator keeps pointers to the chunk after a block (its "top", its
+ * free lists), whose header overlaps the last 8 bytes of the block's usable size: such a
+ * pointer is the allocator's, not the program's, and does not reach the block.
+ */
+static int allocator_pointer(const struct block *bl, uintptr_t v)
+{
+	size_t usable;
+
+	if (hs_opt.check || !hs_real.malloc_usable_size)
+		return 0;
+	usable = hs_real.malloc_usable_size((void *)bl->start);
+	return usable >= 8 && v == bl->start + usable - 8;
+}
+
 /* A pointer v found in memory reached as `from` (REACHABLE, POSSIBLE, or a clique). */
 static void found(struct scan *s, uintptr_t v, unsigned from)
 {
@@ -130,6 +145,8 @@ static void found(struct scan *s, uintptr_t v, unsigned from)
 	if (i < 0)
 		return;
 	bl = &s->b[i];
+	if (v != bl->start && allocator_pointer(bl, v))
+		return;
 	if (s->leader != UINT32_MAX) {
 		if (bl->state == UNREACHED && (uint32_t)i != s->leader) {
 			bl->state = INDIRECT;

@@ -7,6 +7,7 @@
  */
 #include <dlfcn.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
@@ -79,6 +80,47 @@ static void atfork_child(void)
 	hs_self.internal--;
 }
 
+/*
+ * A fatal signal the program does not handle itself: write the recording, then let the
+ * signal do what it would have done (the handler is reset on entry and the signal raised
+ * again, so the process dies of it as it would have).
+ */
+static void on_fatal_signal(int sig, siginfo_t *si, void *uc)
+{
+	char msg[64] = "terminated by signal ";
+	struct hs_fmt f = { msg, sizeof(msg), strlen(msg) };
+	int expected = 0;
+
+	hs_check_fault(sig, si, uc);	/* a guard-page fault is reported as a heap error */
+	hs_fmt_uint(&f, (uint64_t)sig);
+	if (atomic_load(&hs_state.pid) == getpid() &&
+	    atomic_compare_exchange_strong(&hs_state.finished, &expected, 1)) {
+		hs_self.internal++;
+		hs_writer_message(HSR_MSG_ERROR, msg);
+		hs_writer_snapshot(HS_REASON_CRASH, "crash", 1);
+		hs_control_stop();
+		hs_self.internal--;
+	}
+	if (si->si_code <= 0)	/* sent, not raised by a fault: send it again */
+		raise(sig);
+}
+
+static void install_fatal_handlers(void)
+{
+	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS };
+	struct sigaction sa, old;
+	unsigned i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_fatal_signal;
+	sa.sa_flags = SA_SIGINFO | SA_RESETHAND | SA_NODEFER | SA_ONSTACK;
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_DFL &&
+		    !(old.sa_flags & SA_SIGINFO))
+			sigaction(sigs[i], &sa, NULL);
+	}
+}
+
 static void (*real_exit)(int);
 
 static void *next_fn(const char *name)
@@ -107,6 +149,8 @@ static int init_parts(void)
 	if (pthread_atfork(atfork_prepare, atfork_parent, atfork_child) != 0)
 		return -1;
 	real_exit = next_fn("_exit");	/* now: a forked child must not need the loader */
+	if (hs_opt.crash_handler)
+		install_fatal_handlers();
 	return 0;
 }
 

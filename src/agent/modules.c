@@ -188,6 +188,9 @@ static void read_phdrs(struct hs_module *m, const struct dl_phdr_info *info)
 		} else if (ph->p_type == PT_GNU_EH_FRAME) {
 			m->eh_frame_hdr = (const uint8_t *)(m->bias + ph->p_vaddr);
 			m->eh_frame_hdr_size = ph->p_memsz;
+		} else if (ph->p_type == 0x70000001) {	/* PT_ARM_EXIDX */
+			m->arm_exidx = (const uint8_t *)(m->bias + ph->p_vaddr);
+			m->arm_exidx_size = ph->p_memsz;
 		}
 	}
 	for (unsigned i = 0; i < info->dlpi_phnum && !m->build_id_len; i++) {

@@ -36,6 +36,8 @@ struct hs_module {
 	struct hs_segment segs[HS_MODULE_MAX_SEGS];
 	const uint8_t *eh_frame_hdr;	/* runtime address of PT_GNU_EH_FRAME, NULL if none */
 	uintptr_t eh_frame_hdr_size;
+	const uint8_t *arm_exidx;	/* runtime address of PT_ARM_EXIDX (ARM EHABI), or NULL */
+	uintptr_t arm_exidx_size;
 	atomic_int unloaded;		/* set once it is no longer in dl_iterate_phdr */
 	uint64_t unload_t;		/* hs_now_ns() when it was seen unloaded */
 	atomic_int written;		/* recording writer: MODULE record written */

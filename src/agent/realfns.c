@@ -3,7 +3,8 @@
  * Finding the real allocation functions behind our hooks (dlsym(RTLD_NEXT, ...), so that a
  * target bringing its own allocator keeps it), and the bootstrap allocator that serves the
  * calls made while dlsym itself allocates. Bootstrap blocks are recognized by address
- * everywhere a block can be freed, reallocated or measured.
+ * everywhere a block can be freed, reallocated or measured. Built with HEAPSCOPE_WRAP (the
+ * static agent, wrap.c), the real functions are the linker's __real_NAME symbols instead.
  */
 #include <dlfcn.h>
 #include <stdalign.h>
@@ -54,10 +55,69 @@ size_t hs_bootstrap_size(const void *p)
 	return size;
 }
 
+#ifdef HEAPSCOPE_WRAP
+/* Defined by the linker for each -Wl,--wrap=NAME of heapscope-wrap.flags: the C library's. */
+extern void *__real_malloc(size_t);
+extern void __real_free(void *);
+extern void *__real_calloc(size_t, size_t);
+extern void *__real_realloc(void *, size_t);
+extern void *__real_reallocarray(void *, size_t, size_t);
+extern void *__real_memalign(size_t, size_t);
+extern int __real_posix_memalign(void **, size_t, size_t);
+extern void *__real_aligned_alloc(size_t, size_t);
+extern void *__real_valloc(size_t);
+extern void *__real_pvalloc(size_t);
+extern size_t __real_malloc_usable_size(void *);
+
+#define REAL_SYM(name) { #name, (void *)__real_##name }
+
+static const struct {
+	const char *name;
+	void *fn;
+} real_syms[] = {
+	REAL_SYM(malloc), REAL_SYM(free), REAL_SYM(calloc), REAL_SYM(realloc),
+	REAL_SYM(reallocarray), REAL_SYM(memalign), REAL_SYM(posix_memalign),
+	REAL_SYM(aligned_alloc), REAL_SYM(valloc), REAL_SYM(pvalloc),
+	REAL_SYM(malloc_usable_size),
+};
+
+static void *next_sym(const char *name)
+{
+	for (size_t i = 0; i < sizeof(real_syms) / sizeof(real_syms[0]); i++)
+		if (!strcmp(real_syms[i].name, name))
+			return real_syms[i].fn;
+	return NULL;
+}
+
+/*
+ * A static program calls malloc while the C library is still starting itself
+ * (_dl_non_dynamic_init, before dl_iterate_phdr and TLS are usable): until the first
+ * constructor has run, hs_real_resolve() says "not yet" and those calls are served by the
+ * bootstrap allocator, untracked, without starting the agent.
+ */
+static atomic_int libc_started;
+
+__attribute__((constructor(101))) static void wrap_started(void)
+{
+	atomic_store_explicit(&libc_started, 1, memory_order_release);
+}
+
+/*
+ * dlsym for the static agent's lifecycle.c (wrap.c renames its calls): the next definition
+ * of an allocation function, NULL for anything else (a static program has no loader to ask).
+ * Async-signal-safe; never allocates.
+ */
+void *hs_wrap_dlsym(void *handle, const char *name);
+void *hs_wrap_dlsym(void *handle, const char *name)
+{
+	return handle == RTLD_NEXT ? next_sym(name) : NULL;
+}
+#else
 static void *next_sym(const char *name)
 {
 	return dlsym(RTLD_NEXT, name);
 }
+#endif
 
 int hs_real_resolve(void)
 {
@@ -67,6 +127,10 @@ int hs_real_resolve(void)
 
 	if (atomic_load_explicit(&state, memory_order_acquire) == 2)
 		return 0;
+#ifdef HEAPSCOPE_WRAP
+	if (!atomic_load_explicit(&libc_started, memory_order_acquire))
+		return -1;	/* the bootstrap allocator serves it; ask again later */
+#endif
 	if (!atomic_compare_exchange_strong(&state, &expected, 1))
 		return expected == 2 ? 0 : -1;
 	hs_self.internal++;

@@ -276,7 +276,7 @@ static void do_alloc(struct hs_thread *t, void *p, uint64_t size, struct hs_stac
 {
 	account_alloc(s, weigh(size));
 	map_insert(p, size, s);
-	t->last_alloc = p;
+	t->last_alloc = ~(uintptr_t)p;
 	timeline_tick(t);
 }
 
@@ -284,10 +284,10 @@ static int do_free(struct hs_thread *t, void *p)
 {
 	struct hs_ptrmap_entry e;
 	struct hs_stack *s;
-	int temporary = t->last_alloc == p;
+	int temporary = t->last_alloc == ~(uintptr_t)p;
 
 	if (temporary)
-		t->last_alloc = NULL;
+		t->last_alloc = 0;
 	if (!map_remove(p, &e))
 		return 0;
 	s = stack_by_id(e.id);
@@ -367,7 +367,7 @@ static inline int sampled(struct hs_thread *t, uint64_t size)
 	}
 	t->sample_left -= (int64_t)size;
 	if (hs_likely(t->sample_left > 0)) {
-		t->last_alloc = NULL;
+		t->last_alloc = 0;
 		return 0;
 	}
 	t->sample_left = hs_sample_next(&t->rng, interval);
@@ -432,8 +432,8 @@ void hs_track_forget(void *p, struct hs_block_info *out)
 		out->size = e.size;
 		out->stack = stack_by_id(e.id);
 	}
-	if (t->last_alloc == p)
-		t->last_alloc = NULL;
+	if (t->last_alloc == ~(uintptr_t)p)
+		t->last_alloc = 0;
 	t->busy = 0;
 	if (hs_unlikely(t->npending | t->park))
 		after_busy(t);

@@ -85,6 +85,10 @@ static __attribute__((noinline, cold)) uint32_t rule_miss(uintptr_t key, uintptr
 	rule = HS_RULE_FPSTEP;		/* no module, or no usable CFI */
 	if (m && ra && hs_arch_is_sigreturn(m, pc))
 		rule = HS_RULE_SIGNAL;
+#ifdef HS_ARCH_TABLES
+	else if (m && hs_arch_table_rule(m, key, &rule) == 0)
+		;	/* the arch's own unwind tables (ARM: .ARM.exidx) */
+#endif
 	else if (m && hs_cfi_find(m, key, &cr) == 0)
 		rule = hs_arch_pack(&cr);
 	cache_put(key, rule);
@@ -155,6 +159,14 @@ static int step_complex(const struct bounds *b, struct hs_uregs *r)
 	const struct hs_module *m = hs_module_find(key);
 	struct hs_cfi_rules cr;
 
+#ifdef HS_ARCH_TABLES
+	if (m) {
+		int rc = hs_arch_table_step(m, key, r, b->lo, b->hi);
+
+		if (rc != -ENOENT)
+			return rc;
+	}
+#endif
 	if (m && hs_cfi_find(m, key, &cr) == 0) {
 		int rc = step_row(b, r, &cr);
 

@@ -19,6 +19,7 @@
 #include "fmt.h"
 #include "hsr_encode.h"
 #include "errors.h"
+#include "faultinject.h"
 #include "hsr_format.h"
 #include "leakscan.h"
 #include "modules.h"
@@ -225,7 +226,8 @@ static int flush(void)
 	size_t off = 0;
 
 	while (off < w.len) {
-		ssize_t n = write(w.fd, w.buf + off, w.len - off);
+		ssize_t n = hs_fault(HS_FAULT_WRITE) ? (errno = ENOSPC, -1) :
+			    write(w.fd, w.buf + off, w.len - off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -674,7 +676,7 @@ static int put_end(unsigned reason)
 	cursor(&b);
 	rec = hsr_record_begin(&b, HSR_END);
 	hsr_put_uv(&b, hs_now_ns());
-	hsr_put_uv(&b, reason == HSR_REASON_EXEC ? 2 : 1);
+	hsr_put_uv(&b, reason == HSR_REASON_EXEC ? 2 : reason == HSR_REASON_SIGNAL ? 3 : 1);
 	hsr_put_uv(&b, hs_arena_mapped_bytes());
 	hsr_put_uv(&b, hs_stacktab_max_id());
 	hsr_put_uv(&b, hs_stacktab_dropped());
@@ -854,11 +856,27 @@ static void lock_wait(void)
 		hs_cpu_relax();
 }
 
+/* The lock, but not forever: a crash may have struck while this thread held it. */
+static int lock_for_crash(void)
+{
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		if (!atomic_flag_test_and_set_explicit(&w.lock, memory_order_acquire))
+			return 0;
+		usleep(1000);
+	}
+	return -EDEADLK;
+}
+
 int hs_writer_snapshot(unsigned reason, const char *name, int final)
 {
 	int err, created;
 
-	lock_wait();
+	if (reason != HS_REASON_CRASH)
+		lock_wait();
+	else if (lock_for_crash() < 0)
+		return -EDEADLK;
 	if (w.failed) {
 		err = -EIO;
 		goto out_unlock;
@@ -871,7 +889,8 @@ int hs_writer_snapshot(unsigned reason, const char *name, int final)
 		goto out_internal;
 	}
 	w.len = 0;
-	err = write_records(reason, name, final, created);
+	err = write_records(reason == HS_REASON_CRASH ? HSR_REASON_SIGNAL : reason, name, final,
+			    created);
 	if (err)
 		report_failure("cannot write recording", -err);
 	close(w.fd);

@@ -20,6 +20,12 @@ int hs_writer_init(void);
  */
 int hs_writer_snapshot(unsigned reason, const char *name, int final);
 
+/*
+ * For hs_writer_snapshot: the process is dying of a fatal signal (from its handler): wait
+ * for the writer's lock only a while, and end the recording with END reason "signal".
+ */
+#define HS_REASON_CRASH 100
+
 /* Queue a message (enum hsr_message_level) for the next write; keeps the first few. */
 void hs_writer_message(unsigned level, const char *text);
 

@@ -73,14 +73,13 @@ static int bad_line(char *err, size_t errlen, const char *name, unsigned line, c
 	return -EINVAL;
 }
 
-int hs_suppressions_parse(struct hs_suppressions *s, const char *text, size_t len,
-			  const char *name, char *err, size_t errlen)
+static int parse_text(struct hs_suppressions *s, const char *text, size_t len,
+		      const char *name, char *err, size_t errlen)
 {
 	size_t cap = 0, start = 0;
 	unsigned line = 0;
 	const char *why = NULL;
 
-	memset(s, 0, sizeof(*s));
 	while (start < len) {
 		const char *nl = memchr(text + start, '\n', len - start);
 		size_t n = nl ? (size_t)(nl - text) - start : len - start;
@@ -105,6 +104,18 @@ int hs_suppressions_parse(struct hs_suppressions *s, const char *text, size_t le
 		start += n + 1;
 	}
 	return 0;
+}
+
+int hs_suppressions_parse(struct hs_suppressions *s, const char *text, size_t len,
+			  const char *name, char *err, size_t errlen)
+{
+	int ret;
+
+	memset(s, 0, sizeof(*s));
+	ret = parse_text(s, text, len, name, err, errlen);
+	if (ret)
+		hs_suppressions_release(s);
+	return ret;
 }
 
 static int read_all(FILE *f, char **buf, size_t *len)
@@ -157,8 +168,6 @@ int hs_suppressions_load(struct hs_suppressions *s, const char *path, char *err,
 	}
 	ret = hs_suppressions_parse(s, buf, len, path, err, errlen);
 	free(buf);
-	if (ret)
-		hs_suppressions_release(s);
 	return ret;
 }
 

@@ -32,7 +32,8 @@ struct hs_suppressions {
 
 /*
  * Parse suppressions from text[0 .. len) (need not be NUL-terminated) into s, which the
- * caller releases with hs_suppressions_release(). `name` is used in messages. On a line
+ * caller releases with hs_suppressions_release() (on failure s is left empty). `name` is
+ * used in messages. On a line
  * that is not a comment, blank or `leak:PATTERN` with a non-empty pattern, or one longer
  * than HS_SUPP_MAX_LINE, returns -EINVAL and writes "NAME:LINE: why" into err; -ENOMEM.
  * Other LSan types (`called_from_lib:` ...) are refused too: they mean nothing here.

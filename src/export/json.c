@@ -18,6 +18,8 @@ static const char *end_reason(const struct hsr_end *e)
 {
 	if (!e->present)
 		return NULL;
+	if (e->reason == 3)
+		return "signal";
 	return e->reason == HSR_REASON_EXIT ? "exit" : e->reason == HSR_REASON_EXEC ? "exec" : NULL;
 }
 

@@ -24,7 +24,7 @@ struct hsr_cursor {
 static inline void hsr_cursor_init(struct hsr_cursor *c, const void *p, size_t n)
 {
 	c->p = p;
-	c->end = c->p + n;
+	c->end = n ? c->p + n : c->p;	/* an empty payload may have no buffer (NULL) */
 	c->bad = 0;
 }
 

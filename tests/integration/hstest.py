@@ -49,9 +49,12 @@ class Env:
         return subprocess.run(argv, capture_output=True, timeout=timeout, env=env,
                               cwd=self.tmp)
 
-    def report(self, rec, *args):
-        """`heapscope report REC --format json ARGS` as a dict."""
-        cmd = [self.heapscope, "report", rec, "--format", "json", "--top", "0"] + list(args)
+    def report(self, rec, *args, reachable=True):
+        """`heapscope report REC --format json ARGS` as a dict. The leaks view lists every
+        stack live at the end (--show-reachable: lost ones first, then still reachable
+        ones), as it did before the leak scan; t0700 and t0730 test the lost-only list."""
+        cmd = [self.heapscope, "report", rec, "--format", "json", "--top", "0"] + \
+            (["--show-reachable"] if reachable else []) + list(args)
         proc = subprocess.run(cmd, capture_output=True, timeout=300)
         if proc.returncode != 0:
             fail("report %s failed (%d): %s" % (" ".join(args), proc.returncode,

@@ -178,6 +178,7 @@ static void put_leaks(struct hsr_buf *b, int second)
 	for (unsigned k = 0; k < 8; k++)
 		hsr_put_uv(b, second ? s2[k] + s3[k] : k == 7 ? 5 : k == 6 ? 500 : 0);
 	hsr_put_u32le(b, 0x00808080u | (second ? 2u : 1u));	/* padded count */
+	hsr_put_uv(b, second ? 2 : 1);				/* first stack id */
 	for (unsigned k = 0; k < 8; k++)
 		hsr_put_uv(b, second ? s2[k] : k == 7 ? 5 : k == 6 ? 500 : 0);
 	if (second) {
@@ -434,7 +435,6 @@ static void test_full(size_t len)
 	if (!rec)
 		return;
 	CHECK_U(rec->size, len);
-	if (rec->problem[0]) fprintf(stderr, "problem: %s\n", rec->problem);
 	check_process(rec);
 	check_modules(rec);
 	check_stacks(rec);

@@ -65,6 +65,13 @@ struct qentry {
 	size_t bytes;		/* what it holds of the quarantine's budget */
 };
 
+struct guard_info {
+	size_t span;		/* bytes of the mapping */
+	uint64_t size;
+	uint32_t alloc_stack, free_stack;
+	uint8_t kind;
+};
+
 #define GUARD_SLOTS (1u << 20)
 #define TOMB 1
 #define GUARD_BACK_PAGES 4096	/* a fault this far past a block's start is still found */
@@ -73,7 +80,7 @@ static struct {
 	size_t page;
 	_Atomic uintptr_t *keys;	/* guard mode: a block's first page ... */
 	_Atomic uintptr_t *vals;	/* ... and its user pointer, | 1 once freed */
-	size_t *spans;			/* ... and the bytes of its mapping */
+	struct guard_info *info;	/* ... and what reports need once it is unreadable */
 	size_t tail;			/* canary bytes after each block */
 	uint64_t quarantine_max;	/* bytes */
 	atomic_flag qlock;
@@ -91,8 +98,8 @@ int hs_check_init(void)
 	if (hs_opt.check == 2) {
 		ck.keys = hs_arena_map(GUARD_SLOTS * sizeof(*ck.keys));
 		ck.vals = hs_arena_map(GUARD_SLOTS * sizeof(*ck.vals));
-		ck.spans = hs_arena_map(GUARD_SLOTS * sizeof(*ck.spans));
-		if (!ck.keys || !ck.vals || !ck.spans)
+		ck.info = hs_arena_map(GUARD_SLOTS * sizeof(*ck.info));
+		if (!ck.keys || !ck.vals || !ck.info)
 			return -ENOMEM;
 	}
 	return ck.ring ? 0 : -ENOMEM;
@@ -113,7 +120,7 @@ static void guard_register(uintptr_t base, uintptr_t user, size_t span)
 
 		if ((k == 0 || k == TOMB) &&
 		    atomic_compare_exchange_strong(&ck.keys[i], &k, base)) {
-			ck.spans[i] = span;
+			ck.info[i].span = span;
 			atomic_store(&ck.vals[i], user);
 			return;
 		}
@@ -147,7 +154,7 @@ static _Atomic uintptr_t *guard_block_at(uintptr_t addr, uintptr_t *base)
 
 		if (v) {
 			*base = b;
-			return addr < b + ck.spans[v - ck.vals] ? v : NULL;
+			return addr < b + ck.info[v - ck.vals].span ? v : NULL;
 		}
 	}
 	return NULL;
@@ -391,8 +398,15 @@ static struct qentry retire(void *user, const struct hdr *h)
 		q.bytes = data + ck.page;
 		_Atomic uintptr_t *v = guard_find(q.base);
 
-		if (v)
+		if (v) {
+			struct guard_info *gi = &ck.info[v - ck.vals];
+
+			gi->size = h->size;
+			gi->alloc_stack = h->alloc_stack;
+			gi->free_stack = h->free_stack;
+			gi->kind = h->kind;
 			atomic_store(v, (uintptr_t)user | 1);
+		}
 		mprotect((void *)q.base, data, PROT_NONE);
 	}
 	return q;
@@ -651,7 +665,7 @@ int hs_check_fault(int sig, siginfo_t *si, void *ucv)
 	struct hs_error e = { 0 };
 	uintptr_t base, val, frames[HS_MAX_DEPTH], pc = 0;
 	_Atomic uintptr_t *v;
-	size_t n;
+	size_t n, k;
 
 	if (hs_opt.check != 2 || (sig != SIGSEGV && sig != SIGBUS))
 		return 0;
@@ -663,7 +677,13 @@ int hs_check_fault(int sig, siginfo_t *si, void *ucv)
 	e.offset = (int64_t)((uintptr_t)si->si_addr - e.addr);
 	e.nbytes = 1;
 	if (val & 1) {
+		const struct guard_info *gi = &ck.info[v - ck.vals];
+
 		e.kind = HSR_ERR_GUARD_USE_AFTER_FREE;
+		e.size = gi->size;
+		e.alloc = stack_of(gi->alloc_stack);
+		e.freed = gi->free_stack ? stack_of(gi->free_stack) : NULL;
+		e.alloc_kind = gi->kind;
 	} else {
 		e.kind = HSR_ERR_GUARD_OVERFLOW;
 		about_block(&e, (void *)e.addr, hdr_of((void *)e.addr));
@@ -672,6 +692,12 @@ int hs_check_fault(int sig, siginfo_t *si, void *ucv)
 	pc = (uintptr_t)((ucontext_t *)ucv)->uc_mcontext.gregs[REG_RIP];
 #endif
 	n = hs_unwind(frames, hs_opt.depth, pc + 1, hs_self.stack_lo, hs_self.stack_hi);
+	for (k = 0; k < n && pc && frames[k] != pc + 1; k++)
+		;
+	if (k < n) {	/* start at the faulting instruction, past the signal frame */
+		memmove(frames, frames + k, (n - k) * sizeof(*frames));
+		n -= k;
+	}
 	e.where = n ? hs_stacktab_intern(HSR_KIND_CHECK, frames, n) : NULL;
 	hs_error_add(&e);
 	return 1;

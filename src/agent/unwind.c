@@ -18,7 +18,11 @@
 
 #define CACHE_SETS (1u << 15)		/* x 2 ways = 64K words, 512 KiB */
 #define TAG_SHIFT 15
-#define KEY_LIMIT ((uintptr_t)1 << 48)	/* keys above are not cached */
+#if UINTPTR_MAX > 0xffffffffu
+#define KEY_CACHEABLE(key) ((key) < ((uintptr_t)1 << 48))	/* keys above are not cached */
+#else
+#define KEY_CACHEABLE(key) 1
+#endif
 #define SKIP_MAX 8			/* frames searched for first_ra */
 #define SHARDS 16
 
@@ -45,7 +49,7 @@ static inline uint32_t cache_get(uintptr_t key)
 	_Atomic uint64_t *set;
 	uint64_t tag = (uint64_t)key >> TAG_SHIFT, w;
 
-	if (key >= KEY_LIMIT)
+	if (!KEY_CACHEABLE(key))
 		return 0;
 	set = &cache[(key & (CACHE_SETS - 1)) * 2];
 	w = atomic_load_explicit(&set[0], memory_order_relaxed);
@@ -63,7 +67,7 @@ static void cache_put(uintptr_t key, uint32_t rule)
 	_Atomic uint64_t *set;
 	uint64_t tag = (uint64_t)key >> TAG_SHIFT, old;
 
-	if (key >= KEY_LIMIT)
+	if (!KEY_CACHEABLE(key))
 		return;
 	set = &cache[(key & (CACHE_SETS - 1)) * 2];
 	old = atomic_load_explicit(&set[0], memory_order_relaxed);
@@ -136,7 +140,8 @@ static int step_row(const struct bounds *b, struct hs_uregs *r, const struct hs_
 	if (row->regs[cr->ra_reg].how == HS_CFI_UNDEF)
 		return -2;
 	cfa = base + (uintptr_t)row->cfa_off;
-	if (cfa <= r->sp || cfa > b->hi)
+	/* The CFA goes up; only a leaf interrupted by a signal (ra = 0) may keep its sp. */
+	if (cfa < r->sp || (cfa == r->sp && r->ra) || cfa > b->hi)
 		return -1;
 	if (rule_value(b, r, cfa, &row->regs[cr->ra_reg], cr->ra_reg, &pc) ||
 	    rule_value(b, r, cfa, &row->regs[HS_ARCH_DW_FP], HS_ARCH_DW_FP, &fp))
@@ -320,6 +325,9 @@ __attribute__((noinline)) size_t hs_unwind(uintptr_t *frames, size_t max, uintpt
 	HS_ARCH_CAPTURE(&r);
 	if (!max)
 		return 0;
+#ifdef HS_ARCH_RA_MASK
+	first_ra &= HS_ARCH_RA_MASK;	/* ARM: frames are kept without the Thumb bit */
+#endif
 	/* Nothing below our own frame belongs to the frames we walk. */
 	w.b.lo = stack_lo > own ? stack_lo : own;
 	w.b.hi = stack_hi;

@@ -4,9 +4,9 @@
  * searched, and the compact-model programs of personality routines 0, 1 and 2 inline or in
  * .ARM.extab, also those following a generic personality such as __gxx_personality_v0),
  * interpreted to a packed rule for the common shapes and evaluated in full otherwise;
- * recognizing the signal return trampoline (glibc's Thumb-2 __default_rt_sa_restorer, the
- * kernel's and musl's ARM and Thumb "mov r7, #173; svc 0") and stepping through the signal
- * frame by the registers the kernel saved in its ucontext.
+ * recognizing the signal return trampolines (glibc's Thumb-2 __default_sa_restorer and
+ * __default_rt_sa_restorer, the kernel's and musl's ARM and Thumb ones) and stepping
+ * through the signal frame by the registers the kernel saved in its ucontext.
  *
  * Reads of tables and code stay inside the module's readable segments and reads of the
  * stack inside the caller's bounds. Must not allocate or lock.
@@ -307,7 +307,7 @@ int hs_arch_table_step(const struct hs_module *m, uintptr_t key, struct hs_uregs
 		return -1;
 	if (!s.pc_set && !s.lr_set && r->ra)
 		return -1;	/* lr is not live in a caller's frame */
-	if (s.vsp <= r->sp || s.vsp > hi)
+	if (s.vsp < r->sp || (s.vsp == r->sp && r->ra) || s.vsp > hi)
 		return -1;
 	r->fp = s.r7;
 	r->r11 = s.r11;
@@ -320,26 +320,46 @@ uint32_t hs_arch_pack(const struct hs_cfi_rules *cr)
 	return HS_RULE_COMPLEX;	/* .eh_frame on ARM is rare: evaluated in full (unwind.c) */
 }
 
-int hs_arch_is_sigreturn(const struct hs_module *m, uintptr_t pc)
+/*
+ * 2 when pc is an rt_sigreturn trampoline (the handler got an rt_sigframe: siginfo, then
+ * ucontext), 1 for a sigreturn one (a handler without SA_SIGINFO: sigframe = ucontext
+ * first), else 0. "mov r7, #NR; svc 0" in Thumb-2 (glibc's restorers), Thumb or ARM.
+ */
+static int sigreturn_kind(const struct hs_module *m, uintptr_t pc)
 {
-	static const uint16_t thumb2[3] = { 0xf04f, 0x07ad, 0xdf00 };	/* mov.w r7,#173; svc 0 */
-	static const uint16_t thumb[2] = { 0x27ad, 0xdf00 };		/* movs r7,#173; svc 0 */
-	static const uint32_t arm[2] = { 0xe3a070ad, 0xef000000 };	/* mov r7,#173; svc 0 */
-	uintptr_t end = hs_module_readable_end(m, pc);
+	static const uint8_t nr[2] = { 173, 119 };	/* __NR_rt_sigreturn, __NR_sigreturn */
+	uintptr_t end = m ? hs_module_readable_end(m, pc) : 0;
+	const uint16_t *h = (const uint16_t *)pc;
+	uint32_t a0, a1;
 
 	if (!end || end - pc < 8 || (pc & 1))
 		return 0;
-	return !__builtin_memcmp((const void *)pc, thumb2, sizeof(thumb2)) ||
-	       !__builtin_memcmp((const void *)pc, thumb, sizeof(thumb)) ||
-	       (!(pc & 3) && !__builtin_memcmp((const void *)pc, arm, sizeof(arm)));
+	for (int k = 0; k < 2; k++) {
+		if ((h[0] == 0xf04f && h[1] == (0x0700 | nr[k]) && h[2] == 0xdf00) ||
+		    (h[0] == (0x2700 | nr[k]) && h[1] == 0xdf00))
+			return 2 - k;
+		if (pc & 3)
+			continue;
+		__builtin_memcpy(&a0, (const void *)pc, 4);
+		__builtin_memcpy(&a1, (const void *)(pc + 4), 4);
+		if (a0 == (0xe3a07000u | nr[k]) && a1 == 0xef000000u)
+			return 2 - k;
+	}
+	return 0;
 }
 
-/* The handler returned into the trampoline with sp at the rt_sigframe. */
+int hs_arch_is_sigreturn(const struct hs_module *m, uintptr_t pc)
+{
+	return sigreturn_kind(m, pc) != 0;
+}
+
+/* The handler returned into the trampoline with sp at the (rt_)sigframe. */
 int hs_arch_step_signal(struct hs_uregs *r, uintptr_t lo, uintptr_t hi)
 {
-	uintptr_t uc = r->sp + OFF_UC, sp;
+	int kind = sigreturn_kind(hs_module_find(r->pc), r->pc);
+	uintptr_t uc = r->sp + (kind == 2 ? OFF_UC : 0), sp;
 
-	if (r->sp < lo || hi < UC_NEED || r->sp > hi - UC_NEED)
+	if (!kind || r->sp < lo || hi < UC_NEED || r->sp > hi - UC_NEED)
 		return -1;
 	sp = hs_load_word(uc + OFF_SP);
 	if (sp <= uc || sp >= hi)

@@ -32,6 +32,7 @@
 #define HS_ARM_VSP_R11 7
 #define HS_ARCH_CAPTURE_SELF 1	/* HS_ARCH_CAPTURE gives hs_unwind's own frame */
 #define HS_ARCH_TABLES 1	/* hs_arch_table_rule / _step: .ARM.exidx */
+#define HS_ARCH_RA_MASK (~(uintptr_t)1)	/* a Thumb return address has bit 0 set */
 
 struct hs_uregs {
 	uintptr_t pc;	/* where the frame executes, without the Thumb bit */
@@ -133,7 +134,7 @@ static inline int hs_arch_step_packed(struct hs_uregs *r, uint32_t rule, uintptr
 			pc = v;	/* r14, then r15 if both */
 	}
 	vsp += (uintptr_t)(rule >> 27) << 2;
-	if (vsp <= r->sp || vsp > hi)
+	if (vsp < r->sp || (vsp == r->sp && r->ra) || vsp > hi)
 		return -1;
 	return hs_arm_set_caller(r, pc, vsp);
 }

@@ -67,6 +67,7 @@ struct report_opts {
 	size_t ndebug_dirs;
 	const char *output;		/* NULL: stdout */
 	int growth;			/* --growth */
+	int errors;			/* --errors */
 	int show_reachable;		/* --show-reachable */
 	int gen_suppressions;		/* --gen-suppressions */
 	struct hs_suppressions supp;	/* --suppressions FILE */
@@ -108,6 +109,7 @@ void hs_usage_report(FILE *out)
 	      "  --suppressions FILE  leave out leaks matching LeakSanitizer-style\n"
 	      "                     'leak:PATTERN' lines; counted as suppressed\n"
 	      "  --gen-suppressions write a suppression for each leak instead of the report\n"
+	      "  --errors           the heap errors found under --check, each with its stacks\n"
 	      "  --growth           the stacks whose live bytes grow steadily across the\n"
 	      "                     snapshots, with rates and confidence (needs 3 snapshots)\n"
 	      "\n"
@@ -231,6 +233,7 @@ static int value_option(struct report_opts *o, int argc, char **argv, int *i)
 static int leak_option(struct report_opts *o, int argc, char **argv, int *i)
 {
 	int *flag = !strcmp(argv[*i], "--growth") ? &o->growth
+		  : !strcmp(argv[*i], "--errors") ? &o->errors
 		  : !strcmp(argv[*i], "--show-reachable") ? &o->show_reachable
 		  : !strcmp(argv[*i], "--gen-suppressions") ? &o->gen_suppressions : NULL;
 	const char *val;
@@ -366,6 +369,7 @@ static int report_extras_init(struct report_extras *x, struct report_opts *o,
 	hs_leak_summary_compute(rec, &x->vopts, &x->leaks);
 	r->leaks = x->leaks.classified || o->supp_path ? &x->leaks : NULL;
 	r->show_reachable = o->show_reachable;
+	r->errors_only = o->errors;
 	if (!o->growth)
 		return 0;
 	err = hs_growth_compute(rec, o->top, &x->growth);
@@ -553,7 +557,9 @@ static int write_run_summary(const struct hsr_recording *rec, FILE *out,
 		err = hs_suppressions_apply(o->supp, rec, &res, &suppressed);
 	vopts.suppressed = suppressed;
 	hs_leak_summary_compute(rec, &vopts, &leaks);
-	*errors = hs_leak_error_blocks(&leaks, o->error_kinds);
+	/* --leak-check=none: the user asked for no leak checking, so leaks are no errors. */
+	*errors = o->leak_check == HS_LEAK_CHECK_NONE ? 0
+						      : hs_leak_error_blocks(&leaks, o->error_kinds);
 	r.leaks = leaks.classified || o->supp ? &leaks : NULL;
 	if (!err && out)
 		err = hs_export_text_summary(out, &r);
@@ -561,6 +567,14 @@ static int write_run_summary(const struct hsr_recording *rec, FILE *out,
 		err = run_summary_leaks(out, &r, o, &vopts);
 	if (!err && out && o->top)
 		err = run_summary_peak(out, &r, o->top);
+	if (!err && rec->nerrors) {
+		for (size_t i = 0; i < rec->nerrors; i++)
+			*errors += rec->errors[i].count;
+		if (out)
+			fputc('\n', out);
+		if (out)
+			err = hs_export_text_errors(out, &r, o->top ? o->top : 5);
+	}
 	free(suppressed);
 	hs_resolver_release(&res);
 	return err;

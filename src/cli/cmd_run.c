@@ -37,6 +37,10 @@ struct run_opts {
 	const char *supp_path;	/* --suppressions */
 	struct hs_suppressions supp;
 	int error_exitcode;	/* --error-exitcode=N; 0: off */
+	const char *check;	/* --check[=canary|guard]: "1" or "guard" */
+	const char *quarantine;	/* --quarantine SIZE */
+	const char *canary;	/* --canary N */
+	int abort_on_error;
 	unsigned error_kinds;	/* --errors-for-leak-kinds, default definite,possible */
 };
 
@@ -64,7 +68,14 @@ void hs_usage_run(FILE *out)
 		"      --error-exitcode=N   exit with N when leaks are found (after suppressions)\n"
 		"      --errors-for-leak-kinds=LIST  which count for it: definite, indirect,\n"
 		"                       possible, reachable, all, none (default definite,possible)\n"
-		"  -q, --quiet          no messages from the agent\n");
+		"  -q, --quiet          no messages from the agent\n"
+		"\nHeap checking (docs/CHECK.md):\n"
+		"      --check[=canary|guard]  canaries around blocks, fill patterns, a quarantine\n"
+		"                       of freed blocks, checked frees; guard: a PROT_NONE page\n"
+		"                       after each block (an overflow faults where it happens)\n"
+		"      --canary N       canary bytes after each block (default 16, at most 256)\n"
+		"      --quarantine SIZE  freed bytes held back to catch writes after free (16M)\n"
+		"      --abort-on-error stop at the first heap error (for a debugger)\n");
 }
 
 static int bad_usage(const char *fmt, const char *arg)
@@ -152,6 +163,30 @@ static int parse_leak_opt(int argc, char **argv, int *i, struct run_opts *o)
 	return 0;
 }
 
+/* --check[=canary|guard], --quarantine SIZE, --canary N, --abort-on-error. 0 or 2. */
+static int parse_check_opt(int argc, char **argv, int *i, struct run_opts *o)
+{
+	const char *a = argv[*i], *v;
+
+	if (!strcmp(a, "--abort-on-error")) {
+		o->abort_on_error = 1;
+	} else if (!strcmp(a, "--check") || !strcmp(a, "--check=canary")) {
+		o->check = "1";
+	} else if (!strcmp(a, "--check=guard")) {
+		o->check = "guard";
+	} else if (is_opt(a, "--check")) {
+		return bad_usage("--check takes 'canary' or 'guard', not '%s'", a + 8);
+	} else if (is_opt(a, "--quarantine")) {
+		v = opt_value(argc, argv, i, "--quarantine");
+		if (!v || strspn(v, "0123456789") == 0)
+			return bad_usage("option '--quarantine' needs a size (like 64M)%s", "");
+		o->quarantine = v;
+	} else {
+		return parse_number_opt(argc, argv, i, "--canary", &o->canary);
+	}
+	return 0;
+}
+
 static int parse_one(int argc, char **argv, int *i, struct run_opts *o)
 {
 	const char *a = argv[*i], *v;
@@ -182,6 +217,9 @@ static int parse_one(int argc, char **argv, int *i, struct run_opts *o)
 	} else if (is_opt(a, "--leak-check") || is_opt(a, "--suppressions") ||
 		   is_opt(a, "--error-exitcode") || is_opt(a, "--errors-for-leak-kinds")) {
 		return parse_leak_opt(argc, argv, i, o);
+	} else if (is_opt(a, "--check") || is_opt(a, "--quarantine") || is_opt(a, "--canary") ||
+		   !strcmp(a, "--abort-on-error")) {
+		return parse_check_opt(argc, argv, i, o);
 	} else if (!strcmp(a, "--show-reachable")) {
 		o->show_reachable = 1;
 	} else if (!strcmp(a, "--gen-suppressions")) {
@@ -328,6 +366,10 @@ static int setup_env(const struct run_opts *o, const char *session)
 	    set_env("HEAPSCOPE_TIMELINE_MS", o->timeline_ms) ||
 	    set_env("HEAPSCOPE_SAMPLE", o->sample) ||
 	    set_env("HEAPSCOPE_LEAK_CHECK", o->leak_check) ||
+	    set_env("HEAPSCOPE_CHECK", o->check) ||
+	    set_env("HEAPSCOPE_QUARANTINE", o->quarantine) ||
+	    set_env("HEAPSCOPE_CANARY", o->canary) ||
+	    set_env("HEAPSCOPE_ABORT_ON_ERROR", o->abort_on_error ? "1" : NULL) ||
 	    set_env("HEAPSCOPE_QUIET", o->quiet ? "1" : NULL))
 		return -1;
 	return set_preload(agent);

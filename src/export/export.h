@@ -29,6 +29,7 @@ struct hs_report {
 	const struct hs_leak_summary *leaks;	/* the LEAK SUMMARY, or NULL */
 	const struct hs_growth *growth;		/* --growth: shown instead of the view; or NULL */
 	int show_reachable;			/* the leaks view holds still-reachable stacks */
+	int errors_only;			/* --errors: the heap errors alone */
 };
 
 /*
@@ -36,6 +37,12 @@ struct hs_report {
  * Returns 0, or -errno (-EIO when writing fails, -ENOMEM).
  */
 int hs_export_text(FILE *out, const struct hs_report *r);
+
+/*
+ * Heap errors (--check) of the recording, each with its stacks; at most `top` (0: all).
+ * 0, -ENOMEM or -EIO.
+ */
+int hs_export_text_errors(FILE *out, const struct hs_report *r, unsigned top);
 
 /* The summary block alone (first lines of the text report). 0 or -EIO. */
 int hs_export_text_summary(FILE *out, const struct hs_report *r);

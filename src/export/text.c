@@ -341,6 +341,12 @@ int hs_export_text(FILE *out, const struct hs_report *r)
 	if (err)
 		return err;
 	fprintf(out, "\n");
+	if (r->rec->nerrors) {
+		err = hs_export_text_errors(out, r, r->errors_only ? 0 : 10);
+		if (err || r->errors_only)
+			return err;
+		fprintf(out, "\n");
+	}
 	if (r->growth)
 		return hs_export_text_growth(out, r);
 	err = hs_export_text_view(out, r, r->view, 0);

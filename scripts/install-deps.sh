@@ -6,7 +6,8 @@
 # and npm (pprof-format and playwright-core, which .ci/run installs into tests/node).
 set -eu
 
-need="gcc g++ make cmake pkg-config python3 libdw-dev libelf-dev zlib1g-dev sqlite3 tmux"
+need="gcc g++ make cmake pkg-config python3 libdw-dev libelf-dev zlib1g-dev sqlite3 tmux
+	git valgrind chromium nodejs npm"
 missing=""
 for p in $need; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -4,12 +4,16 @@
 # Quiet and quick when everything is there. Used by the Makefile and by .ci/run.
 # The report formats' tests also use valgrind (ms_print reads massif.out), chromium, nodejs
 # and npm (pprof-format and playwright-core, which .ci/run installs into tests/node).
+# A package whose command is already on the PATH (node, npm from elsewhere) is skipped.
 set -eu
 
 need="gcc g++ make cmake pkg-config python3 libdw-dev libelf-dev zlib1g-dev sqlite3 tmux
-	git valgrind chromium nodejs npm"
+	git valgrind chromium nodejs:node npm:npm"
 missing=""
-for p in $need; do
+for entry in $need; do
+	p=${entry%%:*}
+	cmd=${entry#*:}
+	[ "$cmd" != "$entry" ] && command -v "$cmd" >/dev/null 2>&1 && continue
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
 		missing="$missing $p"
 done

@@ -125,7 +125,14 @@ extern struct hs_state hs_state;
 int hs_real_resolve(void);
 /* Bootstrap allocator for calls made while resolving (realfns.c). */
 void *hs_bootstrap_alloc(size_t size, size_t align);
-int hs_bootstrap_owns(const void *p);
+#define HS_BOOTSTRAP_SIZE (256 * 1024)
+extern unsigned char hs_bootstrap[HS_BOOTSTRAP_SIZE];
+
+/* Whether p came from the bootstrap allocator: one compare, on every free. */
+static inline int hs_bootstrap_owns(const void *p)
+{
+	return (uintptr_t)p - (uintptr_t)hs_bootstrap < HS_BOOTSTRAP_SIZE;
+}
 size_t hs_bootstrap_size(const void *p);
 
 /* Start the agent if not done yet (lifecycle.c). Called from the hooks. */
@@ -159,6 +166,51 @@ void hs_track_restore(void *p, const struct hs_block_info *info);
 /* Whether p is a block the pointer map holds (any generation). */
 int hs_track_is_live(void *p);
 void hs_track_account_free(const struct hs_block_info *info);
+
+/*
+ * Sampling's fast path, shared by the hooks and the tracker: the interval (0: exact), the
+ * tracking generation, and a counting filter of sampled addresses so that most frees need
+ * no map lookup. Written by tracker.c.
+ */
+#define HS_FILTER_BITS 16
+
+struct hs_sampling {
+	_Atomic uint64_t interval;
+	_Atomic uint32_t gen;
+	_Atomic uint16_t *filter;
+};
+extern struct hs_sampling hs_sampling;
+
+static inline _Atomic uint16_t *hs_sample_filter_slot(uintptr_t p)
+{
+	return &hs_sampling.filter[((p >> 4) * 0x9e3779b97f4a7c15ull) >> (64 - HS_FILTER_BITS)];
+}
+
+/*
+ * 1 when sampling is on and an allocation of `size` is not a sample point: the countdown
+ * is taken and there is nothing else to do. 0: let the tracker decide (it also draws the
+ * countdown when it runs out). Inline so that the hooks skip the call.
+ */
+static inline int hs_sample_skip(size_t size)
+{
+	struct hs_thread *t = &hs_self;
+
+	if (!atomic_load_explicit(&hs_sampling.interval, memory_order_relaxed))
+		return 0;
+	if (t->sample_gen != atomic_load_explicit(&hs_sampling.gen, memory_order_relaxed) + 1 ||
+	    t->sample_left <= (int64_t)size)
+		return 0;
+	t->sample_left -= (int64_t)size;
+	t->last_alloc = 0;
+	return 1;
+}
+
+/* 1 when sampling is on and p was certainly never sampled: free it without the tracker. */
+static inline int hs_sample_free_skip(void *p)
+{
+	return atomic_load_explicit(&hs_sampling.interval, memory_order_relaxed) &&
+	       !atomic_load_explicit(hs_sample_filter_slot((uintptr_t)p), memory_order_relaxed);
+}
 
 /* Thread-state helpers. */
 static inline int hs_should_track(void)

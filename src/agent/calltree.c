@@ -133,7 +133,7 @@ void hs_calltree_flush(struct hsr_buf *b)
 		uintptr_t base = n->parent ? ct.nodes[n->parent].pc : 0;
 
 		hsr_put_uv(b, id - n->parent);
-		hsr_put_sv(b, (int64_t)(n->pc - base));
+		hsr_put_sv(b, (int64_t)(intptr_t)(n->pc - base));	/* signed on 32-bit too */
 	}
 	hsr_record_end(b, rec);
 	ct.flushed = ct.count;

@@ -29,7 +29,7 @@ static inline int hooks_ready(void)
 
 static inline void *track_new_block(void *p, size_t size, unsigned kind, uintptr_t ra)
 {
-	if (p && hs_should_track()) {
+	if (p && hs_should_track() && !hs_sample_skip(size)) {
 		int saved = errno;
 
 		hs_track_alloc(p, size, kind, ra);
@@ -76,7 +76,7 @@ HS_EXPORT void free(void *p)
 		hs_check_free(p, HS_FREE_C, RA());
 		return;
 	}
-	if (hs_should_track()) {
+	if (hs_should_track() && !hs_sample_free_skip(p)) {
 		int saved = errno, now = hs_track_free(p);
 
 		errno = saved;

@@ -13,6 +13,7 @@
 
 #include "agent.h"
 #include "check.h"
+#include "cxx_mangle.h"
 #include "hsr_format.h"
 
 #define RA() ((uintptr_t)__builtin_return_address(0))
@@ -62,7 +63,7 @@ static inline void *raw_alloc(size_t size, size_t align)
 
 static inline void *after_new(void *p, size_t size, unsigned kind, uintptr_t ra)
 {
-	if (p && hs_should_track()) {
+	if (p && hs_should_track() && !hs_sample_skip(size)) {
 		int saved = errno;
 
 		hs_track_alloc(p, size, kind, ra);
@@ -82,7 +83,7 @@ static inline void raw_free(void *p, enum hs_free_kind fk, uintptr_t ra)
 		hs_check_free(p, fk, ra);
 		return;
 	}
-	if (hs_should_track()) {
+	if (hs_should_track() && !hs_sample_free_skip(p)) {
 		saved = errno;
 		now = hs_track_free(p);
 		errno = saved;

@@ -342,7 +342,9 @@ int hs_modules_init(void)
 	refresh();
 	if (!hs_modules_count())
 		return -ENOENT;
+#ifndef HEAPSCOPE_WRAP
 	self_mod = find_loaded((uintptr_t)&hs_modules_init);
+#endif	/* else linked into the executable (wrap.c): its code and data are the program's */
 	return 0;
 }
 

@@ -76,7 +76,10 @@ int hs_modules_refresh(void);
 unsigned hs_modules_count(void);
 struct hs_module *hs_module_at(unsigned i);
 
-/* The module holding the agent itself (its frames are skipped when unwinding). */
+/*
+ * The module holding the agent itself (its frames are skipped when unwinding, its data
+ * not scanned for leaks); NULL in libheapscope_wrap.a, where that module is the program.
+ */
 const struct hs_module *hs_module_self(void);
 
 /*

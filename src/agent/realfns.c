@@ -15,10 +15,11 @@
 
 struct hs_real hs_real;
 
-#define BOOTSTRAP_SIZE (256 * 1024)
 #define HEADER 16
 
-static alignas(64) unsigned char bootstrap[BOOTSTRAP_SIZE];
+alignas(64) unsigned char hs_bootstrap[HS_BOOTSTRAP_SIZE];
+#define bootstrap hs_bootstrap
+#define BOOTSTRAP_SIZE HS_BOOTSTRAP_SIZE
 static atomic_size_t bootstrap_used;
 
 void *hs_bootstrap_alloc(size_t size, size_t align)
@@ -39,12 +40,6 @@ void *hs_bootstrap_alloc(size_t size, size_t align)
 							 memory_order_relaxed));
 	memcpy(bootstrap + start - sizeof(size), &size, sizeof(size));
 	return bootstrap + start;
-}
-
-int hs_bootstrap_owns(const void *p)
-{
-	return (const unsigned char *)p >= bootstrap &&
-	       (const unsigned char *)p < bootstrap + BOOTSTRAP_SIZE;
 }
 
 size_t hs_bootstrap_size(const void *p)

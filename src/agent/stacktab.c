@@ -69,11 +69,18 @@ static uint64_t stack_hash(unsigned kind, const uintptr_t *frames, size_t n)
 	return h | 1;	/* never 0 */
 }
 
-static int stack_equal(const struct hs_stack *s, uint64_t h, unsigned kind,
-		       const uintptr_t *frames, size_t n)
+/* Inline word compare: stacks are short, and a libc call costs more than the loop. */
+static inline int stack_equal(const struct hs_stack *s, uint64_t h, unsigned kind,
+			      const uintptr_t *frames, size_t n)
 {
-	return s->hash == h && s->kind == kind && s->depth == n &&
-	       (!n || memcmp(s->frames, frames, n * sizeof(*frames)) == 0);
+	size_t i;
+
+	if (s->hash != h || s->kind != kind || s->depth != n)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (s->frames[i] != frames[i])
+			return 0;
+	return 1;
 }
 
 static struct hs_stack *stack_new(uint64_t h, unsigned kind, const uintptr_t *frames,

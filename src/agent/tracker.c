@@ -35,16 +35,12 @@ static struct {
 static struct {
 	_Atomic uint64_t bytes;
 	_Atomic uint64_t t;
-	_Atomic uint64_t sample;	/* sampling interval, 0 exact */
-	_Atomic uint32_t gen;		/* tracking generation (ptrmap.h) */
 	atomic_int threshold_hit;
 	_Atomic uint64_t min_size, max_size;	/* only blocks in [min, max] are tracked */
 	_Atomic uint64_t reset_t;	/* when the counters were last reset, 0 never */
 } peak __attribute__((aligned(64)));
 
-/* Sampling: a counting filter of sampled addresses, so most frees skip the map. */
-#define FILTER_BITS 16
-static _Atomic uint16_t *filter;
+struct hs_sampling hs_sampling;
 
 #define TIMELINE_CAP 4096
 
@@ -59,11 +55,11 @@ static struct {
 int hs_tracker_init(void)
 {
 	tl.pts = hs_arena_map(TIMELINE_CAP * sizeof(*tl.pts));
-	filter = hs_arena_map(sizeof(*filter) << FILTER_BITS);
-	if (!tl.pts || !filter)
+	hs_sampling.filter = hs_arena_map(sizeof(*hs_sampling.filter) << HS_FILTER_BITS);
+	if (!tl.pts || !hs_sampling.filter)
 		return -1;
 	tl.interval = hs_opt.timeline_ns;
-	atomic_store(&peak.sample, hs_opt.sample);
+	atomic_store(&hs_sampling.interval, hs_opt.sample);
 	atomic_store(&peak.max_size, UINT64_MAX);
 	return 0;
 }
@@ -148,12 +144,17 @@ static void timeline_add(uint64_t now)
 	atomic_flag_clear_explicit(&tl.lock, memory_order_release);
 }
 
+/*
+ * Every 64 allocations of a thread: the global call count (for the timeline only, so it
+ * may lag by 64 per thread), and a timeline point when one is due.
+ */
 static inline void timeline_tick(struct hs_thread *t)
 {
 	uint64_t now;
 
 	if (hs_likely(++t->tick & 63))
 		return;
+	atomic_fetch_add_explicit(&g.alloc_calls, 64, memory_order_relaxed);
 	now = hs_now_ns();
 	if (now >= atomic_load_explicit(&tl.next_t, memory_order_relaxed))
 		timeline_add(now);
@@ -179,7 +180,7 @@ struct weight {
 static inline struct weight weigh(uint64_t size)
 {
 	struct weight w = { 1, size };
-	uint64_t interval = atomic_load_explicit(&peak.sample, memory_order_relaxed);
+	uint64_t interval = atomic_load_explicit(&hs_sampling.interval, memory_order_relaxed);
 
 	if (interval)
 		hs_sample_weight(size, interval, &w.calls, &w.bytes);
@@ -193,7 +194,6 @@ static void account_alloc(struct hs_stack *s, struct weight w)
 	peak_touch(s);
 	atomic_fetch_add_explicit(&s->alloc_calls, w.calls, memory_order_relaxed);
 	atomic_fetch_add_explicit(&s->alloc_bytes, w.bytes, memory_order_relaxed);
-	atomic_fetch_add_explicit(&g.alloc_calls, w.calls, memory_order_relaxed);
 	live = atomic_fetch_add_explicit(&g.live_bytes, (int64_t)w.bytes, memory_order_relaxed) +
 	       (int64_t)w.bytes;
 	if (live > 0 && (uint64_t)live > atomic_load_explicit(&peak.bytes, memory_order_relaxed))
@@ -229,25 +229,20 @@ static struct hs_stack *capture(unsigned kind, uintptr_t ra, size_t size)
 	return hs_stacktab_intern(kind, frames, n);
 }
 
-static inline _Atomic uint16_t *filter_slot(uintptr_t p)
-{
-	return &filter[((p >> 4) * 0x9e3779b97f4a7c15ull) >> (64 - FILTER_BITS)];
-}
-
 /* An entry of an older generation, or a stale one: forget it without counting. */
 static int counts(const struct hs_ptrmap_entry *e)
 {
-	return e->gen == (atomic_load_explicit(&peak.gen, memory_order_relaxed) & 0xffff);
+	return e->gen == (atomic_load_explicit(&hs_sampling.gen, memory_order_relaxed) & 0xffff);
 }
 
 /* Insert a new block; a stale entry at the same address was freed behind our back. */
 static void map_insert(void *p, uint64_t size, struct hs_stack *s)
 {
-	struct hs_ptrmap_entry e = { size, s->id, atomic_load(&peak.gen) & 0xffff }, old;
+	struct hs_ptrmap_entry e = { size, s->id, atomic_load(&hs_sampling.gen) & 0xffff }, old;
 	struct hs_stack *os;
 
-	if (atomic_load_explicit(&peak.sample, memory_order_relaxed))
-		atomic_fetch_add_explicit(filter_slot((uintptr_t)p), 1, memory_order_relaxed);
+	if (atomic_load_explicit(&hs_sampling.interval, memory_order_relaxed))
+		atomic_fetch_add_explicit(hs_sample_filter_slot((uintptr_t)p), 1, memory_order_relaxed);
 	if (hs_ptrmap_insert((uintptr_t)p, &e, &old) != 1 || !counts(&old))
 		return;
 	os = stack_by_id(old.id);
@@ -260,8 +255,8 @@ static int map_remove(void *p, struct hs_ptrmap_entry *e)
 {
 	_Atomic uint16_t *slot = NULL;
 
-	if (atomic_load_explicit(&peak.sample, memory_order_relaxed)) {
-		slot = filter_slot((uintptr_t)p);
+	if (atomic_load_explicit(&hs_sampling.interval, memory_order_relaxed)) {
+		slot = hs_sample_filter_slot((uintptr_t)p);
 		if (!atomic_load_explicit(slot, memory_order_relaxed))
 			return 0;	/* never sampled: the common case, no lock */
 	}
@@ -353,12 +348,12 @@ static __attribute__((noinline, cold)) void after_busy(struct hs_thread *t)
  */
 static inline int sampled(struct hs_thread *t, uint64_t size)
 {
-	uint64_t interval = atomic_load_explicit(&peak.sample, memory_order_relaxed);
+	uint64_t interval = atomic_load_explicit(&hs_sampling.interval, memory_order_relaxed);
 	uint32_t gen;
 
 	if (!interval)
 		return 1;
-	gen = atomic_load_explicit(&peak.gen, memory_order_relaxed);
+	gen = atomic_load_explicit(&hs_sampling.gen, memory_order_relaxed);
 	if (hs_unlikely(t->sample_gen != gen + 1)) {
 		t->sample_gen = gen + 1;
 		if (!t->rng)
@@ -484,7 +479,7 @@ void hs_tracker_totals(struct hs_totals *out)
 	out->peak_bytes = atomic_load_explicit(&peak.bytes, memory_order_relaxed);
 	out->peak_t = atomic_load_explicit(&peak.t, memory_order_relaxed);
 	out->peak_epoch = atomic_load_explicit(&g.peak_epoch, memory_order_relaxed);
-	out->sample_interval = atomic_load_explicit(&peak.sample, memory_order_relaxed);
+	out->sample_interval = atomic_load_explicit(&hs_sampling.interval, memory_order_relaxed);
 	out->reset_t = atomic_load_explicit(&peak.reset_t, memory_order_relaxed);
 	out->live_bytes = atomic_load_explicit(&g.live_bytes, memory_order_relaxed);
 }
@@ -505,8 +500,8 @@ void hs_tracker_reset(uint64_t sample_interval)
 {
 	uint32_t id, max = hs_stacktab_max_id();
 
-	atomic_fetch_add(&peak.gen, 1);
-	atomic_store(&peak.sample, sample_interval);
+	atomic_fetch_add(&hs_sampling.gen, 1);
+	atomic_store(&hs_sampling.interval, sample_interval);
 	for (id = 1; id <= max + 1; id++) {
 		struct hs_stack *s = id <= max ? hs_stacktab_get(id) : hs_stacktab_overflow();
 
@@ -534,12 +529,12 @@ void hs_tracker_set_limits(uint64_t min_size, uint64_t max_size)
 
 uint64_t hs_tracker_sample_interval(void)
 {
-	return atomic_load(&peak.sample);
+	return atomic_load(&hs_sampling.interval);
 }
 
 uint32_t hs_tracker_gen(void)
 {
-	return atomic_load(&peak.gen) & 0xffff;
+	return atomic_load(&hs_sampling.gen) & 0xffff;
 }
 
 void hs_tracker_lock_all(void)

@@ -403,7 +403,7 @@ static int put_stack(struct hs_stack *s)
 		if (i == 0)
 			hsr_put_uv(&b, s->frames[0]);
 		else
-			hsr_put_sv(&b, (int64_t)(s->frames[i] - s->frames[i - 1]));
+			hsr_put_sv(&b, (int64_t)(intptr_t)(s->frames[i] - s->frames[i - 1]));
 	}
 	hsr_record_end(&b, rec);
 	commit(&b);

@@ -58,7 +58,11 @@ class Cross:
         env = dict(os.environ)
         env.pop("LD_PRELOAD", None)
         env["HEAPSCOPE_OUTPUT"] = os.path.join(self.tmp, rec_name)
+        # No agent thread: qemu-user 7.2 (Debian 12) aborts when the forked child of a
+        # multi-threaded process starts a thread (cpu_exec: cpu == current_cpu), as a
+        # child of the agent's control or autosave thread's process would.
         env["HEAPSCOPE_CONTROL"] = "0"
+        env["HEAPSCOPE_AUTOSAVE"] = "0"
         env.update(env_extra or {})
         cmd = [self.qemu, "-L", self.root, "-E", "LD_PRELOAD=" + self.agent] + list(argv)
         proc = subprocess.run(cmd, capture_output=True, timeout=timeout, env=env,
@@ -66,9 +70,11 @@ class Cross:
         return proc, os.path.join(self.tmp, rec_name)
 
     def report(self, rec, *args):
+        """The JSON report; the leaks view lists every stack live at the end (as the
+        native tests read it, see hstest.Env.report)."""
         import json
         cmd = [self.heapscope, "report", rec, "--format", "json", "--top", "0",
-               "--sysroot", self.sysroot] + list(args)
+               "--show-reachable", "--sysroot", self.sysroot] + list(args)
         proc = subprocess.run(cmd, capture_output=True, timeout=300)
         if not check(proc.returncode == 0, "report %s %s" % (os.path.basename(rec),
                                                                " ".join(args))):
@@ -136,7 +142,8 @@ def scenario_hooks_cxx(x):
     check(b"bad_alloc caught" in proc.stdout, "hooks_cxx: bad_alloc reached the program")
     leaks = x.report(rec, "--leaks")
     expected = {
-        "leak_new()": ("operator new", 8), "leak_new_array()": ("operator new[]", 300),
+        "leak_new()": ("operator new", 4 if x.arch == "armhf" else 8),  # a long
+        "leak_new_array()": ("operator new[]", 300),
         "leak_new_nothrow()": ("operator new(nothrow)", 8),
         "leak_new_array_nothrow()": ("operator new[](nothrow)", 500),
         "leak_new_aligned()": ("operator new(align_val_t)", 128),

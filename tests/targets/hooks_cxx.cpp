@@ -72,7 +72,8 @@ NOINLINE void throw_through()
 NOINLINE void bad_alloc_through()
 {
 	try {
-		char *p = new char[(size_t)1 << 62];
+		volatile size_t huge = (size_t)-1 / 4 * 3;	/* beyond any address space */
+		char *p = new char[huge];
 		keep[nkeep++] = p;
 	} catch (const std::bad_alloc &) {
 		std::puts("bad_alloc caught");

@@ -23,7 +23,7 @@ static void *volatile sink;
 __attribute__((noinline)) static void *bg_churn(void *arg)
 {
 	while (!atomic_load(&stop)) {
-		void *p = malloc(64);
+		void *volatile p = malloc(64);	/* volatile: the pair may not be elided */
 
 		free(p);
 	}

@@ -1,0 +1,45 @@
+# SPDX-License-Identifier: MIT
+"""Torture: a storm of 16 forks without exec (and 4 grandchildren) while a second thread
+keeps allocating, children ending with exit() and _exit() (tests/torture/torture_fork.c):
+no deadlock, output and statuses unchanged, one complete recording per process with its
+exact leak, each child's naming its parent."""
+import glob
+import os
+from hstest import Env, eq, check, finish
+from hstorture import same_as_plain, leaks_by_function
+
+env = Env()
+NCHILD = 16
+proc, rec = same_as_plain(env, [env.target("torture_fork")])
+eq(proc.stdout, b"fork storm done: %d children, status sum %d\n"
+   % (NCHILD, sum(i % 3 for i in range(NCHILD))), "children's statuses")
+
+parent = env.report(rec, "--allocs")
+ppid = parent["recording"]["pid"]
+leaks = leaks_by_function(env, rec)
+eq(leaks.get("parent_leak"), 7, "parent's leak")
+eq(leaks.get("child_work"), None, "no child's leak in the parent")
+bg = [s for s in parent["stacks"] if s["frames"] and s["frames"][0]["function"] == "bg_churn"]
+check(bg and sum(s["alloc_calls"] for s in bg) > 0, "the other thread allocated meanwhile")
+eq(sum(s["live_blocks"] for s in bg), 0, "and freed everything (in the parent)")
+
+others = sorted(glob.glob(rec + ".*"))
+eq(len(others), NCHILD + len(range(0, NCHILD, 4)), "one recording per child and grandchild")
+children, grandchildren = set(), set()
+for path in others:
+    r = env.report(path, "--leaks")
+    check(not r["recording"]["truncated"], "%s complete" % os.path.basename(path))
+    lk = leaks_by_function(env, path)
+    if "grandchild_work" in lk:
+        i = lk["grandchild_work"] - 1000
+        grandchildren.add(i)
+        eq(lk.get("child_work"), 100 + i, "grandchild %d inherited its parent's leak" % i)
+    else:
+        children.add(lk.get("child_work", 0) - 100)
+        eq(r["recording"]["ppid"], ppid, "child %s: parent pid" % os.path.basename(path))
+        check(any("forked from process %d" % ppid in m.get("text", "")
+                  for m in r.get("messages", [])), "child says which process it forked from")
+    eq(lk.get("parent_leak"), None, "no parent leak in %s" % os.path.basename(path))
+eq(children, set(range(NCHILD)), "every child's own leak, 100 + i bytes")
+eq(grandchildren, set(range(0, NCHILD, 4)), "every grandchild's own leak, 1000 + i bytes")
+finish(env)

@@ -28,6 +28,7 @@ enum hsr_record_type {
 	HSR_FRAMES = 12,
 	HSR_STACK_NODE = 13,
 	HSR_ERRORS = 14,
+	HSR_HEAPS = 15,
 };
 
 enum hsr_alloc_kind {
@@ -56,6 +57,23 @@ enum hsr_alloc_kind {
 	HSR_KIND_CHECK,
 	HSR_KIND_COUNT
 };
+
+/*
+ * Heaps other than the host's (malloc): dma-buf and the program's own pools (docs/HEAPS.md).
+ * A stack of heap h has the kind HSR_KIND_HEAP_BASE + h; heap ids are 1 .. HSR_MAX_HEAPS-1.
+ */
+#define HSR_HEAP_HOST 0
+#define HSR_HEAP_DMABUF 1
+#define HSR_MAX_HEAPS 64
+#define HSR_KIND_HEAP_BASE 32
+#define HSR_KIND_DMABUF (HSR_KIND_HEAP_BASE + HSR_HEAP_DMABUF)
+
+/* The heap a stack of this kind allocates on: 0 for the host heap (and non-allocations). */
+static inline unsigned hsr_kind_heap(unsigned kind)
+{
+	return kind > HSR_KIND_HEAP_BASE && kind < HSR_KIND_HEAP_BASE + HSR_MAX_HEAPS
+		       ? kind - HSR_KIND_HEAP_BASE : HSR_HEAP_HOST;
+}
 
 enum hsr_snapshot_reason {
 	HSR_REASON_EXIT = 1,

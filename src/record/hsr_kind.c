@@ -53,6 +53,10 @@ const char *hsr_error_name(unsigned kind)
 
 const char *hsr_kind_name(unsigned kind)
 {
+	if (kind == HSR_KIND_DMABUF)
+		return "dma-buf";
+	if (hsr_kind_heap(kind))
+		return "heap";	/* a program's own heap: its name is in the HEAPS record */
 	if (kind >= HSR_KIND_COUNT)
 		return "?";
 	return kind_names[kind];

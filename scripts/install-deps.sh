@@ -9,6 +9,10 @@ set -eu
 
 need="gcc g++ make cmake pkg-config python3 libdw-dev libelf-dev zlib1g-dev sqlite3 tmux
 	git valgrind chromium nodejs:node npm:npm"
+# Cross builds run under qemu-user (tests/cross, docs/CROSS.md): amd64 packages that carry
+# their own copy of the target's C library under /usr/TRIPLE; no foreign dpkg architecture.
+need="$need gcc-aarch64-linux-gnu g++-aarch64-linux-gnu gcc-arm-linux-gnueabihf
+	g++-arm-linux-gnueabihf qemu-user"
 missing=""
 for entry in $need; do
 	p=${entry%%:*}

@@ -14,6 +14,8 @@
 #include "agent.h"
 #include "arena.h"
 #include "control.h"
+#include "heaps.h"
+#include "hsr_format.h"
 #include "modules.h"
 #include "ptrmap.h"
 #include "sample.h"
@@ -38,6 +40,9 @@ static struct {
 	atomic_int threshold_hit;
 	_Atomic uint64_t min_size, max_size;	/* only blocks in [min, max] are tracked */
 	_Atomic uint64_t reset_t;	/* when the counters were last reset, 0 never */
+	/* other heaps (heaps.c): host live bytes at which host + others pass their peak */
+	_Atomic uint64_t total_at;	/* UINT64_MAX while no other heap is in use */
+	_Atomic uint64_t trigger;	/* min(bytes, total_at): the allocation path's test */
 } peak __attribute__((aligned(64)));
 
 struct hs_sampling hs_sampling;
@@ -61,6 +66,7 @@ int hs_tracker_init(void)
 	tl.interval = hs_opt.timeline_ns;
 	atomic_store(&hs_sampling.interval, hs_opt.sample);
 	atomic_store(&peak.max_size, UINT64_MAX);
+	atomic_store(&peak.total_at, UINT64_MAX);
 	return 0;
 }
 
@@ -120,6 +126,39 @@ static void raise_peak(uint64_t live)
 	if (hs_opt.threshold && live > hs_opt.threshold &&
 	    !atomic_exchange_explicit(&peak.threshold_hit, 1, memory_order_relaxed))
 		hs_control_request(HS_REQ_THRESHOLD);
+}
+
+static void update_trigger(void)
+{
+	uint64_t a = atomic_load_explicit(&peak.bytes, memory_order_relaxed);
+	uint64_t b = atomic_load_explicit(&peak.total_at, memory_order_relaxed);
+
+	atomic_store_explicit(&peak.trigger, a < b ? a : b, memory_order_relaxed);
+}
+
+/* Live bytes passed the trigger: a new host peak, or host + other heaps a new total peak. */
+static __attribute__((noinline)) void live_crossed(uint64_t live)
+{
+	if (live > atomic_load_explicit(&peak.bytes, memory_order_relaxed))
+		raise_peak(live);
+	if (hs_unlikely(live > atomic_load_explicit(&peak.total_at, memory_order_relaxed)))
+		hs_heaps_host_crossed(live);
+	update_trigger();
+}
+
+void hs_tracker_set_total_at(uint64_t host_live)
+{
+	atomic_store_explicit(&peak.total_at, host_live, memory_order_relaxed);
+	update_trigger();
+}
+
+void hs_tracker_host(uint64_t *live, uint64_t *peak_bytes, uint64_t *peak_t)
+{
+	int64_t l = atomic_load_explicit(&g.live_bytes, memory_order_relaxed);
+
+	*live = l > 0 ? (uint64_t)l : 0;
+	*peak_bytes = atomic_load_explicit(&peak.bytes, memory_order_relaxed);
+	*peak_t = atomic_load_explicit(&peak.t, memory_order_relaxed);
 }
 
 static void timeline_add(uint64_t now)
@@ -196,8 +235,8 @@ static void account_alloc(struct hs_stack *s, struct weight w)
 	atomic_fetch_add_explicit(&s->alloc_bytes, w.bytes, memory_order_relaxed);
 	live = atomic_fetch_add_explicit(&g.live_bytes, (int64_t)w.bytes, memory_order_relaxed) +
 	       (int64_t)w.bytes;
-	if (live > 0 && (uint64_t)live > atomic_load_explicit(&peak.bytes, memory_order_relaxed))
-		raise_peak((uint64_t)live);
+	if (live > 0 && (uint64_t)live > atomic_load_explicit(&peak.trigger, memory_order_relaxed))
+		live_crossed((uint64_t)live);
 }
 
 static void account_free(struct hs_stack *s, struct weight w, int temporary)
@@ -468,7 +507,7 @@ void hs_tracker_totals(struct hs_totals *out)
 	memset(out, 0, sizeof(*out));
 	for (id = 1; id <= max + 1; id++) {
 		s = id <= max ? hs_stacktab_get(id) : hs_stacktab_overflow();
-		if (!s)
+		if (!s || hsr_kind_heap(s->kind))	/* other heaps: heaps.c */
 			continue;
 		out->alloc_calls += atomic_load_explicit(&s->alloc_calls, memory_order_relaxed);
 		out->alloc_bytes += atomic_load_explicit(&s->alloc_bytes, memory_order_relaxed);
@@ -512,6 +551,7 @@ void hs_tracker_reset(uint64_t sample_interval)
 	atomic_store(&g.alloc_calls, 0);
 	atomic_store(&peak.bytes, 0);
 	atomic_store(&peak.t, 0);
+	update_trigger();
 	atomic_store(&peak.threshold_hit, 0);
 	atomic_fetch_add(&g.peak_epoch, 1);
 	atomic_store(&peak.reset_t, hs_now_ns() | 1);

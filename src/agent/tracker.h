@@ -70,6 +70,15 @@ uint64_t hs_tracker_sample_interval(void);
 /* The current tracking generation (as the pointer map stores it). */
 uint32_t hs_tracker_gen(void);
 
+/*
+ * Other heaps (heaps.c). The host heap's live bytes and peak, for the total; and the host
+ * live bytes above which host + other heaps pass their total peak (UINT64_MAX: none in
+ * use), which the allocation path tests together with the host peak at no extra cost.
+ * Both async-signal-safe.
+ */
+void hs_tracker_host(uint64_t *live, uint64_t *peak_bytes, uint64_t *peak_t);
+void hs_tracker_set_total_at(uint64_t host_live);
+
 /* Fork support: take and release the tracker's own locks. */
 void hs_tracker_lock_all(void);
 void hs_tracker_unlock_all(void);

@@ -334,6 +334,32 @@ static void other_views(FILE *out, enum hs_view shown)
 	fprintf(out, "\n");
 }
 
+/* Modules that frames fell into but that got no symbols, with their build-ids and why. */
+static void modules_without_symbols(FILE *out, const struct hs_report *r)
+{
+	int heading = 0;
+
+	for (size_t i = 0; i < r->rec->nmodules; i++) {
+		const struct hsr_module *m = &r->rec->modules[i];
+		struct hs_symmodule_info info = { 0 };
+
+		if (hs_resolver_module_info(r->res, i, &info) || info.has_symbols ||
+		    (!info.found && !info.problem))
+			continue;	/* has symbols, or no frame fell into it */
+		if (!heading++)
+			fprintf(out, "modules without symbols (frames show module+offset):\n");
+		fprintf(out, "  %s  build-id ", m->path);
+		for (size_t k = 0; k < m->build_id_len; k++)
+			fprintf(out, "%02x", m->build_id[k]);
+		fprintf(out, "%s%s\n", m->build_id_len ? "" : "none",
+			info.problem ? "" : ": no symbol table");
+		if (info.problem)
+			fprintf(out, "    %s\n", info.problem);
+	}
+	if (heading)
+		fprintf(out, "\n");
+}
+
 int hs_export_text(FILE *out, const struct hs_report *r)
 {
 	int err = hs_export_text_summary(out, r);
@@ -353,6 +379,7 @@ int hs_export_text(FILE *out, const struct hs_report *r)
 	if (err)
 		return err;
 	fprintf(out, "\n");
+	modules_without_symbols(out, r);
 	other_views(out, r->view->view);
 	return ferror(out) ? -EIO : 0;
 }

@@ -133,12 +133,25 @@ if shutil.which("tmux"):
 else:
     print("skip: tmux not installed")
 
+# the public API from a debugger
+if shutil.which("gdb"):
+    g = subprocess.run(["gdb", "-p", str(pid), "-batch", "-ex",
+                        'call (int)heapscope_checkpoint("from-gdb")'],
+                       capture_output=True, timeout=120, text=True)
+    check("$1 = 0" in g.stdout, "gdb: call heapscope_checkpoint(\"from-gdb\") returned 0: %r"
+          % g.stdout[-200:])
+else:
+    print("skip: gdb not installed")
+
 p.terminate()
 out, err = p.communicate(timeout=60)
 eq(p.returncode, 0, "service ends on SIGTERM")
 rep = env.report(rec)
 eq([s["name"] for s in rep["snapshots"] if s["reason"] == "command"], ["by-hand"],
    "the command checkpoint is in the recording")
+if shutil.which("gdb"):
+    eq([s["name"] for s in rep["snapshots"] if s["reason"] == "api"], ["from-gdb"],
+       "the checkpoint called from gdb is in the recording")
 eq(rep["recording"]["sample_interval"], 8192, "the recording says it was sampled")
 time.sleep(0.2)
 ps = subprocess.run([env.heapscope, "ps"], capture_output=True, timeout=30).stdout.decode()

@@ -5,7 +5,9 @@
  * into the program, it is the "real" allocator behind the agent's hooks, so signal
  * handlers may allocate anywhere, even in the middle of malloc or of the agent's own
  * bookkeeping, without the program deadlocking in the C library's allocator: whatever
- * goes wrong then is the agent's doing.
+ * goes wrong then is the agent's doing. Its functions never call each other through
+ * their exported names (the agent interposes those): each hooked call is exactly one
+ * allocation.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -86,8 +88,8 @@ size_t malloc_usable_size(void *p)
 
 void *realloc(void *p, size_t n)
 {
-	void *q = malloc(n);
-	size_t old = malloc_usable_size(p);
+	void *q = take(n ? n : 1, 16);
+	size_t old = p ? ((size_t *)p)[-1] : 0;
 
 	if (q && p)
 		memcpy(q, p, old < n ? old : n);
@@ -100,7 +102,7 @@ void *reallocarray(void *p, size_t n, size_t m)
 		errno = ENOMEM;
 		return NULL;
 	}
-	return realloc(p, n * m);
+	return realloc(p, n * m);	/* not interposed: the agent hooks reallocarray itself */
 }
 
 void *memalign(size_t align, size_t n)
@@ -110,12 +112,12 @@ void *memalign(size_t align, size_t n)
 
 void *aligned_alloc(size_t align, size_t n)
 {
-	return memalign(align, n);
+	return take(n ? n : 1, align < 16 ? 16 : align);
 }
 
 int posix_memalign(void **out, size_t align, size_t n)
 {
-	void *p = memalign(align, n);
+	void *p = take(n ? n : 1, align < 16 ? 16 : align);
 
 	if (!p)
 		return ENOMEM;
@@ -125,10 +127,10 @@ int posix_memalign(void **out, size_t align, size_t n)
 
 void *valloc(size_t n)
 {
-	return memalign(4096, n);
+	return take(n ? n : 1, 4096);
 }
 
 void *pvalloc(size_t n)
 {
-	return memalign(4096, (n + 4095) & ~(size_t)4095);
+	return take((n + 4095) & ~(size_t)4095 ? (n + 4095) & ~(size_t)4095 : 4096, 4096);
 }

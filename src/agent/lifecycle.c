@@ -15,7 +15,9 @@
 #include "agent.h"
 #include "check.h"
 #include "control.h"
+#include "dmabuf.h"
 #include "fmt.h"
+#include "heaps.h"
 #include "heapscope.h"
 #include "hsr_format.h"
 #include "leakscan.h"
@@ -148,6 +150,8 @@ static int init_parts(void)
 		return -1;
 	if (pthread_atfork(atfork_prepare, atfork_parent, atfork_child) != 0)
 		return -1;
+	if (hs_heaps_init() < 0)	/* other heaps, dma-buf: their own fork handlers */
+		return -1;
 	real_exit = next_fn("_exit");	/* now: a forked child must not need the loader */
 	if (hs_opt.crash_handler)
 		install_fatal_handlers();
@@ -185,15 +189,19 @@ __attribute__((constructor)) static void hs_ctor(void)
 static void exit_line(void)
 {
 	struct hs_totals tot;
+	uint64_t dma, total;
 	char line[200];
 	struct hs_fmt f;
 
 	hs_tracker_totals(&tot);
+	hs_heaps_peaks(&dma, &total);
 	hs_fmt_init(&f, line, sizeof(line));
 	hs_fmt_str(&f, "host peak used: ");
 	hs_fmt_uint(&f, tot.peak_bytes >> 20);
-	hs_fmt_str(&f, "MB, dma peak used 0MB, total peak used: ");
-	hs_fmt_uint(&f, tot.peak_bytes >> 20);
+	hs_fmt_str(&f, "MB, dma peak used ");
+	hs_fmt_uint(&f, dma >> 20);
+	hs_fmt_str(&f, "MB, total peak used: ");
+	hs_fmt_uint(&f, total >> 20);
 	hs_fmt_str(&f, "MB\n");
 	if (write(STDERR_FILENO, line, f.len) < 0)
 		return;
@@ -236,6 +244,7 @@ __attribute__((destructor)) static void hs_dtor(void)
 /* Before an exec replaces this image: its recording ends here. */
 static void before_exec(void)
 {
+	hs_dmabuf_before_exec();	/* CLOEXEC dma-buf fds and all mappings go */
 	finish(HSR_REASON_EXEC);
 }
 
@@ -261,14 +270,46 @@ HS_EXPORT void _Exit(int status)
 	_exit(status);
 }
 
+/*
+ * Under `heapscope run`, a program that execs with an environment of its own (env -i,
+ * a sanitized environment) would drop the agent: its LD_PRELOAD and HEAPSCOPE_* variables
+ * are put back. `out` has room for n entries; returns envp itself when nothing is missing.
+ */
+#define MAX_ENV 4096
+
+static int is_ours(const char *e)
+{
+	return !strncmp(e, "LD_PRELOAD=", 11) || !strncmp(e, "HEAPSCOPE_", 10);
+}
+
+static char *const *with_agent(char *const envp[], char **out, size_t n)
+{
+	extern char **environ;
+	size_t i, k = 0;
+
+	if (!hs_opt.from_run || !envp)
+		return envp;
+	for (i = 0; envp[i]; i++)
+		if (!strncmp(envp[i], "LD_PRELOAD=", 11) && strstr(envp[i], "libheapscope"))
+			return envp;	/* the agent is there */
+	for (i = 0; envp[i] && k + 1 < n; i++)
+		if (!is_ours(envp[i]))
+			out[k++] = envp[i];
+	for (i = 0; environ && environ[i] && k + 1 < n; i++)
+		if (is_ours(environ[i]))
+			out[k++] = environ[i];
+	out[k] = NULL;
+	return out;
+}
+
 HS_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
 	int (*real)(const char *, char *const[], char *const[]) = next_fn("execve");
-
+	char *env[MAX_ENV];
 	int ret;
 
 	before_exec();
-	ret = real(path, argv, envp);
+	ret = real(path, argv, with_agent(envp, env, MAX_ENV));
 	after_failed_exec();
 	return ret;
 }
@@ -276,7 +317,6 @@ HS_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 HS_EXPORT int execv(const char *path, char *const argv[])
 {
 	int (*real)(const char *, char *const[]) = next_fn("execv");
-
 	int ret;
 
 	before_exec();
@@ -288,7 +328,6 @@ HS_EXPORT int execv(const char *path, char *const argv[])
 HS_EXPORT int execvp(const char *file, char *const argv[])
 {
 	int (*real)(const char *, char *const[]) = next_fn("execvp");
-
 	int ret;
 
 	before_exec();
@@ -300,11 +339,11 @@ HS_EXPORT int execvp(const char *file, char *const argv[])
 HS_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	int (*real)(const char *, char *const[], char *const[]) = next_fn("execvpe");
-
+	char *env[MAX_ENV];
 	int ret;
 
 	before_exec();
-	ret = real(file, argv, envp);
+	ret = real(file, argv, with_agent(envp, env, MAX_ENV));
 	after_failed_exec();
 	return ret;
 }
@@ -312,11 +351,11 @@ HS_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 HS_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
 	int (*real)(int, char *const[], char *const[]) = next_fn("fexecve");
-
+	char *env[MAX_ENV];
 	int ret;
 
 	before_exec();
-	ret = real(fd, argv, envp);
+	ret = real(fd, argv, with_agent(envp, env, MAX_ENV));
 	after_failed_exec();
 	return ret;
 }

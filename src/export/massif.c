@@ -66,7 +66,11 @@ static void put_header(struct massif *m)
 {
 	const struct hsr_process *p = &m->r->rec->process;
 
-	fprintf(m->out, "desc: heapscope %s, recording %s\n", m->r->version, m->r->rec->path);
+	fprintf(m->out, "desc: heapscope %s, recording %s", m->r->version, m->r->rec->path);
+	if (m->r->rec->process.sample_interval)
+		fprintf(m->out, ", sampled every %llu bytes: estimates",
+			(unsigned long long)m->r->rec->process.sample_interval);
+	fputc('\n', m->out);
 	fprintf(m->out, "cmd:");
 	for (size_t i = 0; i < p->argc; i++)
 		fprintf(m->out, " %s", p->argv[i]);

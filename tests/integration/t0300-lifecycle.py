@@ -57,4 +57,13 @@ for p in images:
         second = p
 if check(second, "a recording for the exec'd image among %s" % images):
     eq(leaks_by_function(second).get("image2_leak"), 444, "leak in the new image")
+
+# exec with an environment of its own (no LD_PRELOAD): heapscope run puts the agent back
+proc, rec = env.run([prog, "execenv"], rec_name="execenv.hsr")
+eq((proc.returncode, proc.stdout), (5, b"image2 done\n"), "execenv: the new image runs")
+pid = env.report(rec)["recording"]["pid"]
+second = [p for p in glob.glob(os.path.join(env.tmp, "execenv.hsr.*"))
+          if env.report(p)["recording"]["pid"] == pid]
+if check(second, "execenv: the new image has a recording"):
+    eq(leaks_by_function(second[0]).get("image2_leak"), 444, "execenv: leak in the new image")
 finish(env)

@@ -2,7 +2,8 @@
 /*
  * Process-lifecycle target: allocations before main (a constructor) and after it (an atexit
  * handler and a destructor), fork (the child leaks its own block), exec (with "exec" as
- * argv[1] the program re-executes itself as "image2", which leaks in its new image), and
+ * argv[1] the program re-executes itself as "image2", which leaks in its new image; with
+ * "execenv" it does so with an environment of its own, without LD_PRELOAD), and
  * dlopen/dlclose of a library that leaks. The child exits normally, so it runs the atexit
  * handler too. See tests/integration/t0300-lifecycle.py.
  */
@@ -69,6 +70,13 @@ int main(int argc, char **argv)
 	if (argc > 1 && !strcmp(argv[1], "exec")) {
 		fflush(stdout);
 		execl(argv[0], argv[0], "image2", (char *)NULL);
+		return 99;
+	}
+	if (argc > 1 && !strcmp(argv[1], "execenv")) {	/* an environment of its own */
+		char *env[] = { "ONLY=this", NULL };
+
+		fflush(stdout);
+		execle(argv[0], argv[0], "image2", (char *)NULL, env);
 		return 99;
 	}
 	printf("lifecycle done %d\n", WEXITSTATUS(status));

@@ -12,7 +12,9 @@
 extern "C" {
 #endif
 
-#define HEAPSCOPE_API_VERSION 1
+#include <stddef.h>
+
+#define HEAPSCOPE_API_VERSION 2
 
 /*
  * Write a snapshot of the per-stack counters into the recording, named `name` (may be
@@ -37,6 +39,27 @@ int heapscope_check_bounds(void);
 
 /* 1 when the agent is loaded and tracking, 0 otherwise. Async-signal-safe. */
 int heapscope_is_tracking(void);
+
+/*
+ * Heaps of the program's own (docs/HEAPS.md): a pool, a GPU allocator, an arena. Each is
+ * reported next to the host heap (malloc) and to dma-buf, with its live bytes, its peak and
+ * the stacks that held memory at that peak; a block still allocated at the end is a leak.
+ *
+ * heapscope_heap_register() returns the id of the heap called `name` (at most 47 bytes are
+ * kept), registering it the first time: the same name gives the same id; "dma-buf" is the
+ * agent's own dma-buf heap. Returns a negative errno on failure (-EINVAL: empty name,
+ * -ENOSPC: too many heaps, -EAGAIN: the agent has not started).
+ *
+ * heapscope_heap_alloc() records a block of `size` bytes known by `addr` (any value unique
+ * on that heap while the block lives: an address, an offset, a handle) with the caller's
+ * stack; heapscope_heap_free() forgets it. A block allocated again under a live address
+ * frees the old one first; freeing an unknown address does nothing. Thread-safe and
+ * async-signal-safe (a call from a signal handler that interrupted this thread inside
+ * one of them is dropped); errno is kept.
+ */
+int heapscope_heap_register(const char *name);
+void heapscope_heap_alloc(int heap, const void *addr, size_t size);
+void heapscope_heap_free(int heap, const void *addr);
 
 #ifdef __cplusplus
 }

@@ -162,6 +162,22 @@ static void save_regs(struct hs_thread_rec *r, const ucontext_t *uc)
 		r->regs[i] = (uintptr_t)uc->uc_mcontext.gregs[i];
 	r->nregs = n;
 	r->sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP] - 128;	/* the red zone */
+#elif defined(__aarch64__)
+	/* x7..x30: the callee-saved x19-x28, fp and lr, and the temporaries below them. */
+	unsigned i, first = 31 - HS_MAX_REGS;
+
+	for (i = 0; i < HS_MAX_REGS; i++)
+		r->regs[i] = (uintptr_t)uc->uc_mcontext.regs[first + i];
+	r->nregs = HS_MAX_REGS;
+	r->sp = (uintptr_t)uc->uc_mcontext.sp;	/* no red zone */
+#elif defined(__arm__)
+	const unsigned long *g = &uc->uc_mcontext.arm_r0;	/* r0..r12, sp, lr in a row */
+	unsigned i;
+
+	for (i = 0; i < 15 && i < HS_MAX_REGS; i++)
+		r->regs[i] = (uintptr_t)g[i];
+	r->nregs = i;
+	r->sp = (uintptr_t)uc->uc_mcontext.arm_sp;
 #else
 	(void)uc;
 	r->nregs = 0;

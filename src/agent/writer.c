@@ -20,6 +20,7 @@
 #include "hsr_encode.h"
 #include "errors.h"
 #include "faultinject.h"
+#include "heaps.h"
 #include "hsr_format.h"
 #include "leakscan.h"
 #include "modules.h"
@@ -580,8 +581,8 @@ static int put_peak(const struct hs_totals *tot, uint32_t max)
 		struct hs_stack *s = stack_at(id, max);
 		uint64_t bytes, blocks;
 
-		if (!s || !(w.full || atomic_load(&s->written)))
-			continue;
+		if (!s || !(w.full || atomic_load(&s->written)) || hsr_kind_heap(s->kind))
+			continue;	/* other heaps' stacks: in HEAPS, at their own peaks */
 		hs_tracker_stack_peak(s, tot->peak_epoch, &bytes, &blocks);
 		if (!bytes && !blocks)
 			continue;
@@ -598,6 +599,27 @@ static int put_peak(const struct hs_totals *tot, uint32_t max)
 	commit(&b);
 	if (!w.full)
 		w.peak_epoch_written = tot->peak_epoch;
+	return 0;
+}
+
+static int written_stack(const struct hs_stack *s)
+{
+	return w.full || atomic_load(&s->written);
+}
+
+/* Other heaps (dma-buf, the program's pools): their figures and peaks, whole each time. */
+static int put_heaps(uint32_t max)
+{
+	struct hsr_buf b;
+	int err = reserve(hs_heaps_record_size(max));
+
+	if (err)
+		return err;
+	cursor(&b);
+	hs_heaps_put(&b, max, written_stack);
+	if (hsr_buf_overflowed(&b))
+		return -EOVERFLOW;
+	commit(&b);
 	return 0;
 }
 
@@ -839,6 +861,8 @@ static int write_records(unsigned reason, const char *name, int final, int creat
 		err = put_snapshot(reason, name, &tot, max);
 	if (!err && (created || tot.peak_epoch != w.peak_epoch_written))
 		err = put_peak(&tot, max);
+	if (!err && hs_heaps_active())
+		err = put_heaps(max);
 	if (!err && !w.full)
 		err = put_timeline();
 	if (!err)

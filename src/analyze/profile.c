@@ -80,6 +80,10 @@ enum hs_view hs_view_default(const struct hsr_recording *rec)
 
 	if (last && sat_sub(last->total.alloc_calls, last->total.free_calls) > 0)
 		return HS_VIEW_LEAKS;
+	for (size_t i = 0; i < rec->heaps.nheaps; i++) {
+		if (rec->heaps.heaps[i].live_blocks)
+			return HS_VIEW_LEAKS;
+	}
 	return HS_VIEW_PEAK;
 }
 
@@ -122,6 +126,14 @@ void hs_summary_compute(const struct hsr_recording *rec, struct hs_summary *out)
 	out->live_blocks = sat_sub(out->total.alloc_calls, out->total.free_calls);
 	out->duration_ns = last_time(rec);
 	out->nstacks = rec->nstacks;
+	out->heaps = rec->heaps.heaps;
+	out->nheaps = rec->heaps.nheaps;
+	out->total_peak_bytes = out->peak_bytes;
+	out->total_peak_t = out->peak_t;
+	if (rec->heaps.present && rec->heaps.total_peak_bytes > out->peak_bytes) {
+		out->total_peak_bytes = rec->heaps.total_peak_bytes;
+		out->total_peak_t = rec->heaps.total_peak_t;
+	}
 }
 
 void hs_figures_of_stack(const struct hsr_recording *rec, uint32_t id, struct hs_figures *out)

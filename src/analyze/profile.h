@@ -62,6 +62,11 @@ struct hs_summary {
 	uint64_t peak_t;		/* ns since process start */
 	uint64_t duration_ns;		/* END's time, else the last time seen */
 	size_t nstacks;			/* interned stacks */
+	/* other heaps (docs/HEAPS.md): the recording's, or none */
+	const struct hsr_heap *heaps;
+	size_t nheaps;
+	uint64_t total_peak_bytes;	/* host + other heaps; the host's peak without them */
+	uint64_t total_peak_t;
 };
 
 /* A computed view. */
@@ -85,7 +90,10 @@ int hs_sort_parse(const char *name, enum hs_sort *out);
 /* The sort a view uses unless told otherwise: temporary count for temporary, else bytes. */
 enum hs_sort hs_view_default_sort(enum hs_view view);
 
-/* The view a report shows by default: leaks if any block is live at the end, else peak. */
+/*
+ * The view a report shows by default: leaks if any block (of any heap) is live at the end,
+ * else peak.
+ */
 enum hs_view hs_view_default(const struct hsr_recording *rec);
 
 /* Summary of rec into *out. */

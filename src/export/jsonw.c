@@ -9,6 +9,18 @@
 
 #include "jsonw.h"
 
+/* A newline and the indentation of depth d (2 spaces a level). */
+static void newline(FILE *f, int d)
+{
+	static const char spaces[] = "                                                  ";
+	size_t n = 2 * (size_t)(d > 0 ? d : 0);
+
+	fputc('\n', f);
+	for (; n > sizeof(spaces) - 1; n -= sizeof(spaces) - 1)
+		fwrite(spaces, 1, sizeof(spaces) - 1, f);
+	fwrite(spaces, 1, n, f);
+}
+
 /* Start an element of the current container: separator, indentation, key. */
 void hs_jw_item(struct hs_jw *w, const char *key)
 {
@@ -18,7 +30,7 @@ void hs_jw_item(struct hs_jw *w, const char *key)
 		if (!w->first[d])
 			fputs(w->flat[d] ? ", " : ",", w->f);
 		if (!w->flat[d])
-			fprintf(w->f, "\n%*s", 2 * d, "");
+			newline(w->f, d);
 		w->first[d] = 0;
 	}
 	if (key) {
@@ -41,7 +53,7 @@ void hs_jw_close(struct hs_jw *w, char c)
 	int d = w->depth--;
 
 	if (!w->flat[d] && !w->first[d])
-		fprintf(w->f, "\n%*s", 2 * (d - 1), "");
+		newline(w->f, d - 1);
 	fputc(c, w->f);
 }
 
@@ -66,23 +78,46 @@ static size_t utf8_len(const unsigned char *s)
 	return n;
 }
 
+/* Length of the run at s that needs no escaping: printable ASCII but '"' and '\\'. */
+static size_t plain_run(const unsigned char *s)
+{
+	size_t n = 0;
+
+	while (s[n] >= 0x20 && s[n] < 0x7f && s[n] != '"' && s[n] != '\\')
+		n++;
+	return n;
+}
+
+/* Write the character at s, escaped as needed; return how many bytes it took. */
+static size_t put_char(FILE *f, const unsigned char *s)
+{
+	size_t n = *s < 0x80 ? 1 : utf8_len(s);
+
+	if (*s == '"' || *s == '\\')
+		fprintf(f, "\\%c", *s);
+	else if (*s < 0x20 || *s == 0x7f)
+		fprintf(f, "\\u%04x", *s);
+	else if (n == 0)
+		fputs("\\ufffd", f);
+	else
+		fwrite(s, 1, n, f);
+	return n ? n : 1;
+}
+
 void hs_jw_put_string(FILE *f, const char *str)
 {
 	const unsigned char *s = (const unsigned char *)str;
 
 	fputc('"', f);
 	while (*s) {
-		size_t n = *s < 0x80 ? 1 : utf8_len(s);
+		size_t run = plain_run(s);
 
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if (*s < 0x20 || *s == 0x7f)
-			fprintf(f, "\\u%04x", *s);
-		else if (n == 0)
-			fputs("\\ufffd", f);
-		else
-			fwrite(s, 1, n, f);
-		s += n ? n : 1;
+		if (run) {
+			fwrite(s, 1, run, f);
+			s += run;
+		} else {
+			s += put_char(f, s);
+		}
 	}
 	fputc('"', f);
 }

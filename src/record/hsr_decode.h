@@ -104,6 +104,7 @@ struct hsr_loading {
 	uint64_t *node_pc;
 	uint32_t *node_parent;
 	size_t nnodes, cap_nodes;
+	uint64_t gap_ids;		/* empty stack ids made by gaps so far */
 };
 
 static inline struct hsr_loading *hsr_loading_of(struct hsr_recording *rec)
@@ -116,6 +117,9 @@ static inline struct hsr_loading *hsr_loading_of(struct hsr_recording *rec)
  * included), -EBADMSG when the payload is malformed (rec is then unchanged), -ENOMEM.
  */
 int hsr_parse_record(struct hsr_recording *rec, unsigned type, const uint8_t *p, size_t n);
+
+/* A HEAPS record (hsr_reader_heaps.c); as hsr_parse_record(). */
+int hsr_parse_heaps(struct hsr_recording *rec, struct hsr_cursor *c);
 
 /* After the last record: apply the last PEAK record's entries to the stacks. */
 void hsr_finish_peak(struct hsr_recording *rec);

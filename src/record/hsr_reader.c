@@ -34,7 +34,7 @@ static const char *const record_names[] = {
 	[HSR_STACK] = "STACK",       [HSR_SNAPSHOT] = "SNAPSHOT", [HSR_PEAK] = "PEAK",
 	[HSR_TIMELINE] = "TIMELINE", [HSR_MESSAGE] = "MESSAGE",   [HSR_END] = "END", [HSR_RESET] = "RESET",
 	[HSR_LEAKS] = "LEAKS", [HSR_FRAMES] = "FRAMES", [HSR_STACK_NODE] = "STACK_NODE",
-	[HSR_ERRORS] = "ERRORS",
+	[HSR_ERRORS] = "ERRORS", [HSR_HEAPS] = "HEAPS",
 };
 
 static int fail(struct reader *r, int err, const char *fmt, ...)
@@ -179,6 +179,7 @@ static struct hsr_recording *recording_new(const char *path)
 	ld->rec.path = strdup(path);
 	ld->rec.stacks = calloc(16, sizeof(*ld->rec.stacks));	/* [0]: "no stack" */
 	ld->cap.stacks = 16;
+	ld->rec.heaps.selected = -1;
 	if (!ld->rec.path || !ld->rec.stacks) {
 		hsr_recording_free(&ld->rec);
 		return NULL;
@@ -265,6 +266,7 @@ void hsr_recording_free(struct hsr_recording *rec)
 	free(rec->snapshots);
 	free(rec->peak.entries);
 	free(rec->leaks.entries);
+	hsr_heaps_release(&rec->heaps);
 	free(rec->timeline);
 	free(rec->messages);
 	free(rec->path);

@@ -159,6 +159,28 @@ struct hsr_error {
 	uint64_t count;
 };
 
+/* A heap other than the host's (HEAPS record): dma-buf, or one of the program's pools. */
+struct hsr_heap {
+	unsigned id;			/* 1 dma-buf, 2.. the program's (HSR_KIND_HEAP_BASE + id) */
+	char *name;
+	uint64_t live_bytes, live_blocks;	/* as the record was written */
+	uint64_t peak_bytes, peak_t;
+	struct hsr_peak_entry *entries;	/* stacks at this heap's peak, ids increasing */
+	size_t nentries;
+};
+
+/* The last HEAPS record (docs/HEAPS.md); absent when only the host heap was used. */
+struct hsr_heaps {
+	int present;
+	uint64_t t;
+	uint64_t total_peak_bytes;	/* highest host + other heaps at one moment */
+	uint64_t total_peak_t;
+	struct hsr_heap *heaps;
+	size_t nheaps;
+	uint64_t dropped;		/* heap events the agent could not record */
+	int selected;			/* hsr_recording_select_heap(): heap id, -1 none */
+};
+
 struct hsr_end {
 	int present;
 	uint64_t t;
@@ -193,6 +215,7 @@ struct hsr_recording {
 	uint64_t stop_offset;		/* where reading stopped early, when it did */
 	char problem[128];		/* why it is truncated ("" when it is not) */
 	struct hsr_leaks leaks;		/* the last LEAKS record; its figures are on the stacks */
+	struct hsr_heaps heaps;		/* the last HEAPS record */
 };
 
 /*
@@ -220,6 +243,23 @@ const struct hsr_snapshot *hsr_recording_last_snapshot(const struct hsr_recordin
 
 /* The module with recorded id `id`, or NULL. */
 const struct hsr_module *hsr_recording_module(const struct hsr_recording *rec, unsigned id);
+
+/* The heap with this name ("host" is id 0, not in rec->heaps: NULL), or NULL. */
+const struct hsr_heap *hsr_recording_heap(const struct hsr_recording *rec, const char *name);
+
+/*
+ * Narrow rec to one heap (`name`: "host", "dma-buf", a pool's name; "dma" for dma-buf):
+ * stacks of other heaps lose their counters, and for a heap other than the host the
+ * stacks' peak figures become those at that heap's peak. Every view then shows that heap
+ * alone. 0, or -ENOENT when the recording has no such heap.
+ */
+int hsr_recording_select_heap(struct hsr_recording *rec, const char *name);
+
+/* What allocated stack id, as reports name it: the kind's name, or its heap's name. */
+const char *hsr_stack_allocator(const struct hsr_recording *rec, uint32_t id);
+
+/* Release rec->heaps (hsr_recording_free() does it). */
+void hsr_heaps_release(struct hsr_heaps *h);
 
 /* Name of a snapshot reason ("exit", "checkpoint", ...) as reports show it; static. */
 const char *hsr_reason_name(unsigned reason);

@@ -229,10 +229,26 @@ static int parse_frames(struct hsr_stack *st, struct hsr_cursor *c)
 
 /*
  * Ids increase; gaps (ids the agent gave up in a race, the overflow stack's id) are empty
- * stacks; a repeated id (a stack written again after fork or a window) is ignored. A gap
- * wider than HSR_MAX_ID_GAP is taken for corruption.
+ * stacks; a repeated id (a stack written again after fork or a window) is ignored. Gaps
+ * adding up to more than HSR_MAX_ID_GAP empty ids are taken for corruption: each costs a
+ * struct hsr_stack, and a few bytes of file must not make the reader allocate gigabytes.
  */
-#define HSR_MAX_ID_GAP (1u << 24)
+#define HSR_MAX_ID_GAP (1u << 22)
+
+/* Whether stack id `id` may come next: above the last, within the gaps' budget. */
+static int id_acceptable(struct hsr_recording *rec, uint64_t id)
+{
+	struct hsr_loading *ld = hsr_loading_of(rec);
+
+	if (id == 0 || id >= UINT32_MAX)
+		return 0;
+	if (id <= rec->nstacks + 1)
+		return 1;
+	if (id - rec->nstacks - 1 > HSR_MAX_ID_GAP - ld->gap_ids)
+		return 0;
+	ld->gap_ids += id - rec->nstacks - 1;
+	return 1;
+}
 
 static int parse_stack(struct hsr_recording *rec, struct hsr_cursor *c)
 {
@@ -241,7 +257,7 @@ static int parse_stack(struct hsr_recording *rec, struct hsr_cursor *c)
 	int err;
 
 	st.kind = hsr_get_u32(c);
-	if (c->bad || id == 0 || id >= UINT32_MAX || id > rec->nstacks + HSR_MAX_ID_GAP)
+	if (c->bad || !id_acceptable(rec, id))
 		return -EBADMSG;
 	if (id <= rec->nstacks)
 		return 0;
@@ -468,8 +484,7 @@ static int add_stack_node(struct hsr_recording *rec, uint64_t id, unsigned kind,
 	struct hsr_stack st = { .kind = kind };
 	int err;
 
-	if (id == 0 || id >= UINT32_MAX || id > rec->nstacks + HSR_MAX_ID_GAP ||
-	    depth > ld->nnodes || node > ld->nnodes)
+	if (depth > ld->nnodes || node > ld->nnodes || !id_acceptable(rec, id))
 		return -EBADMSG;
 	if (id <= rec->nstacks)
 		return 0;
@@ -639,6 +654,7 @@ static const record_parser parsers[] = {
 	[HSR_STACK_NODE] = parse_stack_node,
 	[HSR_ERRORS] = parse_errors,
 	[HSR_LEAKS] = parse_leaks,
+	[HSR_HEAPS] = hsr_parse_heaps,
 };
 
 int hsr_parse_record(struct hsr_recording *rec, unsigned type, const uint8_t *p, size_t n)

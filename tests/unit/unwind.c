@@ -806,7 +806,8 @@ static void test_modules(void)
 	CHECK(hs_modules_count() >= 3);
 	CHECK(readlink("/proc/self/exe", path, sizeof(path) - 1) > 0);
 	CHECK(exe && exe == hs_module_self() && strcmp(exe->path, path) == 0);
-	CHECK(exe && exe->build_id_len == 20 && (exe->eh_frame_hdr || exe->arm_exidx) && exe->nsegs >= 2);
+	CHECK(exe && exe->build_id_len == 20 && (exe->eh_frame_hdr || exe->arm_exidx) &&
+	      exe->nsegs >= 2);
 	CHECK(libc && strstr(libc->path, "libc.so") && libc->build_id_len == 20);
 	CHECK(hs_module_find(0) == NULL && hs_module_find(1) == NULL);
 	for (unsigned i = 0; i < hs_modules_count(); i++) {

@@ -86,7 +86,7 @@ size_t malloc_usable_size(void *p)
 	return p ? ((size_t *)p)[-1] : 0;
 }
 
-void *realloc(void *p, size_t n)
+static void *resize(void *p, size_t n)
 {
 	void *q = take(n ? n : 1, 16);
 	size_t old = p ? ((size_t *)p)[-1] : 0;
@@ -96,13 +96,18 @@ void *realloc(void *p, size_t n)
 	return q;
 }
 
+void *realloc(void *p, size_t n)
+{
+	return resize(p, n);
+}
+
 void *reallocarray(void *p, size_t n, size_t m)
 {
 	if (m && n > SIZE_MAX / m) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	return realloc(p, n * m);	/* not interposed: the agent hooks reallocarray itself */
+	return resize(p, n * m);
 }
 
 void *memalign(size_t align, size_t n)

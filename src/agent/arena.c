@@ -20,6 +20,7 @@ struct chunk {
 
 static _Atomic(struct chunk *) current;
 static atomic_size_t mapped;
+static atomic_size_t used;	/* bytes handed out by hs_arena_alloc */
 
 void *hs_arena_map(size_t size)
 {
@@ -75,14 +76,17 @@ void *hs_arena_alloc(size_t size, size_t align)
 		c = atomic_load_explicit(&current, memory_order_acquire);
 		if (c) {
 			p = chunk_take(c, size, align);
-			if (p)
+			if (p) {
+				atomic_fetch_add_explicit(&used, size, memory_order_relaxed);
 				return p;
+			}
 		}
 		fresh = chunk_new(size + align);
 		if (!fresh)
 			return NULL;
 		if (size + align > CHUNK_SIZE / 2) {
 			/* A big request gets its own chunk; the current one stays. */
+			atomic_fetch_add_explicit(&used, size, memory_order_relaxed);
 			return chunk_take(fresh, size, align);
 		}
 		if (!atomic_compare_exchange_strong_explicit(&current, &c, fresh,
@@ -94,6 +98,11 @@ void *hs_arena_alloc(size_t size, size_t align)
 			atomic_fetch_sub_explicit(&mapped, len, memory_order_relaxed);
 		}
 	}
+}
+
+size_t hs_arena_used_bytes(void)
+{
+	return atomic_load_explicit(&used, memory_order_relaxed);
 }
 
 size_t hs_arena_mapped_bytes(void)

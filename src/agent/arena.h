@@ -22,6 +22,9 @@ void *hs_arena_alloc(size_t size, size_t align);
  */
 void *hs_arena_map(size_t size);
 
+/* Bytes handed out by hs_arena_alloc (stack records, small tables, ...). */
+size_t hs_arena_used_bytes(void);
+
 /* Bytes the agent has mapped for itself so far (arena chunks and tables). */
 size_t hs_arena_mapped_bytes(void);
 

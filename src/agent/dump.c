@@ -211,7 +211,7 @@ int hs_dump_live(const char *path, enum hs_dump_order order, unsigned top, const
 		qsort(list, (size_t)n, sizeof(*list), order == HS_DUMP_BY_BLOCKS ? by_blocks : by_bytes);
 		hs_fmt_init(&out.f, out.buf, sizeof(out.buf));
 		put_header(title, (uint64_t)n);
-		for (i = 0; i < n && (!top || i < top); i++)
+		for (i = 0; i < n && (!top || i < (long)top); i++)
 			put_stack((unsigned)i + 1, list[i]);
 		out_flush();
 		err = -out.err;

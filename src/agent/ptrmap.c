@@ -17,7 +17,7 @@
 #define INITIAL_CAP 16
 
 struct entry {
-	uintptr_t key;		/* address | generation << 48; 0 = empty */
+	uint64_t key;		/* address | generation << 48; 0 = empty (64 bits on 32-bit too) */
 	uint64_t val;		/* size << 24 | stack id */
 };
 
@@ -113,9 +113,9 @@ static void table_release(struct entry *t, uint32_t cap)
 	atomic_fetch_sub_explicit(&table_bytes, bytes, memory_order_relaxed);
 }
 
-static void table_put(struct entry *t, uint32_t cap, uintptr_t key, uint64_t val)
+static void table_put(struct entry *t, uint32_t cap, uint64_t key, uint64_t val)
 {
-	uint32_t i = (uint32_t)mix(key & ADDR_MASK) & (cap - 1);
+	uint32_t i = (uint32_t)mix((uintptr_t)(key & ADDR_MASK)) & (cap - 1);
 
 	while (t[i].key)
 		i = (i + 1) & (cap - 1);
@@ -159,14 +159,14 @@ static int shard_find(const struct shard *s, uintptr_t key, uint64_t h, uint32_t
 
 int hs_ptrmap_insert(uintptr_t p, const struct hs_ptrmap_entry *e, struct hs_ptrmap_entry *old)
 {
-	uintptr_t key;
+	uint64_t key;
 	uint64_t h;
 	struct shard *s;
 	uint32_t at = 0;
 	int ret = 0;
 
-	p &= ADDR_MASK;
-	key = p | (uint64_t)(e->gen & 0xffff) << HS_PTRMAP_ADDR_BITS;
+	p = (uintptr_t)((uint64_t)p & ADDR_MASK);
+	key = (uint64_t)p | (uint64_t)(e->gen & 0xffff) << HS_PTRMAP_ADDR_BITS;
 	h = mix(p);
 	s = shard_of(h);
 	shard_lock(s);
@@ -202,7 +202,7 @@ static void shard_delete(struct shard *s, uint32_t hole)
 		i = (i + 1) & m;
 		if (!s->tab[i].key)
 			break;
-		home = (uint32_t)mix(s->tab[i].key & ADDR_MASK) & m;
+		home = (uint32_t)mix((uintptr_t)(s->tab[i].key & ADDR_MASK)) & m;
 		/* Move i into the hole unless its home lies cyclically in (hole, i]. */
 		if (((i - home) & m) >= ((i - hole) & m)) {
 			s->tab[hole] = s->tab[i];
@@ -220,7 +220,7 @@ int hs_ptrmap_find(uintptr_t p, struct hs_ptrmap_entry *out)
 	uint32_t at = 0;
 	int found;
 
-	p &= ADDR_MASK;
+	p = (uintptr_t)((uint64_t)p & ADDR_MASK);
 	h = mix(p);
 	s = shard_of(h);
 	shard_lock(s);
@@ -238,7 +238,7 @@ int hs_ptrmap_remove(uintptr_t p, struct hs_ptrmap_entry *out)
 	uint32_t at = 0;
 	int found;
 
-	p &= ADDR_MASK;
+	p = (uintptr_t)((uint64_t)p & ADDR_MASK);
 	h = mix(p);
 	s = shard_of(h);
 	shard_lock(s);
@@ -284,7 +284,7 @@ void hs_ptrmap_foreach(uint32_t gen, void (*fn)(uintptr_t, const struct hs_ptrma
 				continue;
 			unpack(&s->tab[j], &e);
 			if (e.gen == (gen & 0xffff))
-				fn(s->tab[j].key & ADDR_MASK, &e, arg);
+				fn((uintptr_t)(s->tab[j].key & ADDR_MASK), &e, arg);
 		}
 		shard_unlock(s);
 	}

@@ -203,6 +203,14 @@ struct hs_stack *hs_stacktab_intern(unsigned kind, const uintptr_t *frames, size
 	return fresh;
 }
 
+size_t hs_stacktab_table_bytes(void)
+{
+	const struct table *t = atomic_load(&cur);
+
+	return (t->mask + 1) * sizeof(t->slots[0]) +
+	       (size_t)hs_stacktab_max_id() * sizeof(*by_id);
+}
+
 uint32_t hs_stacktab_max_id(void)
 {
 	uint32_t n = atomic_load_explicit(&next_id, memory_order_acquire);

@@ -56,6 +56,9 @@ struct hs_stack *hs_stacktab_get(uint32_t id);
 /* The record that counts allocations whose stack was refused (id = max + 1, no frames). */
 struct hs_stack *hs_stacktab_overflow(void);
 
+/* Bytes of the table's index (the records themselves are arena memory). */
+size_t hs_stacktab_table_bytes(void);
+
 /* Stacks refused because the table was full (counted on the overflow record). */
 uint64_t hs_stacktab_dropped(void);
 

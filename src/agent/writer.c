@@ -24,6 +24,7 @@
 #include "hsr_format.h"
 #include "leakscan.h"
 #include "modules.h"
+#include "ptrmap.h"
 #include "stacktab.h"
 #include "tracker.h"
 #include "writer.h"
@@ -702,6 +703,11 @@ static int put_end(unsigned reason)
 	hsr_put_uv(&b, hs_arena_mapped_bytes());
 	hsr_put_uv(&b, hs_stacktab_max_id());
 	hsr_put_uv(&b, hs_stacktab_dropped());
+	/* the agent's own memory in use: arena (stack records, small tables), pointer map */
+	hsr_put_uv(&b, hs_arena_used_bytes());
+	hsr_put_uv(&b, hs_ptrmap_table_bytes());
+	hsr_put_uv(&b, hs_ptrmap_count());
+	hsr_put_uv(&b, hs_stacktab_table_bytes());
 	hsr_record_end(&b, rec);
 	commit(&b);
 	return 0;

@@ -136,6 +136,9 @@ int hs_resolver_stack(struct hs_resolver *r, uint32_t id, const struct hs_frame 
 	}
 	*frames = r->frames;
 	*n = r->nframes;
+	r->resolved++;
+	if (r->on_stack)
+		r->on_stack(r->on_stack_arg, r->resolved);
 	return 0;
 }
 

@@ -31,6 +31,11 @@ struct hs_resolver {
 	long *sym_index;		/* per rec module: its index in the symbolizer, or -1 */
 	struct hs_frame *frames;	/* the last stack resolved */
 	size_t nframes, cap;
+	/* If set, called after each stack hs_resolver_stack() resolves (the CLI's progress
+	 * line); resolved counts those calls. */
+	void (*on_stack)(void *arg, size_t resolved);
+	void *on_stack_arg;
+	size_t resolved;
 };
 
 /*

@@ -15,6 +15,7 @@
 
 #include "commands.h"
 #include "export.h"
+#include "progress.h"
 #include "hsr_reader.h"
 #include "growth.h"
 #include "leaks.h"
@@ -27,6 +28,7 @@
 #endif
 
 #define DEFAULT_TOP 10
+#define OUTPUT_BUFFER (256 * 1024)	/* stdio buffer of a report not going to a terminal */
 
 enum report_format {
 	FMT_TEXT,
@@ -72,6 +74,12 @@ struct report_opts {
 	int gen_suppressions;		/* --gen-suppressions */
 	struct hs_suppressions supp;	/* --suppressions FILE */
 	const char *supp_path;
+	struct hs_progress progress;	/* on a terminal: the progress line on stderr */
+	int progress_stacks;		/* show progress over stacks too (output not on it) */
+	size_t progress_total;		/* stacks the current phase expects to resolve */
+	size_t progress_base;		/* stacks resolved before it */
+	char progress_label[48];
+	const char *heap;		/* --heap NAME, or NULL */
 };
 
 void hs_usage_report(FILE *out)
@@ -85,6 +93,9 @@ void hs_usage_report(FILE *out)
 	      "  --peak             stacks holding memory at the highest heap\n"
 	      "  --allocs           stacks that allocate the most\n"
 	      "  --temporary        stacks whose blocks are freed right after allocation\n"
+	      "  --heap NAME        one heap only (docs/HEAPS.md): host, dma-buf (or dma),\n"
+	      "                     or a heap the program registered; with --peak, the\n"
+	      "                     stacks at that heap's own peak\n"
 	      "\n"
 	      "Options:\n"
 	      "  --top N            show the first N stacks (default 10; 0: all); with\n"
@@ -195,7 +206,7 @@ static int set_format(struct report_opts *o, const char *val)
 static int value_option(struct report_opts *o, int argc, char **argv, int *i)
 {
 	static const char *const names[] = { "--top", "--sort", "--format", "--sysroot",
-					     "--debug-dir", "--output", "-o" };
+					     "--debug-dir", "--heap", "--output", "-o" };
 	const char *val = NULL;
 	int matched = 0;
 	size_t k;
@@ -221,6 +232,9 @@ static int value_option(struct report_opts *o, int argc, char **argv, int *i)
 		return 0;
 	case 4:
 		o->debug_dirs[o->ndebug_dirs++] = val;
+		return 0;
+	case 5:
+		o->heap = val;
 		return 0;
 	default:
 		o->output = val;
@@ -383,6 +397,28 @@ static void report_extras_release(struct report_extras *x)
 	free(x->suppressed);
 }
 
+/* The resolver's callback: how far the current phase has got. */
+static void stack_progress(void *arg, size_t resolved)
+{
+	struct report_opts *o = arg;
+
+	hs_progress_set(&o->progress, resolved - o->progress_base, o->progress_total);
+}
+
+/* Start a phase of resolving about `total` stacks, shown as "WHAT FORMAT". */
+static void stacks_phase(struct report_opts *o, struct hs_resolver *res, const char *what,
+			 const char *format, size_t total)
+{
+	if (!o->progress_stacks)
+		return;
+	snprintf(o->progress_label, sizeof(o->progress_label), "%s%s", what, format);
+	o->progress_total = total;
+	o->progress_base = res->resolved;
+	res->on_stack = stack_progress;
+	res->on_stack_arg = o;
+	hs_progress_phase(&o->progress, o->progress_label);
+}
+
 /* Compute the view and write the report for o to out. 0 or -errno. */
 static int write_report(struct report_opts *o, const struct hsr_recording *rec, FILE *out)
 {
@@ -398,6 +434,8 @@ static int write_report(struct report_opts *o, const struct hsr_recording *rec, 
 	err = hs_resolver_init(&res, rec, &sopts);
 	if (err)
 		return err;
+	if (o->supp_path)
+		stacks_phase(o, &res, "matching suppressions", "", rec->nstacks);
 	err = report_extras_init(&x, o, rec, &res, &r);
 	if (err)
 		goto out_extras;
@@ -408,7 +446,10 @@ static int write_report(struct report_opts *o, const struct hsr_recording *rec, 
 	if (err)
 		goto out_extras;
 	r.color = o->format == FMT_TEXT && use_color(out);
+	stacks_phase(o, &res, "symbolizing stacks, writing ",
+		     o->gen_suppressions ? "suppressions" : formats[o->format].name, v.nrows);
 	err = o->gen_suppressions ? hs_export_suppressions(out, &r) : export(out, o, &r);
+	hs_progress_clear(&o->progress);
 	hs_view_release(&v);
 out_extras:
 	report_extras_release(&x);
@@ -450,6 +491,10 @@ static int report_to(struct report_opts *o, const struct hsr_recording *rec)
 		fprintf(stderr, "heapscope: cannot open '%s': %s\n", o->output, strerror(errno));
 		return 1;
 	}
+	if (!isatty(fileno(out)))
+		setvbuf(out, NULL, _IOFBF, OUTPUT_BUFFER);
+	/* Progress over stacks only when the report does not go to the same terminal. */
+	o->progress_stacks = hs_progress_enabled(&o->progress) && !isatty(fileno(out));
 	err = write_report(o, rec, out);
 	if (fflush(out) && !err)
 		err = -errno;
@@ -470,7 +515,7 @@ int hs_cmd_report(int argc, char **argv)
 	struct report_opts o = { .top = DEFAULT_TOP };
 	struct hsr_recording *rec;
 	char err[512];
-	int ret;
+	int ret, loaded;
 
 	o.debug_dirs = calloc((size_t)argc + 1, sizeof(*o.debug_dirs));
 	if (!o.debug_dirs) {
@@ -481,13 +526,26 @@ int hs_cmd_report(int argc, char **argv)
 	if (ret)
 		goto out_free;
 	ret = 1;
-	if (hsr_recording_load(o.path, &rec, err, sizeof(err))) {
+	hs_progress_init(&o.progress);
+	hs_progress_watch_read(&o.progress, o.path);
+	loaded = hsr_recording_load(o.path, &rec, err, sizeof(err)) == 0;
+	hs_progress_unwatch(&o.progress);
+	if (!loaded) {
 		fprintf(stderr, "heapscope: %s\n", err);
 		goto out_free;
 	}
 	if (rec->truncated && o.format != FMT_TEXT)
 		fprintf(stderr, "heapscope: warning: '%s' was cut short (%s)\n", o.path,
 			rec->problem);
+	if (o.heap && hsr_recording_select_heap(rec, o.heap) < 0) {
+		fprintf(stderr, "heapscope: report: no heap '%s' in '%s' (heaps: host", o.heap,
+			o.path);
+		for (size_t i = 0; i < rec->heaps.nheaps; i++)
+			fprintf(stderr, ", %s", rec->heaps.heaps[i].name);
+		fputs(")\n", stderr);
+		hsr_recording_free(rec);
+		goto out_free;
+	}
 	ret = report_to(&o, rec);
 	hsr_recording_free(rec);
 out_free:

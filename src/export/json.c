@@ -58,7 +58,44 @@ static void put_recording(struct hs_jw *w, const struct hs_report *r)
 	else
 		hs_jw_null(w, "agent_bytes");
 	hs_jw_u64(w, "dropped", rec->end.dropped);
+	if (rec->end.has_memory) {
+		hs_jw_open(w, "agent_memory", '{', 1);
+		hs_jw_u64(w, "arena_bytes", rec->end.arena_used);
+		hs_jw_u64(w, "pointer_map_bytes", rec->end.ptrmap_bytes);
+		hs_jw_u64(w, "pointer_map_entries", rec->end.ptrmap_entries);
+		hs_jw_u64(w, "stack_table_bytes", rec->end.stacktab_bytes);
+		hs_jw_close(w, '}');
+	}
 	hs_jw_close(w, '}');
+}
+
+/* Every heap, the host's first (docs/HEAPS.md), and the peak of their sum. */
+static void put_heaps(struct hs_jw *w, const struct hs_summary *s)
+{
+	hs_jw_open(w, "heaps", '[', 0);
+	hs_jw_open(w, NULL, '{', 1);
+	hs_jw_u64(w, "id", HSR_HEAP_HOST);
+	hs_jw_str(w, "name", "host");
+	hs_jw_u64(w, "live_bytes", s->live_bytes);
+	hs_jw_u64(w, "live_blocks", s->live_blocks);
+	hs_jw_u64(w, "peak_bytes", s->peak_bytes);
+	hs_jw_seconds(w, "peak_time_s", s->peak_t);
+	hs_jw_close(w, '}');
+	for (size_t i = 0; i < s->nheaps; i++) {
+		const struct hsr_heap *h = &s->heaps[i];
+
+		hs_jw_open(w, NULL, '{', 1);
+		hs_jw_u64(w, "id", h->id);
+		hs_jw_str(w, "name", h->name);
+		hs_jw_u64(w, "live_bytes", h->live_bytes);
+		hs_jw_u64(w, "live_blocks", h->live_blocks);
+		hs_jw_u64(w, "peak_bytes", h->peak_bytes);
+		hs_jw_seconds(w, "peak_time_s", h->peak_t);
+		hs_jw_close(w, '}');
+	}
+	hs_jw_close(w, ']');
+	hs_jw_u64(w, "total_peak_bytes", s->total_peak_bytes);
+	hs_jw_seconds(w, "total_peak_time_s", s->total_peak_t);
 }
 
 static void put_summary(struct hs_jw *w, const struct hs_summary *s)
@@ -75,6 +112,7 @@ static void put_summary(struct hs_jw *w, const struct hs_summary *s)
 	hs_jw_u64(w, "live_blocks", s->live_blocks);
 	hs_jw_seconds(w, "duration_s", s->duration_ns);
 	hs_jw_u64(w, "stacks", s->nstacks);
+	put_heaps(w, s);
 	hs_jw_close(w, '}');
 }
 
@@ -107,7 +145,7 @@ static int put_stack(struct hs_jw *w, const struct hs_report *r, const struct hs
 		return -ENOMEM;
 	hs_jw_open(w, NULL, '{', 0);
 	hs_jw_u64(w, "id", row->stack_id);
-	hs_jw_str(w, "allocator", hsr_kind_name(r->rec->stacks[row->stack_id].kind));
+	hs_jw_str(w, "allocator", hsr_stack_allocator(r->rec, row->stack_id));
 	hs_jw_u64(w, "alloc_calls", f->alloc_calls);
 	hs_jw_u64(w, "alloc_bytes", f->alloc_bytes);
 	hs_jw_u64(w, "free_calls", f->free_calls);
@@ -351,12 +389,30 @@ static int put_errors(struct hs_jw *w, const struct hs_report *r)
 	return err;
 }
 
+/* "heap": the heap the view was narrowed to (report --heap), or null. */
+static void put_view_heap(struct hs_jw *w, const struct hsr_recording *rec)
+{
+	int id = rec->heaps.selected;
+
+	if (id < 0) {
+		hs_jw_null(w, "heap");
+		return;
+	}
+	for (size_t i = 0; i < rec->heaps.nheaps; i++) {
+		if (rec->heaps.heaps[i].id == (unsigned)id)
+			hs_jw_str(w, "heap", rec->heaps.heaps[i].name);
+	}
+	if (id == HSR_HEAP_HOST)
+		hs_jw_str(w, "heap", "host");
+}
+
 static int put_view(struct hs_jw *w, const struct hs_report *r)
 {
 	const struct hs_view_result *v = r->view;
 
 	hs_jw_str(w, "view", hs_view_name(v->view));
 	hs_jw_str(w, "sort", hs_sort_name(v->sort));
+	put_view_heap(w, r->rec);
 	hs_jw_u64(w, "view_stacks", v->nmatching);
 	hs_jw_open(w, "stacks", '[', 0);
 	for (size_t i = 0; i < v->nrows; i++) {

@@ -83,6 +83,28 @@ static void line_bytes(FILE *out, const char *label, uint64_t bytes, const char 
 	fprintf(out, "  %-17s%8s %s%s\n", label, num, unit, extra);
 }
 
+/* The agent's own memory, per live block and per stack (what heapscope cost the target). */
+static void summary_agent_memory(FILE *out, const struct hsr_recording *rec)
+{
+	const struct hsr_end *e = &rec->end;
+	uint64_t total, peak_blocks = 0;
+	char extra[128];
+
+	if (!e->present || !e->has_memory)
+		return;
+	for (size_t i = 0; i <= rec->nstacks; i++)
+		peak_blocks += rec->stacks[i].peak_blocks;
+	if (e->ptrmap_entries > peak_blocks)
+		peak_blocks = e->ptrmap_entries;
+	total = e->arena_used + e->ptrmap_bytes + e->stacktab_bytes;
+	/* The pointer map is sized for the most blocks it held: the peak's. */
+	snprintf(extra, sizeof(extra), " (%llu B per block at the peak, %llu B per stack)",
+		 (unsigned long long)(peak_blocks ? e->ptrmap_bytes / peak_blocks : 0),
+		 (unsigned long long)(e->nstacks ? (e->arena_used + e->stacktab_bytes) / e->nstacks
+						 : 0));
+	line_bytes(out, "agent memory", total, extra);
+}
+
 static void summary_notes(FILE *out, const struct hs_report *r)
 {
 	const struct hsr_recording *rec = r->rec;
@@ -110,6 +132,39 @@ static void summary_notes(FILE *out, const struct hs_report *r)
 	}
 }
 
+/* The short name of a heap in the peaks line: "dma" for dma-buf. */
+static const char *heap_short_name(const struct hsr_heap *h)
+{
+	return h->id == HSR_HEAP_DMABUF ? "dma" : h->name;
+}
+
+/*
+ * With other heaps than the host's: "host peak 1.2 MB, dma peak 3.4 MB, total peak 4.0 MB",
+ * then what each still held at the end.
+ */
+static void summary_heaps(FILE *out, const struct hs_summary *s)
+{
+	char a[HS_HUMAN_LEN], label[64], extra[96];
+
+	if (!s->nheaps)
+		return;
+	fprintf(out, "  host peak %s", hs_human_bytes(a, s->peak_bytes));
+	for (size_t i = 0; i < s->nheaps; i++)
+		fprintf(out, ", %s peak %s", heap_short_name(&s->heaps[i]),
+			hs_human_bytes(a, s->heaps[i].peak_bytes));
+	fprintf(out, ", total peak %s\n", hs_human_bytes(a, s->total_peak_bytes));
+	for (size_t i = 0; i < s->nheaps; i++) {
+		const struct hsr_heap *h = &s->heaps[i];
+
+		if (!h->live_blocks)
+			continue;
+		snprintf(label, sizeof(label), "%s at end", heap_short_name(h));
+		snprintf(extra, sizeof(extra), " in %s %s", hs_human_count(a, h->live_blocks),
+			 plural(h->live_blocks, "block", "blocks"));
+		line_bytes(out, label, h->live_bytes, extra);
+	}
+}
+
 int hs_export_text_summary(FILE *out, const struct hs_report *r)
 {
 	const struct hs_summary *s = &r->summary;
@@ -127,6 +182,8 @@ int hs_export_text_summary(FILE *out, const struct hs_report *r)
 	snprintf(extra, sizeof(extra), " in %s %s", hs_human_count(b, s->live_blocks),
 		 plural(s->live_blocks, "block", "blocks"));
 	line_bytes(out, "live at end", s->live_bytes, extra);
+	summary_agent_memory(out, r->rec);
+	summary_heaps(out, s);
 	summary_notes(out, r);
 	return hs_export_text_leak_summary(out, r);
 }
@@ -188,6 +245,18 @@ static const char *const empty_views[HS_VIEW_COUNT] = {
 	[HS_VIEW_TEMPORARY] = "no temporary allocation",
 };
 
+/* When the peak view's peak was: the host's, or that of the heap report --heap chose. */
+static uint64_t view_peak_t(const struct hs_report *r)
+{
+	const struct hsr_heaps *hs = &r->rec->heaps;
+
+	for (size_t i = 0; hs->selected > 0 && i < hs->nheaps; i++) {
+		if (hs->heaps[i].id == (unsigned)hs->selected)
+			return hs->heaps[i].peak_t;
+	}
+	return r->summary.peak_t;
+}
+
 static void view_heading(FILE *out, const struct hs_report *r, const struct hs_view_result *v)
 {
 	const struct hs_figures *t = &v->total;
@@ -215,7 +284,7 @@ static void view_heading(FILE *out, const struct hs_report *r, const struct hs_v
 	else if (v->view == HS_VIEW_PEAK)
 		fprintf(out, "%s in %s %s from %s %s at %s %s\n", hs_human_bytes(a, t->peak_bytes),
 			hs_human_count(b, t->peak_blocks), plural(t->peak_blocks, "block", "blocks"),
-			c, stacks, hs_human_seconds(d, r->summary.peak_t), cut);
+			c, stacks, hs_human_seconds(d, view_peak_t(r)), cut);
 	else if (v->view == HS_VIEW_ALLOCS)
 		fprintf(out, "%s calls, %s from %s %s %s\n", hs_human_count(a, t->alloc_calls),
 			hs_human_bytes(b, t->alloc_bytes), c, stacks, cut);
@@ -317,7 +386,7 @@ int hs_export_text_view(FILE *out, const struct hs_report *r, const struct hs_vi
 
 		row_figures(figures, sizeof(figures), v->view, &row->f);
 		fprintf(out, "%s%s#%zu%s  %s   [%s]\n", compact ? "" : "\n", bold(r), i + 1, plain(r),
-			figures, hsr_kind_name(r->rec->stacks[row->stack_id].kind));
+			figures, hsr_stack_allocator(r->rec, row->stack_id));
 		if (hs_export_text_frames(out, r->res, row->stack_id))
 			return -ENOMEM;
 	}

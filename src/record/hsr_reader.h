@@ -185,7 +185,11 @@ struct hsr_end {
 	int present;
 	uint64_t t;
 	unsigned reason;		/* 1 exit, 2 exec */
-	uint64_t agent_bytes;
+	uint64_t agent_bytes;		/* mapped by the agent (virtual) */
+	int has_memory;			/* the fields below are in the record */
+	uint64_t arena_used;		/* stack records and small tables */
+	uint64_t ptrmap_bytes, ptrmap_entries;
+	uint64_t stacktab_bytes;
 	uint64_t nstacks;
 	uint64_t dropped;
 };

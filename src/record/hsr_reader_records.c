@@ -437,6 +437,13 @@ static int parse_end(struct hsr_recording *rec, struct hsr_cursor *c)
 	e.dropped = hsr_get_uv(c);
 	if (c->bad)
 		return -EBADMSG;
+	if (hsr_cursor_left(c)) {	/* later agents: their own memory in use */
+		e.arena_used = hsr_get_uv(c);
+		e.ptrmap_bytes = hsr_get_uv(c);
+		e.ptrmap_entries = hsr_get_uv(c);
+		e.stacktab_bytes = hsr_get_uv(c);
+		e.has_memory = !c->bad;
+	}
 	rec->end = e;
 	return 0;
 }

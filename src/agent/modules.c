@@ -214,6 +214,8 @@ static const char *module_path(const char *name)
 }
 
 /* A new entry for info, or NULL (no PT_LOAD, out of memory). Caller holds the lock. */
+static atomic_uint unload_epoch;	/* modules seen unloaded so far */
+
 static struct hs_module *module_new(const struct dl_phdr_info *info, unsigned id)
 {
 	struct hs_module *m = hs_arena_alloc(sizeof(*m), 64);
@@ -232,6 +234,7 @@ static struct hs_module *module_new(const struct dl_phdr_info *info, unsigned id
 	if (!m->dl_name || !m->path)
 		return NULL;
 	m->seen = generation;
+	m->load_epoch = atomic_load(&unload_epoch);
 	return m;
 }
 
@@ -293,6 +296,11 @@ static int refresh_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
+uint32_t hs_modules_epoch(void)
+{
+	return atomic_load_explicit(&unload_epoch, memory_order_relaxed);
+}
+
 static int mark_vanished(void)
 {
 	unsigned n = atomic_load_explicit(&nmods, memory_order_relaxed);
@@ -305,6 +313,7 @@ static int mark_vanished(void)
 								  memory_order_relaxed))
 			continue;
 		m->unload_t = hs_now_ns();
+		m->unload_epoch = atomic_fetch_add(&unload_epoch, 1) + 1;
 		atomic_store_explicit(&m->unloaded, 1, memory_order_release);
 		changed = 1;
 	}

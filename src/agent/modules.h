@@ -40,6 +40,8 @@ struct hs_module {
 	uintptr_t arm_exidx_size;
 	atomic_int unloaded;		/* set once it is no longer in dl_iterate_phdr */
 	uint64_t unload_t;		/* hs_now_ns() when it was seen unloaded */
+	uint32_t load_epoch;		/* hs_modules_epoch() when it was found ... */
+	uint32_t unload_epoch;		/* ... and after it was seen unloaded */
 	atomic_int written;		/* recording writer: MODULE record written */
 	atomic_int unload_written;	/* recording writer: MODULE_UNLOAD written */
 	/* Identity for refresh (owned by modules.c, written only under its lock): */
@@ -71,6 +73,12 @@ int hs_module_lookup(uintptr_t pc, const struct hs_module **out);
  * dlclose by the hook, and by hs_module_find on a miss. Returns 1 if anything changed.
  */
 int hs_modules_refresh(void);
+
+/*
+ * How many modules have been seen unloaded so far. A stack records it when created, so a
+ * frame can be told apart from one of a later module loaded at the same address.
+ */
+uint32_t hs_modules_epoch(void);
 
 /* Number of modules ever seen, and the i-th (0-based) of them; stable pointers. */
 unsigned hs_modules_count(void);

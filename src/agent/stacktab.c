@@ -14,6 +14,7 @@
 #include "agent.h"
 #include "arena.h"
 #include "hsr_format.h"
+#include "modules.h"
 #include "stacktab.h"
 
 struct table {
@@ -93,6 +94,7 @@ static struct hs_stack *stack_new(uint64_t h, unsigned kind, const uintptr_t *fr
 	s->hash = h;
 	s->kind = (uint8_t)kind;
 	s->depth = (uint16_t)n;
+	s->epoch = hs_modules_epoch();
 	if (n)
 		memcpy(s->frames, frames, n * sizeof(*frames));
 	return s;

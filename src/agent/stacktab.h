@@ -18,6 +18,8 @@ struct hs_stack {
 	uint32_t id;		/* 1, 2, ...; the overflow record has id 0 until written */
 	uint16_t depth;
 	uint8_t kind;		/* enum hsr_alloc_kind */
+	uint32_t epoch;		/* hs_modules_epoch() when it was interned */
+	uint32_t batch;		/* writer: the write that put it in the recording */
 	/* counters, cumulative, updated with relaxed atomics */
 	_Atomic uint64_t alloc_calls;
 	_Atomic uint64_t alloc_bytes;

@@ -58,6 +58,7 @@ static struct {
 	uint64_t peak_epoch_written;
 	uint64_t reset_written;	/* reset_t of the last RESET record */
 	uint64_t leaks_written;	/* seq of the last scan written */
+	uint32_t batch;		/* writes so far: marks the stacks each one adds */
 	unsigned char *buf;
 	size_t cap, len;
 	unsigned nmsg, nmsg_written;
@@ -343,6 +344,7 @@ static int put_module(struct hs_module *m)
 		hsr_put_uv(&b, m->segs[i].offset);
 		hsr_put_uv(&b, m->segs[i].flags);
 	}
+	hsr_put_uv(&b, m->load_epoch);
 	hsr_record_end(&b, rec);
 	commit(&b);
 	if (!w.full)
@@ -362,6 +364,7 @@ static int put_module_unload(struct hs_module *m)
 	rec = hsr_record_begin(&b, HSR_MODULE_UNLOAD);
 	hsr_put_uv(&b, m->id);
 	hsr_put_uv(&b, m->unload_t);
+	hsr_put_uv(&b, m->unload_epoch);
 	hsr_record_end(&b, rec);
 	commit(&b);
 	if (!w.full)
@@ -476,6 +479,41 @@ static int put_stack_nodes(uint32_t max)
 }
 
 /*
+ * The module epochs of this write's new stacks, where not 0: a frame of a stack belongs to
+ * the module that was loaded at its address in the stack's epoch (FORMAT.md).
+ */
+static int put_stack_epochs(uint32_t max)
+{
+	struct hsr_buf b;
+	size_t rec, nat;
+	uint32_t id, prev = 0, count = 0;
+	int err = reserve(32 + (size_t)(max + 1) * 10);
+
+	if (err)
+		return err;
+	cursor(&b);
+	rec = hsr_record_begin(&b, HSR_STACK_EPOCHS);
+	nat = b.len;
+	hsr_put_u32le(&b, 0);
+	for (id = 1; id <= max + 1; id++) {
+		struct hs_stack *s = stack_at(id, max);
+
+		if (!s || s->batch != w.batch || !s->epoch)
+			continue;
+		hsr_put_uv(&b, s->id - prev);
+		prev = s->id;
+		hsr_put_uv(&b, s->epoch);
+		count++;
+	}
+	hsr_record_end(&b, rec);
+	if (!count || hsr_buf_overflowed(&b))
+		return hsr_buf_overflowed(&b) ? -EOVERFLOW : 0;
+	patch_count(&b, nat, count);
+	commit(&b);
+	return 0;
+}
+
+/*
  * New stacks: in a standalone dump, with their frames; otherwise as call-tree leaves, the
  * tree's new nodes first (one FRAMES record), then a STACK_NODE each.
  */
@@ -485,11 +523,14 @@ static int put_stacks(uint32_t max)
 	uint32_t id;
 	int err = 0;
 
+	w.batch++;
 	for (id = 1; id <= max + 1; id++) {
 		struct hs_stack *s = stack_at(id, max);
 
-		if (new_stack(s))
-			s->node = w.full || !s->depth ? 0 : hs_calltree_leaf(s->frames, s->depth);
+		if (!new_stack(s))
+			continue;
+		s->node = w.full || !s->depth ? 0 : hs_calltree_leaf(s->frames, s->depth);
+		s->batch = w.batch;
 	}
 	err = reserve(hs_calltree_pending());
 	if (err)
@@ -503,7 +544,9 @@ static int put_stacks(uint32_t max)
 		if (new_stack(s) && !s->node)
 			err = put_stack(s);
 	}
-	return err ? err : put_stack_nodes(max);
+	if (!err)
+		err = put_stack_nodes(max);
+	return err ? err : put_stack_epochs(max);
 }
 
 static int put_snapshot(unsigned reason, const char *name, const struct hs_totals *tot,

@@ -64,18 +64,47 @@ void hs_resolver_release(struct hs_resolver *r)
 	memset(r, 0, sizeof(*r));
 }
 
+static int module_holds(const struct hsr_module *m, uint64_t addr)
+{
+	for (size_t j = 0; j < m->nsegs; j++)
+		if (addr - m->segs[j].vaddr < m->segs[j].memsz)
+			return 1;
+	return 0;
+}
+
+/* Whether m was loaded in module epoch `epoch` (docs/FORMAT.md, "Module epochs"). */
+static int module_in_epoch(const struct hsr_module *m, uint32_t epoch)
+{
+	return m->load_epoch <= epoch && (!m->unloaded || epoch < m->unload_epoch);
+}
+
+/*
+ * The recorded module holding addr for a stack of `epoch` (its index, or -1), and how many
+ * modules ever held addr: more than one when a library took an unloaded one's place.
+ */
+static long module_index(const struct hsr_recording *rec, uint64_t addr, uint32_t epoch,
+			 unsigned *holders)
+{
+	long found = -1;
+
+	*holders = 0;
+	for (size_t i = 0; i < rec->nmodules; i++) {
+		if (!module_holds(&rec->modules[i], addr))
+			continue;
+		(*holders)++;
+		if (found < 0 || module_in_epoch(&rec->modules[i], epoch))
+			found = (long)i;
+	}
+	return found;
+}
+
 /* The recorded module whose segments hold addr, for when the symbolizer cannot say. */
 static const struct hsr_module *module_of(const struct hsr_recording *rec, uint64_t addr)
 {
-	for (size_t i = 0; i < rec->nmodules; i++) {
-		const struct hsr_module *m = &rec->modules[i];
+	unsigned holders;
+	long i = module_index(rec, addr, UINT32_MAX, &holders);
 
-		for (size_t j = 0; j < m->nsegs; j++) {
-			if (addr - m->segs[j].vaddr < m->segs[j].memsz)
-				return m;
-		}
-	}
-	return NULL;
+	return i < 0 ? NULL : &rec->modules[i];
 }
 
 static int reserve(struct hs_resolver *r, size_t more)
@@ -95,19 +124,38 @@ static int reserve(struct hs_resolver *r, size_t more)
 	return 0;
 }
 
+/*
+ * Symbolize addr of a stack of `epoch`: by address alone, unless several modules held it
+ * over time; then in the one loaded in that epoch. Sets *m to the module.
+ */
+static size_t symbolize_frame(struct hs_resolver *r, uint64_t addr, uint32_t epoch,
+			      struct hs_symframe *sf, const struct hsr_module **m)
+{
+	unsigned mid = 0, holders = 0;
+	long i = r->rec->nunloaded ? module_index(r->rec, addr, epoch, &holders) : -1;
+	size_t n = 1;
+
+	if (holders > 1) {
+		*m = &r->rec->modules[i];
+		if (r->sym && r->sym_index[i] >= 0)
+			n = hs_symbolize_in(r->sym, (size_t)r->sym_index[i], addr, sf, MAX_INLINE);
+		return n ? n : 1;
+	}
+	if (r->sym)
+		n = hs_symbolize(r->sym, addr, sf, MAX_INLINE, &mid);
+	*m = mid ? hsr_recording_module(r->rec, mid) : module_of(r->rec, addr);
+	return n ? n : 1;
+}
+
 /* Append the inline chain of one address to r->frames. */
-static int resolve_address(struct hs_resolver *r, uint64_t addr)
+static int resolve_address(struct hs_resolver *r, uint64_t addr, uint32_t epoch)
 {
 	struct hs_symframe sf[MAX_INLINE];
 	const struct hsr_module *m;
-	unsigned mid = 0;
-	size_t n = 1;
+	size_t n;
 
 	sf[0] = (struct hs_symframe){ 0 };
-	if (r->sym)
-		n = hs_symbolize(r->sym, addr, sf, MAX_INLINE, &mid);
-	n = n ? n : 1;
-	m = mid ? hsr_recording_module(r->rec, mid) : module_of(r->rec, addr);
+	n = symbolize_frame(r, addr, epoch, sf, &m);
 	if (reserve(r, n))
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
@@ -131,7 +179,7 @@ int hs_resolver_stack(struct hs_resolver *r, uint32_t id, const struct hs_frame 
 
 	r->nframes = 0;
 	for (uint32_t i = 0; i < st->nframes; i++) {
-		if (resolve_address(r, st->frames[i]))
+		if (resolve_address(r, st->frames[i], st->epoch))
 			return -ENOMEM;
 	}
 	*frames = r->frames;

@@ -366,6 +366,31 @@ size_t hs_symbolize(struct hs_symbolizer *s, uint64_t addr, struct hs_symframe *
 	return max ? copy_frames(frames, n, out, max) : 0;
 }
 
+size_t hs_symbolize_in(struct hs_symbolizer *s, size_t index, uint64_t addr,
+		       struct hs_symframe *out, size_t max)
+{
+	struct hs_symframe frames[HS_SYM_MAX_INLINE];
+	uint64_t key = addr | (uint64_t)(index + 1) << 48;
+	uint32_t idx = hs_u64map_get(&s->cache, key);
+	struct hs_sym_module *m;
+	size_t n = 1;
+
+	if (idx) {
+		const struct hs_sym_cache_ent *e = &s->ents[idx - 1];
+
+		return max ? copy_frames(&s->frames[e->first], e->n, out, max) : 0;
+	}
+	m = index < s->nmods ? s->mods[index] : NULL;
+	if (m && m->state == HS_MOD_UNOPENED)
+		hs_sym_module_open(s, m);
+	if (m && m->state == HS_MOD_OPEN)
+		n = hs_sym_resolve(s, m, addr, frames, HS_SYM_MAX_INLINE);
+	else
+		memset(&frames[0], 0, sizeof(frames[0]));
+	cache_store(s, key, frames, n, m ? m->id : 0);
+	return max ? copy_frames(frames, n, out, max) : 0;
+}
+
 static int set_debug_dirs(struct hs_symbolizer *s, const struct hs_symbolizer_opts *opts)
 {
 	const char *const *dirs = opts ? opts->debug_dirs : NULL;

@@ -64,6 +64,14 @@ int hs_symbolizer_add_module(struct hs_symbolizer *s, unsigned id, const char *p
 size_t hs_symbolize(struct hs_symbolizer *s, uint64_t addr, struct hs_symframe *out,
 		    size_t max, unsigned *module_id);
 
+/*
+ * hs_symbolize() in the module added as number `index` (0-based), whatever else holds addr:
+ * for addresses that several modules held over time (a library unloaded, another loaded
+ * in its place), the caller knows which one a frame belongs to.
+ */
+size_t hs_symbolize_in(struct hs_symbolizer *s, size_t index, uint64_t addr,
+		       struct hs_symframe *out, size_t max);
+
 /* Path of module `id` as recorded (for display), NULL if unknown. */
 const char *hs_symbolizer_module_path(struct hs_symbolizer *s, unsigned id);
 

@@ -74,12 +74,16 @@ static void draw(struct hs_progress *p, uint64_t done, uint64_t total)
 {
 	char line[LINE_MAX_CHARS + 2];
 	size_t max = p->columns - 1 < LINE_MAX_CHARS ? p->columns - 1 : LINE_MAX_CHARS;
+	unsigned percent = (unsigned)(done >= total ? 100 : total ? done * 100 / total : 0);
 	size_t n;
 	int len;
 
+	if (p->shown && percent == p->percent && p->what == p->shown_what)
+		return;
+	p->percent = percent;
+	p->shown_what = p->what;
 	if (total)
-		len = snprintf(line + 1, sizeof(line) - 1, "heapscope: %s %3u%%", p->what,
-			       (unsigned)(done >= total ? 100 : done * 100 / total));
+		len = snprintf(line + 1, sizeof(line) - 1, "heapscope: %s %3u%%", p->what, percent);
 	else
 		len = snprintf(line + 1, sizeof(line) - 1, "heapscope: %s ...", p->what);
 	line[0] = '\r';

@@ -25,6 +25,8 @@ struct hs_progress {
 	uint64_t start_ns;	/* when the phase started */
 	uint64_t next_ns;	/* not before this time: the next redraw */
 	size_t shown;		/* characters of the line on the terminal, 0: none */
+	unsigned percent;	/* the percent shown (not redrawn while it stays) */
+	const char *shown_what;	/* and its phase */
 	/* the watcher of hs_progress_watch_read() */
 	pthread_t thread;
 	int watching;

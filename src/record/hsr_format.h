@@ -28,7 +28,8 @@ enum hsr_record_type {
 	HSR_FRAMES = 12,
 	HSR_STACK_NODE = 13,
 	HSR_ERRORS = 14,
-	HSR_HEAPS = 15,
+	HSR_STACK_EPOCHS = 15,
+	HSR_HEAPS = 16,
 };
 
 enum hsr_alloc_kind {

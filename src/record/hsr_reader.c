@@ -34,7 +34,7 @@ static const char *const record_names[] = {
 	[HSR_STACK] = "STACK",       [HSR_SNAPSHOT] = "SNAPSHOT", [HSR_PEAK] = "PEAK",
 	[HSR_TIMELINE] = "TIMELINE", [HSR_MESSAGE] = "MESSAGE",   [HSR_END] = "END", [HSR_RESET] = "RESET",
 	[HSR_LEAKS] = "LEAKS", [HSR_FRAMES] = "FRAMES", [HSR_STACK_NODE] = "STACK_NODE",
-	[HSR_ERRORS] = "ERRORS", [HSR_HEAPS] = "HEAPS",
+	[HSR_ERRORS] = "ERRORS", [HSR_STACK_EPOCHS] = "STACK_EPOCHS", [HSR_HEAPS] = "HEAPS",
 };
 
 static int fail(struct reader *r, int err, const char *fmt, ...)

@@ -66,6 +66,8 @@ struct hsr_module {
 	size_t nsegs;
 	int unloaded;			/* a MODULE_UNLOAD named it; unload_t is when */
 	uint64_t unload_t;
+	uint32_t load_epoch;		/* module epochs (FORMAT.md): valid from ... */
+	uint32_t unload_epoch;		/* ... up to this one (only when unloaded) */
 };
 
 /*
@@ -76,6 +78,7 @@ struct hsr_stack {
 	unsigned kind;			/* enum hsr_alloc_kind */
 	uint32_t nframes;
 	uint64_t *frames;		/* return addresses, innermost first */
+	uint32_t epoch;			/* module epoch when it was interned (STACK_EPOCHS) */
 	struct hsr_counters last;	/* as of the last snapshot read */
 	uint64_t peak_bytes;		/* live at the peak, from the last PEAK record */
 	uint64_t peak_blocks;
@@ -200,6 +203,7 @@ struct hsr_recording {
 	struct hsr_process process;
 	struct hsr_module *modules;
 	size_t nmodules;
+	size_t nunloaded;		/* modules a MODULE_UNLOAD named */
 	struct hsr_stack *stacks;	/* nstacks + 1 entries, see struct hsr_stack */
 	size_t nstacks;			/* stack ids 1 .. nstacks */
 	struct hsr_snapshot *snapshots;

@@ -175,6 +175,8 @@ static int parse_module(struct hsr_recording *rec, struct hsr_cursor *c)
 	err = parse_segments(&m, c);
 	if (err)
 		goto out_release;
+	if (hsr_cursor_left(c))	/* added later: the module epoch it was loaded in */
+		m.load_epoch = hsr_get_u32(c);
 	if (hsr_recording_module(rec, m.id)) {
 		module_release(&m);	/* ids are unique: keep the first description */
 		return 0;
@@ -195,13 +197,16 @@ static int parse_module_unload(struct hsr_recording *rec, struct hsr_cursor *c)
 {
 	unsigned id = hsr_get_u32(c);
 	uint64_t t = hsr_get_uv(c);
+	uint32_t epoch = hsr_cursor_left(c) ? hsr_get_u32(c) : UINT32_MAX;
 	struct hsr_module *m = (struct hsr_module *)hsr_recording_module(rec, id);
 
 	if (c->bad)
 		return -EBADMSG;
 	if (m) {
+		rec->nunloaded += !m->unloaded;
 		m->unloaded = 1;
 		m->unload_t = t;
+		m->unload_epoch = epoch;
 	}
 	return 0;
 }
@@ -583,6 +588,25 @@ static int parse_errors(struct hsr_recording *rec, struct hsr_cursor *c)
 	return 0;
 }
 
+/* The module epochs of stacks (0 when not listed). */
+static int parse_stack_epochs(struct hsr_recording *rec, struct hsr_cursor *c)
+{
+	uint64_t n = hsr_get_uv(c), i, id = 0;
+
+	if (c->bad || n > hsr_cursor_left(c) / 2)
+		return -EBADMSG;
+	for (i = 0; i < n; i++) {
+		uint64_t delta = hsr_get_uv(c);
+		uint32_t epoch = hsr_get_u32(c);
+
+		id += delta;
+		if (c->bad || (i && !delta) || id > rec->nstacks)
+			return -EBADMSG;
+		rec->stacks[id].epoch = epoch;
+	}
+	return 0;
+}
+
 /* Counters were reset: everything carried forward starts from zero again. */
 static int parse_reset(struct hsr_recording *rec, struct hsr_cursor *c)
 {
@@ -660,6 +684,7 @@ static const record_parser parsers[] = {
 	[HSR_FRAMES] = parse_frame_nodes,
 	[HSR_STACK_NODE] = parse_stack_node,
 	[HSR_ERRORS] = parse_errors,
+	[HSR_STACK_EPOCHS] = parse_stack_epochs,
 	[HSR_LEAKS] = parse_leaks,
 	[HSR_HEAPS] = hsr_parse_heaps,
 };

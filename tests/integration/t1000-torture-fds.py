@@ -16,9 +16,11 @@ prog = env.target("torture_fds")
 proc, rec = same_as_plain(env, [prog, str(N)])
 eq(proc.stdout.split(b"\n")[0], b"took all descriptors; checkpoint ok", "checkpoint works")
 allocs = env.report(rec, "--allocs")
-for fn in ("fd_phase1", "fd_phase2"):
-    expect(allocs, fn, "allocations while descriptors are gone", alloc_calls=N,
-           free_calls=N - 5, live_bytes=5 * 48)
+expect(allocs, "phase", "allocations before and while every descriptor is taken",
+       alloc_calls=2 * N, free_calls=2 * N - 10, live_bytes=10 * 48)
+callers = set(s["frames"][1]["function"] for s in allocs["stacks"]
+              if s["frames"] and s["frames"][0]["function"] == "phase")
+eq(callers, {"fd_phase1", "fd_phase2"}, "both phases seen")
 check("after-fds" in [s.get("name") for s in allocs.get("snapshots", [])],
       "the checkpoint's snapshot is in the recording")
 check(not allocs["recording"]["truncated"], "recording complete")

@@ -16,7 +16,7 @@ static void *volatile kept;
 __attribute__((noinline)) static void je_work(long n)
 {
 	for (long i = 0; i < n; i++) {
-		char *a = malloc(100), *b = calloc(4, 25);
+		char *a = malloc(100), *volatile b = calloc(4, 25);	/* volatile: not elided */
 		void *c = NULL;
 
 		a = realloc(a, 300);
@@ -36,11 +36,12 @@ int main(int argc, char **argv)
 	long n = argc > 1 ? atol(argv[1]) : 1000;
 	const char *version = "?";
 	size_t len = sizeof(version);
-	void *p, *x;
+	void *volatile p;
+	void *x;
 
 	je_work(n);
 	p = malloc(100);
-	if (sallocx(p, 0) < 100)
+	if (!p || sallocx(p, 0) < 100)
 		return 6;
 	free(p);
 	for (int i = 0; i < 100; i++) {	/* jemalloc's own API: not hooked */

@@ -1,15 +1,19 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""heapscope's benchmark: exact-mode overhead against heaptrack and valgrind.
+"""heapscope's benchmark: overhead, memory and recording size against heaptrack and valgrind.
 
 Builds the workloads under bench/workloads/ into bench/out/, then runs each
-workload plain, under heapscope (default CFI unwinding and frame pointers),
-under heaptrack and under valgrind memcheck, interleaving the tools run by run
-so that a noisy machine hurts them all alike. Reports the median wall time
-with its spread, the overhead over the plain run, the overhead per allocation
-call, the ratio of heapscope's overhead to heaptrack's, peak RSS and the size
-of each tool's recording. Checks that every run printed what the plain run
-printed. Standard library only; see bench/README.md for the columns.
+workload plain, under heapscope (exact mode with CFI and with frame-pointer
+unwinding, sampled mode, --check), under heaptrack and under valgrind memcheck,
+interleaving the tools run by run so that a noisy machine hurts them all alike.
+Reports the median wall time with its spread, the overhead over the plain run,
+the overhead per allocation call, the ratio of heapscope's overhead to
+heaptrack's, peak RSS, the agent's own memory and the size of each tool's
+recording; compares the sampled runs' per-stack figures with the exact run's.
+Then two side benchmarks: the leak scan's cost over a million live blocks
+(scan_million), and `heapscope report` in every format on a recording of 10M
+allocation calls over 131,072 stacks (many_stacks). Checks that every run
+printed what the plain run printed. Standard library only; see bench/README.md.
 
 It must not change anything outside bench/out/, and a failing tool must not
 stop the benchmark: the error is printed and the cell shows "failed".
@@ -159,17 +163,27 @@ def strip_heaptrack_chatter(text: str) -> str:
     return "".join(lines[head:])
 
 
-def make_tools(heapscope: str, skip_valgrind: bool) -> List[Tool]:
-    """The plain run and every profiler, with a reason where one cannot run."""
+def sample_key(i: int) -> str:
+    """The key of the i-th sampled tool (--sample A,B,...): hs_sample, hs_sample2, ..."""
+    return "hs_sample" if i == 0 else "hs_sample%d" % (i + 1)
+
+
+def make_tools(heapscope: str, skip_valgrind: bool, samples: List[str]) -> List[Tool]:
+    """The plain run and every profiler, with a reason where one cannot run.
+
+    Exact runs do a leak scan at exit by default; the timing rows turn it off
+    (--leak-check=none) and the scan is measured on its own (scan_bench). The
+    --check row beside memcheck keeps the scan, as memcheck --leak-check=full does.
+    """
     def plain(argv, _base):
         return Invocation(argv, {})
 
-    def heapscope_run(unwind):
+    def heapscope_run(unwind, options):
         def wrap(argv, base):
             rec = base + ".hsr"
             env = {"HEAPSCOPE_UNWIND": unwind} if unwind else {}
-            return Invocation([heapscope, "run", "-o", rec, "--no-summary", "--"] + argv,
-                              env, rec)
+            return Invocation([heapscope, "run", "-o", rec, "--no-summary"] + options
+                              + ["--"] + argv, env, rec)
         return wrap
 
     # The wrapper script compresses with zstd when it has it, else with gzip.
@@ -188,13 +202,26 @@ def make_tools(heapscope: str, skip_valgrind: bool) -> List[Tool]:
     vg_missing = None if shutil.which("valgrind") else "valgrind not installed"
     if skip_valgrind:
         vg_missing = "skipped (--skip-valgrind)"
+    no_scan = ["--leak-check=none"]
     return [
         Tool("plain", "plain", plain),
-        Tool("hs_cfi", "heapscope (cfi)", heapscope_run(None), missing=hs_missing),
-        Tool("hs_fp", "heapscope (fp)", heapscope_run("fp"), missing=hs_missing),
+        Tool("hs_cfi", "heapscope exact (cfi)", heapscope_run(None, no_scan),
+             missing=hs_missing),
+        Tool("hs_fp", "heapscope exact fp (frames/call shown)", heapscope_run("fp", no_scan),
+             missing=hs_missing),
+    ] + [
+        Tool(sample_key(i), "heapscope sampled %s" % sample,
+             heapscope_run(None, ["--sample", sample] + no_scan), missing=hs_missing)
+        for i, sample in enumerate(samples)
+    ] + [
+        Tool("hs_check", "heapscope --check", heapscope_run(None, ["--check"] + no_scan),
+             missing=hs_missing),
         Tool("heaptrack", "heaptrack", heaptrack, missing=ht_missing),
         Tool("plain_small", "plain (small input)", plain, small_input=True,
              missing=vg_missing),
+        Tool("hs_check_small", "heapscope --check, leak scan (small input)",
+             heapscope_run(None, ["--check", "--leak-check=full"]), small_input=True,
+             missing=vg_missing or hs_missing),
         Tool("memcheck", "memcheck (small input)", memcheck, small_input=True,
              missing=vg_missing),
     ]
@@ -353,22 +380,97 @@ class RecordingStats:
     """What a heapscope recording says about the run it recorded."""
     alloc_calls: int
     mean_frames: Optional[float]   # unwound frames per allocation call (inlined ones not counted)
+    agent_bytes: Optional[int]     # the agent's own memory at the end, as it reports it
+    agent_memory: Dict[str, int]   # its parts (arena, pointer map, stack table)
+    nstacks: int
+    peak_bytes: int
 
 
-def recording_stats(heapscope: str, recording: str) -> Optional[RecordingStats]:
-    """Read allocation calls and stack depth from a recording; None if it cannot be read."""
-    argv = [heapscope, "report", recording, "--allocs", "--top", "0", "--format", "json"]
+def report_json(heapscope: str, recording: str, *args: str) -> Optional[dict]:
+    """`heapscope report RECORDING --format json ARGS` as a dict; None (said) on failure."""
+    argv = [heapscope, "report", recording, "--format", "json"] + list(args)
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=300)
-        report = json.loads(proc.stdout)
+        proc = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=600)
+        return json.loads(proc.stdout)
+    except (OSError, ValueError, subprocess.TimeoutExpired) as err:
+        print("bench: cannot read %s: %s" % (recording, err), file=sys.stderr)
+        return None
+
+
+def recording_stats(heapscope: str, recording: str,
+                    report: Optional[dict] = None) -> Optional[RecordingStats]:
+    """Read allocation calls and stack depth from a recording; None if it cannot be read."""
+    report = report or report_json(heapscope, recording, "--allocs", "--top", "0")
+    try:
         calls = int(report["summary"]["alloc_calls"])
         weighted = sum(st["alloc_calls"] * sum(1 for f in st["frames"] if not f.get("inlined"))
                        for st in report["stacks"])
         counted = sum(st["alloc_calls"] for st in report["stacks"])
-    except (OSError, ValueError, KeyError, TypeError, subprocess.TimeoutExpired) as err:
+        rec = report["recording"]
+        return RecordingStats(calls, weighted / counted if counted else None,
+                              rec.get("agent_bytes"), rec.get("agent_memory") or {},
+                              int(report["summary"]["stacks"]),
+                              int(report["summary"]["peak_bytes"]))
+    except (KeyError, TypeError, ValueError) as err:
         print("bench: cannot read %s: %s" % (recording, err), file=sys.stderr)
         return None
-    return RecordingStats(calls, weighted / counted if counted else None)
+
+
+# ---------------------------------------------------------------- sampling accuracy
+
+ACCURACY_TOP = 5            # stacks compared per workload: the top ones by exact figure
+ACCURACY_MIN_SHARE = 0.01   # ... holding at least this share of the exact total
+
+
+def stack_key(stack: dict) -> tuple:
+    """A stack's identity across runs: allocator and frame functions (ids and addresses
+    differ from run to run); a frame without a function counts as its module's name."""
+    names = tuple(f.get("function") or os.path.basename(f.get("module") or "?")
+                  for f in stack.get("frames", []))
+    return (stack.get("allocator"), names)
+
+
+def by_key(report: dict) -> Dict[tuple, Dict[str, int]]:
+    """peak_bytes and live_bytes per stack key (stacks sharing a key added up)."""
+    out: Dict[tuple, Dict[str, int]] = {}
+    for st in report.get("stacks", []):
+        fig = out.setdefault(stack_key(st), {"peak_bytes": 0, "live_bytes": 0})
+        fig["peak_bytes"] += int(st.get("peak_bytes", 0))
+        fig["live_bytes"] += int(st.get("live_bytes", 0))
+    return out
+
+
+@dataclasses.dataclass
+class Accuracy:
+    """One sampled run against the exact run: worst relative errors of the top stacks."""
+    peak_stacks: int                # stacks compared for peak bytes
+    peak_worst: Optional[float]     # largest |sampled - exact| / exact among them
+    live_stacks: int
+    live_worst: Optional[float]
+    total_peak_error: Optional[float]   # of the whole heap's peak
+
+
+def worst_error(exact: Dict[tuple, Dict[str, int]], sampled: Dict[tuple, Dict[str, int]],
+                field: str, total: int):
+    """(stacks compared, worst relative error) over the exact top stacks by field."""
+    floor = ACCURACY_MIN_SHARE * total
+    top = sorted((k for k in exact if exact[k][field] >= floor and exact[k][field] > 0),
+                 key=lambda k: -exact[k][field])[:ACCURACY_TOP]
+    errors = [abs(sampled.get(k, {}).get(field, 0) - exact[k][field]) / exact[k][field]
+              for k in top]
+    return len(top), (max(errors) if errors else None)
+
+
+def accuracy(exact: dict, sampled: dict) -> Accuracy:
+    """Compare a sampled run's --allocs report with the exact run's."""
+    ex, sa = by_key(exact), by_key(sampled)
+    live_total = sum(v["live_bytes"] for v in ex.values())
+    n_peak, peak_worst = worst_error(ex, sa, "peak_bytes", int(exact["summary"]["peak_bytes"]))
+    n_live, live_worst = worst_error(ex, sa, "live_bytes", live_total)
+    exact_peak = int(exact["summary"]["peak_bytes"])
+    total = (abs(int(sampled["summary"]["peak_bytes"]) - exact_peak) / exact_peak
+             if exact_peak else None)
+    return Accuracy(n_peak, peak_worst, n_live, live_worst, total)
 
 
 # ---------------------------------------------------------------- one workload
@@ -381,6 +483,7 @@ class Cell:
     mismatches: int = 0
     failures: int = 0
     stats: Optional[RecordingStats] = None     # heapscope tools: from the first recording
+    accuracy: List[Accuracy] = dataclasses.field(default_factory=list)  # sampled: per run
 
     def good(self) -> List[Run]:
         return [r for r in self.runs if not r.error]
@@ -404,6 +507,7 @@ class WorkloadResult:
     workload: Workload
     cells: Dict[str, Cell]
     error: Optional[str] = None
+    exact_report: Optional[dict] = None     # --allocs report of the first exact recording
 
     @property
     def alloc_calls(self) -> Optional[int]:
@@ -455,16 +559,38 @@ def run_workload(wl: Workload, tools: List[Tool], opts, base_env) -> WorkloadRes
                 wl.name, tool.label, i + 1,
                 "failed" if run.error else "%.2f s, %.0f MB" % (run.wall_s, run.rss_kb / 1024)),
                 file=sys.stderr)
-            if tool.key.startswith("hs_") and cells[tool.key].stats is None and not run.error:
-                cells[tool.key].stats = recording_stats(opts.heapscope, inv.recording)
+            if tool.key.startswith("hs_") and not run.error:
+                after_heapscope_run(result, cells[tool.key], opts.heapscope, inv.recording)
     return result
+
+
+def after_heapscope_run(result: WorkloadResult, cell: Cell, heapscope: str, recording: str):
+    """Read what the benchmark needs from a heapscope recording: the first one's
+    statistics, the first exact one's stacks, and each sampled one's accuracy."""
+    key = cell.tool.key
+    needs_report = (cell.stats is None or key.startswith("hs_sample")
+                    or (key == "hs_cfi" and result.exact_report is None))
+    if not needs_report:
+        return
+    report = report_json(heapscope, recording, "--allocs", "--top", "0")
+    if report is None:
+        return
+    if cell.stats is None:
+        cell.stats = recording_stats(heapscope, recording, report)
+    if key == "hs_cfi" and result.exact_report is None:
+        result.exact_report = report
+    if key.startswith("hs_sample") and result.exact_report is not None:
+        try:
+            cell.accuracy.append(accuracy(result.exact_report, report))
+        except (KeyError, TypeError, ValueError, ZeroDivisionError) as err:
+            print("bench: accuracy of %s: %s" % (recording, err), file=sys.stderr)
 
 
 # ---------------------------------------------------------------- the table
 
 COLUMNS = ["workload", "tool", "runs", "wall s: median (min-max)", "overhead",
-           "ns/alloc", "vs heaptrack", "frames", "peak RSS MB", "RSS x plain", "recording",
-           "size x heaptrack", "output"]
+           "ns/alloc", "vs heaptrack", "frames", "peak RSS MB", "RSS x plain", "agent MB",
+           "recording", "size x heaptrack", "output"]
 
 
 def fmt(value: Optional[float], pattern: str) -> str:
@@ -515,9 +641,10 @@ def row_for(res: WorkloadResult, key: str) -> List[str]:
         ns_per_alloc = (cell.median_wall() - plain.median_wall()) / res.alloc_calls * 1e9
     vs_heaptrack = None
     size_ratio = None
-    if key.startswith("hs_"):
+    if key.startswith("hs_") and not tool.small_input:
         vs_heaptrack = ratio(over, overhead_of(res, "heaptrack"))
         size_ratio = ratio(cell.median_recording(), res.cells["heaptrack"].median_recording())
+    agent_bytes = cell.stats.agent_bytes if cell.stats else None
     rec = cell.median_recording()
     output = "ok"
     if cell.mismatches:
@@ -533,6 +660,7 @@ def row_for(res: WorkloadResult, key: str) -> List[str]:
         fmt(cell.stats and cell.stats.mean_frames, "%.1f"),
         fmt(cell.median_rss_kb() / 1024, "%.1f"),
         "-" if is_plain else fmt(ratio(cell.median_rss_kb(), plain.median_rss_kb()), "%.2f"),
+        fmt(agent_bytes and agent_bytes / 2**20, "%.1f"),
         fmt_bytes(rec),
         fmt(size_ratio, "%.3f"),
         output,
@@ -548,43 +676,298 @@ def table_rows(results: List[WorkloadResult]) -> List[List[str]]:
     return rows
 
 
-def render_text(rows: List[List[str]]) -> str:
-    """The table in fixed-width columns for a terminal."""
-    widths = [max(len(r[i]) for r in [COLUMNS] + rows) for i in range(len(COLUMNS))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(COLUMNS, widths)).rstrip()]
+def render_text(rows: List[List[str]], columns: List[str] = COLUMNS, group: bool = True) -> str:
+    """A table in fixed-width columns for a terminal (a blank line between groups of rows
+    that differ in the first column, when group is set)."""
+    widths = [max(len(r[i]) for r in [columns] + rows) for i in range(len(columns))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
     previous = None
     for r in rows:
-        if previous is not None and r[0] != previous:
+        if group and previous is not None and r[0] != previous:
             lines.append("")
         previous = r[0]
         lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
     return "\n".join(lines)
 
 
-def render_markdown(rows: List[List[str]]) -> str:
-    """The table as GitHub Markdown."""
-    lines = ["| " + " | ".join(COLUMNS) + " |",
-             "|" + "|".join("---" for _ in COLUMNS) + "|"]
+def render_markdown(rows: List[List[str]], columns: List[str] = COLUMNS) -> str:
+    """A table as GitHub Markdown."""
+    lines = ["| " + " | ".join(columns) + " |",
+             "|" + "|".join("---" for _ in columns) + "|"]
     for r in rows:
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in r) + " |")
     return "\n".join(lines)
 
 
+def verdict(value: Optional[float], limit: float, fmt_: str = "%.2f") -> str:
+    """'0.21 (meets 0.25)' / '0.31 (over 0.25)', or '-'."""
+    if value is None:
+        return "-"
+    return (fmt_ + " (%s " + fmt_ + ")") % (value, "meets" if value <= limit else "over", limit)
+
+
 def summary_lines(results: List[WorkloadResult]) -> List[str]:
-    """Per workload: allocation calls and heapscope's overhead against heaptrack's."""
+    """Per workload, each target of the issues: exact overhead vs heaptrack's (0.25),
+    sampled overhead (5%), peak RSS x plain (1.5), recording size x heaptrack's (0.05),
+    and --check beside memcheck."""
     lines = []
     for res in results:
+        c = res.cells
         calls = fmt(res.alloc_calls and res.alloc_calls / 1e6, "%.2f M")
-        parts = []
-        for key in ("hs_cfi", "hs_fp"):
-            r = ratio(overhead_of(res, key), overhead_of(res, "heaptrack"))
-            if r is not None:
-                verdict = "meets 0.25" if r <= 0.25 else "meets 0.5" if r <= 0.5 else "over 0.5"
-                parts.append("%s %.2f (%s)" % (res.cells[key].tool.label, r, verdict))
-        lines.append("%s: %s allocation calls; overhead vs heaptrack: %s"
-                     % (res.workload.name, calls, ", ".join(parts) or "-"))
+        ht = overhead_of(res, "heaptrack")
+        exact = ratio(overhead_of(res, "hs_cfi"), ht)
+        fp = ratio(overhead_of(res, "hs_fp"), ht)
+        sampled = overhead_of(res, "hs_sample")
+        rss = ratio(c["hs_cfi"].median_rss_kb(), c["plain"].median_rss_kb())
+        rss_s = ratio(c["hs_sample"].median_rss_kb(), c["plain"].median_rss_kb())
+        size = ratio(c["hs_cfi"].median_recording(), c["heaptrack"].median_recording())
+        chk = overhead_of(res, "hs_check_small")
+        mc = overhead_of(res, "memcheck")
+        lines.append(
+            "%s: %s allocation calls; exact (cfi) overhead / heaptrack's %s [fp: %s]; "
+            "sampled overhead %s; peak RSS x plain: exact %s, sampled %s; "
+            "recording / heaptrack's %s; --check (small input) %s vs memcheck %s (%s)"
+            % (res.workload.name, calls, verdict(exact, 0.25), fmt(fp, "%.2f"),
+               verdict(sampled and sampled * 100, 5.0, "%+.1f%%").replace("(meets +", "(meets ")
+               .replace("(over +", "(over "),
+               verdict(rss, 1.5), fmt(rss_s, "%.2f"), verdict(size, 0.05, "%.3f"),
+               fmt(chk and chk * 100, "%+.0f%%"), fmt(mc and mc * 100, "%+.0f%%"),
+               fmt(ratio(chk, mc), "%.2f of memcheck's overhead")))
     return lines
+
+
+ACCURACY_COLUMNS = ["workload", "interval", "sampled runs", "peak: stacks", "peak: worst error median (max)",
+                    "live: stacks", "live: worst error median (max)",
+                    "heap peak error median (max)"]
+
+
+def pct_spread(values: List[Optional[float]]) -> str:
+    """'3.1% (7.9%)': median and max of relative errors, or '-'."""
+    vals = [v for v in values if v is not None]
+    if not vals:
+        return "-"
+    return "%.1f%% (%.1f%%)" % (100 * statistics.median(vals), 100 * max(vals))
+
+
+ACCURACY_NOTE = (
+    "Sampled against exact: per stack (matched by allocator and frame functions), the relative "
+    "error of the sampled estimate of peak bytes (live at the heap's peak) and of live bytes at "
+    "the end, for the top %d stacks by the exact figure among those holding at least %d%% of "
+    "the exact total (smaller stacks hold few samples and are noise); the worst of them per "
+    "run, median and max over the sampled runs; and the error of the whole heap's peak."
+    % (ACCURACY_TOP, round(ACCURACY_MIN_SHARE * 100)))
+
+
+def accuracy_rows(results: List[WorkloadResult]) -> List[List[str]]:
+    """Per workload: how far the sampled runs' per-stack figures are from the exact run's."""
+    rows = []
+    for res, key in [(r, k) for r in results for k in r.cells if k.startswith("hs_sample")]:
+        acc = res.cells[key].accuracy
+        interval = res.cells[key].tool.label.rsplit(" ", 1)[-1]
+        if not acc:
+            rows.append([res.workload.name, interval, "0"]
+                        + ["-"] * (len(ACCURACY_COLUMNS) - 3))
+            continue
+        rows.append([res.workload.name, interval, str(len(acc)),
+                     str(max(a.peak_stacks for a in acc)),
+                     pct_spread([a.peak_worst for a in acc]),
+                     str(max(a.live_stacks for a in acc)),
+                     pct_spread([a.live_worst for a in acc]),
+                     pct_spread([a.total_peak_error for a in acc])])
+    return rows
+
+
+# ---------------------------------------------------------------- side benchmarks
+
+SIDE_COLUMNS = ["run", "runs", "wall s: median (min-max)", "peak RSS MB", "agent MB", "output"]
+
+
+@dataclasses.dataclass
+class SideResult:
+    """A side benchmark (leak scan, big report): its table and its conclusions."""
+    title: str
+    rows: List[List[str]]
+    lines: List[str]
+    columns: List[str] = dataclasses.field(default_factory=lambda: list(SIDE_COLUMNS))
+
+
+def side_row(label: str, cell: Cell, agent: Optional[int], output: str) -> List[str]:
+    """One row of a side table."""
+    good = cell.good()
+    if not good:
+        return [label, "0/%d" % len(cell.runs), "-", "-", "-", "failed"]
+    walls = [r.wall_s for r in good]
+    return [label, str(len(good)),
+            "%.2f (%.2f-%.2f)" % (cell.median_wall(), min(walls), max(walls)),
+            "%.1f" % (cell.median_rss_kb() / 1024), fmt(agent and agent / 2**20, "%.1f"),
+            output]
+
+
+def measure_into(cell: Cell, inv: Invocation, env, base: str, opts, what: str) -> Run:
+    """measure() one run into cell, saying on stderr how it went."""
+    run = measure(inv, env, base, opts.timeout)
+    if run.error:
+        cell.failures += 1
+        print("bench: %s failed: %s" % (what, run.error), file=sys.stderr)
+    cell.runs.append(run)
+    print("bench: %-40s %s" % (what, "failed" if run.error else "%.2f s, %.0f MB"
+                               % (run.wall_s, run.rss_kb / 1024)), file=sys.stderr)
+    return run
+
+
+SCAN_BLOCKS = 1_000_000
+
+
+def leak_blocks(report: Optional[dict]) -> Optional[Dict[str, int]]:
+    """Blocks per leak category from a report's leak summary, None without a scan."""
+    try:
+        summary = report["leak_summary"]
+        if not summary or not summary.get("classified"):
+            return None
+        return {k: int(summary[k]["blocks"]) for k in
+                ("definitely_lost", "indirectly_lost", "possibly_lost", "still_reachable")}
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def run_scan_bench(opts, base_env) -> SideResult:
+    """The leak scan's cost at exit over a million live blocks: --leak-check=full against
+    --leak-check=none on scan_million, interleaved run by run."""
+    title = "Leak scan over a million live blocks"
+    error = compile_source("gcc", "scan_million.c", "scan_million", ["-Wall", "-Wextra"])
+    if error:
+        return SideResult(title, [], ["cannot build scan_million: " + error])
+    blocks = scaled(SCAN_BLOCKS, opts.scale)
+    argv = [os.path.join(OUT_DIR, "scan_million"), str(blocks)]
+    hs = [opts.heapscope, "run", "--no-summary", "-o"]
+    variants = {
+        "plain": ("plain", lambda base: Invocation(argv, {})),
+        "none": ("heapscope exact, --leak-check=none",
+                 lambda base: Invocation(hs + [base + ".hsr", "--leak-check=none", "--"] + argv,
+                                         {}, base + ".hsr")),
+        "full": ("heapscope exact, --leak-check=full",
+                 lambda base: Invocation(hs + [base + ".hsr", "--leak-check=full", "--"] + argv,
+                                         {}, base + ".hsr")),
+    }
+    cells = {k: Cell(Tool(k, label, lambda a, b: Invocation(a, {}))) for k, (label, _) in
+             variants.items()}
+    agent: Dict[str, Optional[int]] = {}
+    classified: List[Dict[str, int]] = []
+    parts: Dict[str, int] = {}
+    for i in range(opts.runs):
+        for key, (label, make) in variants.items():
+            base = os.path.join(OUT_DIR, "scan_million." + key)
+            inv = make(base)
+            run = measure_into(cells[key], inv, base_env, base, opts,
+                               "scan_million / %s run %d" % (key, i + 1))
+            if run.error or not inv.recording:
+                continue
+            report = report_json(opts.heapscope, inv.recording, "--top", "1")
+            if report and key not in agent:
+                agent[key] = report.get("recording", {}).get("agent_bytes")
+                parts = report.get("recording", {}).get("agent_memory") or parts
+            if key == "full" and leak_blocks(report):
+                classified.append(leak_blocks(report))
+    rows = [side_row(label, cells[k], agent.get(k), "ok" if not cells[k].failures
+                     else "%d failed" % cells[k].failures) for k, (label, _) in variants.items()]
+    return SideResult(title, rows, scan_lines(cells, blocks, classified, parts))
+
+
+def scan_lines(cells: Dict[str, Cell], blocks: int, classified: List[Dict[str, int]],
+               parts: Dict[str, int]) -> List[str]:
+    """What the scan bench concludes: the scan's cost, per block, and what it found."""
+    lines = []
+    full, none = cells["full"].median_wall(), cells["none"].median_wall()
+    if full is not None and none is not None:
+        lines.append("scan cost (median wall, full - none): %.3f s for %d live blocks: %.0f ns "
+                     "per live block" % (full - none, blocks, (full - none) / blocks * 1e9))
+    rss_full, rss_none = cells["full"].median_rss_kb(), cells["none"].median_rss_kb()
+    if rss_full and rss_none:
+        lines.append("memory of the scan (median peak RSS, full - none): %.1f MiB, %.0f bytes "
+                     "per live block" % ((rss_full - rss_none) / 1024,
+                                         (rss_full - rss_none) * 1024 / blocks))
+    if parts.get("pointer_map_entries"):
+        lines.append("agent's pointer map: %.1f MiB for %d entries (%.1f bytes per live block); "
+                     "arena %.1f MiB, stack table %.1f MiB" % (
+                         parts.get("pointer_map_bytes", 0) / 2**20, parts["pointer_map_entries"],
+                         parts.get("pointer_map_bytes", 0) / parts["pointer_map_entries"],
+                         parts.get("arena_bytes", 0) / 2**20,
+                         parts.get("stack_table_bytes", 0) / 2**20))
+    lost = blocks // 10
+    for i, c in enumerate(classified):
+        ok = (c["definitely_lost"] == 1 and c["indirectly_lost"] == lost - 1
+              and c["possibly_lost"] == 0)
+        lines.append("run %d found: definitely lost %d, indirectly lost %d, possibly lost %d, "
+                     "still reachable %d blocks (%s: 1, %d, 0, %d + the C library's)"
+                     % (i + 1, c["definitely_lost"], c["indirectly_lost"], c["possibly_lost"],
+                        c["still_reachable"], "as expected" if ok else "EXPECTED",
+                        lost - 1, blocks - lost))
+    return lines
+
+
+REPORT_CALLS = 10_000_000
+REPORT_LEVELS = 17       # 131,072 distinct stacks
+
+
+def report_formats(out_base: str) -> List[tuple]:
+    """(label, report arguments, file written or None for stdout) per timed report."""
+    return [
+        ("text", [], None),
+        ("json --top 0", ["--format", "json", "--top", "0"], None),
+        ("pprof -o FILE", ["--format", "pprof", "-o", out_base + ".pb.gz"],
+         out_base + ".pb.gz"),
+        ("html -o FILE", ["--format", "html", "-o", out_base + ".html"], out_base + ".html"),
+        ("folded", ["--format", "folded"], None),
+    ]
+
+
+def run_report_bench(opts, base_env) -> SideResult:
+    """Record many_stacks once (10M allocation calls, 131,072 stacks), then time
+    `heapscope report` on it in each format: wall time and peak RSS of the report."""
+    title = "Reports on a big recording"
+    error = compile_source("gcc", "many_stacks.c", "many_stacks", ["-Wall", "-Wextra"])
+    if error:
+        return SideResult(title, [], ["cannot build many_stacks: " + error])
+    calls = scaled(REPORT_CALLS, opts.scale)
+    rec = os.path.join(OUT_DIR, "many_stacks.hsr")
+    rec_cell = Cell(Tool("record", "record", lambda a, b: Invocation(a, {})))
+    inv = Invocation([opts.heapscope, "run", "-o", rec, "--no-summary", "--leak-check=none",
+                      "--", os.path.join(OUT_DIR, "many_stacks"), str(calls),
+                      str(REPORT_LEVELS)], {}, rec)
+    if measure_into(rec_cell, inv, base_env, os.path.join(OUT_DIR, "many_stacks.record"), opts,
+                    "many_stacks / recording").error:
+        return SideResult(title, [], ["recording many_stacks failed"])
+    stats = report_json(opts.heapscope, rec, "--top", "1")
+    formats = report_formats(os.path.join(OUT_DIR, "many_stacks.report"))
+    cells = [Cell(Tool(label, label, lambda a, b: Invocation(a, {}))) for label, _, _ in formats]
+    sizes: Dict[str, int] = {}
+    for i in range(opts.report_runs):
+        for (label, args, written), cell in zip(formats, cells):
+            base = os.path.join(OUT_DIR, "many_stacks.report.%d" % formats.index(
+                (label, args, written)))
+            run = measure_into(cell, Invocation([opts.heapscope, "report", rec] + args, {}),
+                               base_env, base, opts, "many_stacks / report %s run %d"
+                               % (label, i + 1))
+            if not run.error:
+                sizes[label] = os.path.getsize(written or base + ".stdout")
+            if os.path.getsize(base + ".stdout") > 100e6:
+                os.unlink(base + ".stdout")     # a gigabyte of JSON: keep the disk free
+    rows = [side_row("heapscope run (recording)", rec_cell,
+                     stats and stats["recording"].get("agent_bytes"),
+                     fmt_bytes(os.path.getsize(rec)))]
+    rows += [side_row("report " + label, cell, None, fmt_bytes(sizes.get(label)))
+             for (label, _, _), cell in zip(formats, cells)]
+    lines = []
+    if stats:
+        lines.append("recording: %s allocation calls, %s stacks, %s; the default view (leaks: "
+                     "the blocks live at the end, no scan) holds %s stacks" % (
+                         "{:,}".format(stats["summary"]["alloc_calls"]),
+                         "{:,}".format(stats["summary"]["stacks"]), fmt_bytes(os.path.getsize(rec)),
+                         "{:,}".format(stats.get("view_stacks", 0))))
+    return SideResult(title, rows, lines,
+                      ["run", "runs", "wall s: median (min-max)", "peak RSS MB", "agent MB",
+                       "output size"])
 
 
 # ---------------------------------------------------------------- environment
@@ -633,13 +1016,15 @@ def environment_lines(opts) -> List[str]:
         "gcc: %s; python: %s; sqlite3: %s" % (
             first_line(["gcc", "--version"]), first_line([SYSTEM_PYTHON, "--version"]),
             first_line([SYSTEM_SQLITE, "--version"]).split(" ")[0]),
-        "options: --runs %d --scale %g --valgrind-runs %d --valgrind-scale %g"
-        % (opts.runs, opts.scale, opts.valgrind_runs, opts.valgrind_scale),
+        "options: --runs %d --scale %g --valgrind-runs %d --valgrind-scale %g --sample %s "
+        "--report-runs %d" % (opts.runs, opts.scale, opts.valgrind_runs, opts.valgrind_scale,
+                              ",".join(opts.samples), opts.report_runs),
     ]
 
 
-def write_markdown(path: str, env_lines: List[str], rows, summary, workloads):
-    """Write the environment, the workloads, the table and the summary as Markdown."""
+def write_markdown(path: str, env_lines: List[str], rows, summary, workloads, acc_rows,
+                   sides: List[SideResult]):
+    """Write the environment, the workloads, the tables and the summaries as Markdown."""
     parts = ["# heapscope benchmark results", "",
              "Written by `bench/run.py`; `bench/README.md` explains the columns.", ""]
     parts += ["- " + line for line in env_lines]
@@ -647,6 +1032,14 @@ def write_markdown(path: str, env_lines: List[str], rows, summary, workloads):
     parts += ["- `%s`: %s" % (wl.name, wl.description) for wl in workloads]
     parts += ["", "## Results", "", render_markdown(rows), "", "## Summary", ""]
     parts += ["- " + line for line in summary]
+    if acc_rows:
+        parts += ["", "## Sampling accuracy", "", ACCURACY_NOTE, "",
+                  render_markdown(acc_rows, ACCURACY_COLUMNS)]
+    for side in sides:
+        parts += ["", "## " + side.title, ""]
+        if side.rows:
+            parts += [render_markdown(side.rows, side.columns), ""]
+        parts += ["- " + line for line in side.lines]
     with open(path, "w", encoding="utf-8") as f:
         f.write("\n".join(parts) + "\n")
 
@@ -667,10 +1060,20 @@ def parse_args(argv: List[str]):
                    help="heapscope CLI (default build/bin/heapscope)")
     p.add_argument("--timeout", type=float, default=600, help="seconds per run (default 600)")
     p.add_argument("--markdown", metavar="FILE", help="also write the results as Markdown")
+    p.add_argument("--sample", default="512k",
+                   help="mean sampling intervals of the sampled rows, comma-separated "
+                   "(default 512k; the first is the one the summary judges)")
+    p.add_argument("--report-runs", type=int, default=3,
+                   help="runs of each report on the big recording (default 3)")
+    p.add_argument("--skip-scan", action="store_true", help="do not time the leak scan")
+    p.add_argument("--skip-report", action="store_true",
+                   help="do not time reports on the big recording")
     opts = p.parse_args(argv)
-    if opts.runs < 1 or opts.valgrind_runs < 1 or opts.scale <= 0 or opts.valgrind_scale <= 0:
+    if (opts.runs < 1 or opts.valgrind_runs < 1 or opts.report_runs < 1 or opts.scale <= 0
+            or opts.valgrind_scale <= 0):
         p.error("--runs, --valgrind-runs and the scales must be positive")
     opts.heapscope = os.path.abspath(opts.heapscope)
+    opts.samples = [v.strip() for v in opts.sample.split(",") if v.strip()] or ["512k"]
     return opts
 
 
@@ -703,7 +1106,7 @@ def main(argv: List[str]) -> int:
     opts = parse_args(argv)
     workloads = select_workloads(opts.only)
     os.makedirs(OUT_DIR, exist_ok=True)
-    tools = make_tools(opts.heapscope, opts.skip_valgrind)
+    tools = make_tools(opts.heapscope, opts.skip_valgrind, opts.samples)
     for tool in tools:
         if tool.missing and not tool.key.startswith("plain"):
             print("bench: %s: %s; its columns will read '-'" % (tool.label, tool.missing),
@@ -711,16 +1114,31 @@ def main(argv: List[str]) -> int:
     env_lines = environment_lines(opts)
     base_env = clean_environment()
     results = [run_workload(wl, tools, opts, base_env) for wl in workloads]
+    sides = []
+    if not opts.skip_scan:
+        sides.append(run_scan_bench(opts, base_env))
+    if not opts.skip_report:
+        sides.append(run_report_bench(opts, base_env))
     rows = table_rows(results)
     summary = summary_lines(results)
+    acc_rows = accuracy_rows(results)
     print()
     print("\n".join(env_lines))
     print()
     print(render_text(rows))
     print()
     print("\n".join(summary))
+    print()
+    print(ACCURACY_NOTE)
+    print(render_text(acc_rows, ACCURACY_COLUMNS, group=False))
+    for side in sides:
+        print()
+        print(side.title)
+        if side.rows:
+            print(render_text(side.rows, side.columns, group=False))
+        print("\n".join(side.lines))
     if opts.markdown:
-        write_markdown(opts.markdown, env_lines, rows, summary, workloads)
+        write_markdown(opts.markdown, env_lines, rows, summary, workloads, acc_rows, sides)
         print("bench: wrote %s" % opts.markdown, file=sys.stderr)
     bad = any(c.mismatches for r in results for c in r.cells.values())
     if bad:

@@ -34,8 +34,7 @@ fi
 
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
 flags="$flags -I$root/src/record -I$root/src/analyze -I$root/src/agent -I$root/include"
-srcs_reader="$root/src/record/hsr_reader.c $root/src/record/hsr_reader_records.c"
-srcs_reader="$srcs_reader $root/src/record/hsr_kind.c"
+srcs_reader=$(echo "$root"/src/record/hsr_reader*.c "$root/src/record/hsr_kind.c")
 srcs_options="$root/src/agent/fmt.c"
 srcs_suppress="$root/src/analyze/suppress.c"
 

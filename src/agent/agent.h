@@ -71,6 +71,7 @@ struct hs_options {
 	uint64_t check_interval_ns;	/* HEAPSCOPE_CHECK_INTERVAL: periodic full checks */
 	uint64_t autosave_ns;		/* HEAPSCOPE_AUTOSAVE: periodic writes for crash safety */
 	int crash_handler;		/* HEAPSCOPE_CRASH_HANDLER: write on fatal signals */
+	uint64_t control_delay_ns;	/* HEAPSCOPE_CONTROL_DELAY: when the thread starts */
 	int leak_check;			/* HEAPSCOPE_LEAK_CHECK: 0 none, 1 summary, 2 full */
 	int scan_signal;		/* HEAPSCOPE_SCAN_SIGNAL: stops threads for a scan */
 };
@@ -103,7 +104,8 @@ struct hs_thread {
 	int64_t sample_left;		/* sampling: bytes until the next sample point */
 	uint64_t rng;			/* sampling: generator state */
 	uint32_t sample_gen;		/* generation sample_left was drawn for */
-	int need_control;		/* fork child: restart the control thread */
+	int need_control;		/* 1: fork child, restart the control thread;
+					   2: start the delayed control thread */
 	int park;			/* a leak scan wants this thread to stop */
 	struct hs_thread_rec *rec;	/* this thread in the registry (threads.c) */
 	unsigned npending;

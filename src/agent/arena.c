@@ -22,17 +22,22 @@ static _Atomic(struct chunk *) current;
 static atomic_size_t mapped;
 static atomic_size_t used;	/* bytes handed out by hs_arena_alloc */
 
+/* The agent stops tracking when its memory is refused (lifecycle.c; absent in tests). */
+void hs_arena_failed(void) __attribute__((weak));
+
 void *hs_arena_map(size_t size)
 {
-	void *p;
+	void *p = MAP_FAILED;
 
 	size = (size + 4095) & ~(size_t)4095;
-	if (hs_fault(HS_FAULT_MMAP))
+	if (!hs_fault(HS_FAULT_MMAP))
+		p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) {
+		if (hs_arena_failed)
+			hs_arena_failed();
 		return NULL;
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED)
-		return NULL;
+	}
 	atomic_fetch_add_explicit(&mapped, size, memory_order_relaxed);
 	return p;
 }

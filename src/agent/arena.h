@@ -22,6 +22,12 @@ void *hs_arena_alloc(size_t size, size_t align);
  */
 void *hs_arena_map(size_t size);
 
+/*
+ * Called when the system refuses the agent memory: an internal failure, said once, and
+ * tracking stops (defined by lifecycle.c; optional, so parts can be tested alone).
+ */
+void hs_arena_failed(void);
+
 /* Bytes handed out by hs_arena_alloc (stack records, small tables, ...). */
 size_t hs_arena_used_bytes(void);
 

@@ -490,8 +490,48 @@ static int thread_start(void)
 
 static int wanted(void)
 {
-	return hs_opt.control || hs_opt.autosave_ns || hs_opt.interval_ns || hs_opt.check_interval_ns || hs_opt.threshold || hs_opt.dump[0] ||
+	return hs_opt.control || hs_opt.autosave_ns || hs_opt.interval_ns ||
+	       hs_opt.check_interval_ns || hs_opt.threshold || hs_opt.dump[0] ||
 	       hs_opt.checkpoint_signal || hs_opt.sigusr_dumps;
+}
+
+/*
+ * Features the user asked for that need the thread at once. The defaults (the socket,
+ * autosave) can wait: a thread of the agent that exists while the program changes its
+ * credentials thread by thread (prctl(PR_SET_KEEPCAPS) + capset, then setresuid, as
+ * setpriv does) makes glibc's set*id broadcast fail in it and abort the process. So by
+ * default the thread starts on the first allocation after HEAPSCOPE_CONTROL_DELAY (1 s),
+ * when programs have long settled their credentials; short programs never get one.
+ */
+static int wanted_now(void)
+{
+	return !hs_opt.control_delay_ns || hs_opt.sample || hs_opt.interval_ns ||
+	       hs_opt.check_interval_ns ||
+	       hs_opt.threshold || hs_opt.dump[0] || hs_opt.checkpoint_signal ||
+	       hs_opt.sigusr_dumps;
+}
+
+static atomic_int thread_started;
+static uint64_t start_after;
+
+/* The allocation path, now and then: is it time to start the thread? Cheap. */
+int hs_control_due(uint64_t now)
+{
+	return !atomic_load_explicit(&thread_started, memory_order_relaxed) && start_after &&
+	       (now >= start_after || atomic_load_explicit(&requests, memory_order_relaxed));
+}
+
+void hs_control_start_late(void)
+{
+	int expected = 0;
+
+	hs_self.need_control = 0;
+	if (!atomic_compare_exchange_strong(&thread_started, &expected, 1))
+		return;
+	hs_self.internal++;
+	if (thread_start() < 0)
+		hs_say("cannot start the control thread; heapscope ctl won't reach this process");
+	hs_self.internal--;
 }
 
 int hs_control_start(void)
@@ -509,7 +549,12 @@ int hs_control_start(void)
 		install(SIGUSR1, on_sigusr);
 		install(SIGUSR2, on_sigusr);
 	}
-	err = thread_start();
+	if (wanted_now()) {
+		atomic_store(&thread_started, 1);
+		err = thread_start();
+	} else {
+		start_after = hs_now_ns() + hs_opt.control_delay_ns;
+	}
 	hs_self.internal--;
 	return err;
 }
@@ -525,6 +570,7 @@ void hs_control_after_fork(void)
 	hs_self.internal++;
 	if (hs_opt.control)
 		socket_open();
+	atomic_store(&thread_started, 1);
 	if (wanted())
 		thread_start();
 	hs_self.internal--;

@@ -21,6 +21,12 @@ int hs_control_start(void);
 /* Ask the thread to act soon. Async-signal-safe. */
 void hs_control_request(unsigned req);
 
+/* Whether the delayed thread should start now (from the allocation path; cheap). */
+int hs_control_due(uint64_t now);
+
+/* Start it (from the allocation path, outside the agent's bookkeeping). */
+void hs_control_start_late(void);
+
 /* In a forked child, on its first tracked call: a thread and socket of its own. */
 void hs_control_after_fork(void);
 

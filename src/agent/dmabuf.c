@@ -115,7 +115,7 @@ static void unref(uint32_t slot)
 }
 
 /* fd now refers to slot + 1 (0: to nothing we follow). Lock held. */
-static void fd_set(int fd, uint32_t slot)
+static void fd_point(int fd, uint32_t slot)
 {
 	uint32_t old = D.fd_buf[fd];
 
@@ -229,7 +229,7 @@ void hs_dmabuf_ioctl_done(unsigned long request, void *arg, uintptr_t ra)
 		goto out_unlock;
 	if (created)
 		hs_heaps_block_alloc(HSR_HEAP_DMABUF, (uintptr_t)key, size, s);
-	fd_set(fd, slot);
+	fd_point(fd, slot);
 out_unlock:
 	dunlock(&old);
 }
@@ -242,7 +242,7 @@ void hs_dmabuf_close(int fd)
 		return;
 	dlock(&old);
 	if (D.fd_buf)
-		fd_set(fd, 0);
+		fd_point(fd, 0);
 	dunlock(&old);
 }
 
@@ -254,7 +254,7 @@ void hs_dmabuf_dup(int oldfd, int newfd)
 		return;
 	dlock(&old);
 	if (D.fd_buf)
-		fd_set(newfd, D.fd_buf[oldfd]);
+		fd_point(newfd, D.fd_buf[oldfd]);
 	dunlock(&old);
 }
 
@@ -267,7 +267,7 @@ void hs_dmabuf_close_range(unsigned first, unsigned last)
 		return;
 	dlock(&old);
 	for (fd = first; D.fd_buf && fd <= last && fd <= (unsigned)D.max_fd; fd++)
-		fd_set((int)fd, 0);
+		fd_point((int)fd, 0);
 	dunlock(&old);
 }
 
@@ -391,7 +391,7 @@ void hs_dmabuf_before_exec(void)
 	dlock(&old);
 	for (fd = 0; D.fd_buf && fd <= D.max_fd; fd++) {
 		if (D.fd_buf[fd] && (syscall(SYS_fcntl, fd, F_GETFD) & FD_CLOEXEC))
-			fd_set(fd, 0);
+			fd_point(fd, 0);
 	}
 	for (i = 0; D.maps && i < D.nmaps_hw; i++) {
 		if (D.maps[i].end)

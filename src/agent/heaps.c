@@ -512,9 +512,15 @@ static void put_heap(struct hsr_buf *b, unsigned id, uint32_t max,
 void hs_heaps_put(struct hsr_buf *b, uint32_t max, int (*written)(const struct hs_stack *s))
 {
 	unsigned id, n = atomic_load(&H.nheaps), count = 0;
-	uint64_t t, peak = total_peak(&t);
+	uint64_t t, peak;
 	size_t rec, at;
 
+	/* Counters reset since the last heap event: zero figures too. Never wait (a crash). */
+	if (!in_heaps && !atomic_flag_test_and_set_explicit(&B.lock, memory_order_acquire)) {
+		check_gen();
+		atomic_flag_clear_explicit(&B.lock, memory_order_release);
+	}
+	peak = total_peak(&t);
 	rec = hsr_record_begin(b, HSR_HEAPS);
 	hsr_put_uv(b, hs_now_ns());
 	hsr_put_uv(b, peak);

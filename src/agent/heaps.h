@@ -27,7 +27,11 @@ struct hsr_buf;
 
 #define HS_HEAP_NAME_MAX 48
 
-/* Register the fork handlers of heaps.c and dmabuf.c (at agent start). 0 or -1. */
+/*
+ * Register the fork handlers of heaps.c and dmabuf.c (at agent start, before the writer's
+ * and tracker's: prepare handlers run in reverse order, and those locks come first, since
+ * munmap inside them may take dmabuf.c's). 0 or -1.
+ */
 int hs_heaps_init(void);
 
 /*

@@ -57,6 +57,11 @@ void hs_fail(const char *what)
 	hs_writer_message(HSR_MSG_ERROR, what);
 }
 
+void hs_arena_failed(void)
+{
+	hs_fail("the system refused memory for the agent's tables");
+}
+
 static void atfork_prepare(void)
 {
 	hs_self.internal++;
@@ -148,9 +153,11 @@ static int init_parts(void)
 		return -1;
 	if (hs_opt.check && hs_check_init() < 0)
 		return -1;
-	if (pthread_atfork(atfork_prepare, atfork_parent, atfork_child) != 0)
+	/* Other heaps, dma-buf: fork handlers of their own, registered first so that their
+	 * locks are taken after the writer's and the tracker's (munmap may need them). */
+	if (hs_heaps_init() < 0)
 		return -1;
-	if (hs_heaps_init() < 0)	/* other heaps, dma-buf: their own fork handlers */
+	if (pthread_atfork(atfork_prepare, atfork_parent, atfork_child) != 0)
 		return -1;
 	real_exit = next_fn("_exit");	/* now: a forked child must not need the loader */
 	if (hs_opt.crash_handler)

@@ -197,6 +197,8 @@ static inline void timeline_tick(struct hs_thread *t)
 	now = hs_now_ns();
 	if (now >= atomic_load_explicit(&tl.next_t, memory_order_relaxed))
 		timeline_add(now);
+	if (hs_unlikely(hs_control_due(now)))
+		t->need_control = 2;	/* started once this call leaves the bookkeeping */
 }
 
 void hs_tracker_timeline_drain(void (*cb)(const struct hs_timeline_point *, unsigned, void *),
@@ -414,13 +416,21 @@ static inline int size_wanted(uint64_t size)
 	       size <= atomic_load_explicit(&peak.max_size, memory_order_relaxed);
 }
 
+static __attribute__((noinline, cold)) void need_control(struct hs_thread *t)
+{
+	if (t->need_control == 2)
+		hs_control_start_late();
+	else
+		hs_control_after_fork();
+}
+
 struct hs_stack *hs_track_alloc(void *p, size_t size, unsigned kind, uintptr_t ra)
 {
 	struct hs_thread *t = &hs_self;
 	struct hs_stack *s;
 
 	if (hs_unlikely(t->need_control))
-		hs_control_after_fork();
+		need_control(t);
 	if (!size_wanted(size) || !sampled(t, size))
 		return NULL;
 	s = capture(kind, ra, size);

@@ -495,7 +495,9 @@ static int report_to(struct report_opts *o, const struct hsr_recording *rec)
 		setvbuf(out, NULL, _IOFBF, OUTPUT_BUFFER);
 	/* Progress over stacks only when the report does not go to the same terminal. */
 	o->progress_stacks = hs_progress_enabled(&o->progress) && !isatty(fileno(out));
+	flockfile(out);	/* once, not on every call: the progress thread made stdio lock */
 	err = write_report(o, rec, out);
+	funlockfile(out);
 	if (fflush(out) && !err)
 		err = -errno;
 	if (out != stdout && fclose(out) && !err)

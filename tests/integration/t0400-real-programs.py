@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: MIT
-"""Real programs from Debian (12 of them) run under heapscope with output and exit status identical to a
-run without it; where heaptrack is installed, heapscope's count of allocation calls agrees
-with heaptrack's on the same program, to within 0.2% (heaptrack misses the calls made before
-its own initialization; the two also start and stop counting at slightly different points
-of process start-up and exit)."""
+"""Real programs from Debian (12 of them) run under heapscope with output and exit status
+identical to a run without it; where heaptrack is installed, heapscope's count of
+allocation calls agrees with heaptrack's on the same program, to within 0.2% (heaptrack
+misses the calls made before its own initialization; the two also start and stop counting
+at slightly different points of process start-up and exit)."""
 import os
 import shutil
 import subprocess

@@ -27,7 +27,9 @@ check(not allocs["recording"]["truncated"], "recording complete")
 
 # The control socket, closed by the program, is made again: ctl reaches the process.
 sockdir = os.path.join(env.tmp, "sock")
-e = dict(os.environ, HEAPSCOPE_SOCKET_DIR=sockdir)
+# The thread starts at once (by default it waits for the first allocation after 1 s, and
+# this program allocates nothing while it waits).
+e = dict(os.environ, HEAPSCOPE_SOCKET_DIR=sockdir, HEAPSCOPE_CONTROL_DELAY="0")
 p = subprocess.Popen([env.heapscope, "run", "-o", os.path.join(env.tmp, "ctl.hsr"),
                       "--no-summary", "--", prog, str(N), "wait"], stdin=subprocess.PIPE,
                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=env.tmp, env=e)

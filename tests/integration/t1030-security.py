@@ -35,9 +35,9 @@ def start_waiter(sockdir, rec_name="w.hsr"):
 def ask(path, as_nobody=False):
     """Send `status` to the socket at path; the answer (b"" when the connection is closed
     or reset without one; "error: ..." when it cannot connect at all)."""
-    code = ("import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]);"
-            "s.sendall(b'status\\n')\ntry: sys.stdout.buffer.write(s.recv(4096))\n"
-            "except ConnectionResetError: pass")
+    code = ("import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])\n"
+            "try: s.sendall(b'status\\n'); sys.stdout.buffer.write(s.recv(4096))\n"
+            "except (ConnectionResetError, BrokenPipeError): pass")
     argv = [sys.executable, "-c", code, path]
     if as_nobody:
         argv = ["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY, "--clear-groups"] + argv

@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,8 +49,12 @@ static int take_all(int limit)
 	int null = open("/dev/null", O_RDWR), taken = 0;
 
 	for (int fd = 3; fd < limit; fd++) {
-		if (fd != null && dup2(null, fd) == fd)
+		if (fd == null)
+			continue;
+		if (dup2(null, fd) == fd)
 			taken++;
+		else if (taken + 1 == fd - 3)	/* the first failure only */
+			fprintf(stderr, "dup2 over %d: %s\n", fd, strerror(errno));
 	}
 	return taken + 1;
 }

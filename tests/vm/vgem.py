@@ -112,6 +112,7 @@ cd /out
 env LD_PRELOAD=/lib/libheapscope.so HEAPSCOPE_OUTPUT=/out/rec.%%p.hsr %(env)s \\
     %(argv)s >/out/stdout 2>/out/stderr
 echo $? >/out/status
+echo
 for f in /out/*; do
     echo "=====BEGIN ${f#/out/}====="
     base64 "$f"
@@ -208,7 +209,7 @@ def _files_from_console(text):
     files, name, lines = {}, None, []
     for line in text.splitlines():
         line = line.strip()
-        m = re.match(r"=====BEGIN (\S+)=====$", line)
+        m = re.search(r"=====BEGIN (\S+)=====$", line)  # after the console's escapes
         if m:
             name, lines = m.group(1), []
         elif line == "=====END=====" and name:

@@ -445,32 +445,37 @@ class Accuracy:
     """One sampled run against the exact run: worst relative errors of the top stacks."""
     peak_stacks: int                # stacks compared for peak bytes
     peak_worst: Optional[float]     # largest |sampled - exact| / exact among them
+    peak_samples: Optional[float]   # expected samples in the smallest of them: exact / interval
     live_stacks: int
     live_worst: Optional[float]
+    live_samples: Optional[float]
     total_peak_error: Optional[float]   # of the whole heap's peak
 
 
 def worst_error(exact: Dict[tuple, Dict[str, int]], sampled: Dict[tuple, Dict[str, int]],
-                field: str, total: int):
-    """(stacks compared, worst relative error) over the exact top stacks by field."""
+                field: str, total: int, interval: int):
+    """(stacks compared, worst relative error, expected samples in the smallest compared
+    stack) over the exact top stacks by field."""
     floor = ACCURACY_MIN_SHARE * total
     top = sorted((k for k in exact if exact[k][field] >= floor and exact[k][field] > 0),
                  key=lambda k: -exact[k][field])[:ACCURACY_TOP]
     errors = [abs(sampled.get(k, {}).get(field, 0) - exact[k][field]) / exact[k][field]
               for k in top]
-    return len(top), (max(errors) if errors else None)
+    samples = exact[top[-1]][field] / interval if top and interval else None
+    return len(top), (max(errors) if errors else None), samples
 
 
 def accuracy(exact: dict, sampled: dict) -> Accuracy:
     """Compare a sampled run's --allocs report with the exact run's."""
     ex, sa = by_key(exact), by_key(sampled)
+    interval = int(sampled["recording"].get("sample_interval") or 0)
     live_total = sum(v["live_bytes"] for v in ex.values())
-    n_peak, peak_worst = worst_error(ex, sa, "peak_bytes", int(exact["summary"]["peak_bytes"]))
-    n_live, live_worst = worst_error(ex, sa, "live_bytes", live_total)
     exact_peak = int(exact["summary"]["peak_bytes"])
+    peak = worst_error(ex, sa, "peak_bytes", exact_peak, interval)
+    live = worst_error(ex, sa, "live_bytes", live_total, interval)
     total = (abs(int(sampled["summary"]["peak_bytes"]) - exact_peak) / exact_peak
              if exact_peak else None)
-    return Accuracy(n_peak, peak_worst, n_live, live_worst, total)
+    return Accuracy(peak[0], peak[1], peak[2], live[0], live[1], live[2], total)
 
 
 # ---------------------------------------------------------------- one workload
@@ -737,9 +742,14 @@ def summary_lines(results: List[WorkloadResult]) -> List[str]:
     return lines
 
 
-ACCURACY_COLUMNS = ["workload", "interval", "sampled runs", "peak: stacks", "peak: worst error median (max)",
-                    "live: stacks", "live: worst error median (max)",
-                    "heap peak error median (max)"]
+ACCURACY_COLUMNS = ["workload", "interval", "sampled runs", "peak: stacks (fewest samples)",
+                    "peak: worst error median (max)", "live: stacks (fewest samples)",
+                    "live: worst error median (max)", "heap peak error median (max)"]
+
+
+def stacks_samples(n: int, samples: Optional[float]) -> str:
+    """'5 (18.8)': stacks compared and the expected samples in the smallest, or '0'."""
+    return "%d (%s)" % (n, "%.1f" % samples) if n and samples is not None else str(n)
 
 
 def pct_spread(values: List[Optional[float]]) -> str:
@@ -755,7 +765,9 @@ ACCURACY_NOTE = (
     "error of the sampled estimate of peak bytes (live at the heap's peak) and of live bytes at "
     "the end, for the top %d stacks by the exact figure among those holding at least %d%% of "
     "the exact total (smaller stacks hold few samples and are noise); the worst of them per "
-    "run, median and max over the sampled runs; and the error of the whole heap's peak."
+    "run, median and max over the sampled runs; and the error of the whole heap's peak. "
+    "'fewest samples' is the smallest compared stack's exact figure / the interval: the "
+    "samples its estimate rests on (relative standard error about 1/sqrt of it)."
     % (ACCURACY_TOP, round(ACCURACY_MIN_SHARE * 100)))
 
 
@@ -769,10 +781,11 @@ def accuracy_rows(results: List[WorkloadResult]) -> List[List[str]]:
             rows.append([res.workload.name, interval, "0"]
                         + ["-"] * (len(ACCURACY_COLUMNS) - 3))
             continue
+        first = acc[0]
         rows.append([res.workload.name, interval, str(len(acc)),
-                     str(max(a.peak_stacks for a in acc)),
+                     stacks_samples(first.peak_stacks, first.peak_samples),
                      pct_spread([a.peak_worst for a in acc]),
-                     str(max(a.live_stacks for a in acc)),
+                     stacks_samples(first.live_stacks, first.live_samples),
                      pct_spread([a.live_worst for a in acc]),
                      pct_spread([a.total_peak_error for a in acc])])
     return rows

@@ -505,7 +505,8 @@ static int wanted(void)
  */
 static int wanted_now(void)
 {
-	return !hs_opt.control_delay_ns || hs_opt.sample || hs_opt.interval_ns ||
+	return !hs_opt.control_delay_ns || !hs_opt.start_tracking || hs_opt.sample ||
+	       hs_opt.interval_ns ||
 	       hs_opt.check_interval_ns ||
 	       hs_opt.threshold || hs_opt.dump[0] || hs_opt.checkpoint_signal ||
 	       hs_opt.sigusr_dumps;

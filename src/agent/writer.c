@@ -437,6 +437,63 @@ static void patch_count(struct hsr_buf *b, size_t at, uint32_t count)
 	b->buf[at + 3] = (count >> 21) & 0x7f;
 }
 
+/*
+ * A record that lists stacks by id (SNAPSHOT, PEAK, LEAKS, STACK_NODE, STACK_EPOCHS): its
+ * fixed fields, then a count patched in at the end, then per stack the id's delta and the
+ * stack's fields.
+ */
+struct sparse {
+	struct hsr_buf b;
+	size_t rec, nat;
+	uint32_t prev, count;
+};
+
+/* Room for `head` bytes of fixed fields and `per` bytes for each of max + 1 stacks. */
+static int sparse_begin(struct sparse *sp, uint8_t type, size_t head, size_t per, uint32_t max)
+{
+	int err = reserve(head + 32 + (size_t)(max + 1) * per);
+
+	if (err)
+		return err;
+	memset(sp, 0, sizeof(*sp));
+	cursor(&sp->b);
+	sp->rec = hsr_record_begin(&sp->b, type);
+	return 0;
+}
+
+/* After the fixed fields: the place of the count. */
+static void sparse_list(struct sparse *sp)
+{
+	sp->nat = sp->b.len;
+	hsr_put_u32le(&sp->b, 0);
+}
+
+/* One more stack: its id (as a delta); its fields follow. */
+static void sparse_id(struct sparse *sp, uint32_t id)
+{
+	hsr_put_uv(&sp->b, id - sp->prev);
+	sp->prev = id;
+	sp->count++;
+}
+
+/* Close the record and keep it (an empty list only when keep_empty). 0 or -EOVERFLOW. */
+static int sparse_end(struct sparse *sp, int keep_empty)
+{
+	hsr_record_end(&sp->b, sp->rec);
+	if (hsr_buf_overflowed(&sp->b))
+		return -EOVERFLOW;
+	if (!sp->count && !keep_empty)
+		return 0;
+	patch_count(&sp->b, sp->nat, sp->count);
+	commit(&sp->b);
+	return 0;
+}
+
+static int written_stack(const struct hs_stack *s)
+{
+	return w.full || atomic_load(&s->written);
+}
+
 static int new_stack(struct hs_stack *s)
 {
 	return s && (w.full || !atomic_load(&s->written)) &&
@@ -446,36 +503,25 @@ static int new_stack(struct hs_stack *s)
 /* The new stacks that have a call-tree leaf, in one STACK_NODE record. */
 static int put_stack_nodes(uint32_t max)
 {
-	struct hsr_buf b;
-	size_t rec, nat;
-	uint32_t id, prev = 0, count = 0;
-	int err = reserve(32 + (size_t)(max + 1) * 20);
+	struct sparse sp;
+	uint32_t id;
+	int err = sparse_begin(&sp, HSR_STACK_NODE, 0, 20, max);
 
 	if (err)
 		return err;
-	cursor(&b);
-	rec = hsr_record_begin(&b, HSR_STACK_NODE);
-	nat = b.len;
-	hsr_put_u32le(&b, 0);
+	sparse_list(&sp);
 	for (id = 1; id <= max + 1; id++) {
 		struct hs_stack *s = stack_at(id, max);
 
 		if (!new_stack(s) || !s->node)
 			continue;
-		hsr_put_uv(&b, s->id - prev);
-		prev = s->id;
-		hsr_put_uv(&b, s->kind);
-		hsr_put_uv(&b, s->depth);
-		hsr_put_uv(&b, s->node);
+		sparse_id(&sp, s->id);
+		hsr_put_uv(&sp.b, s->kind);
+		hsr_put_uv(&sp.b, s->depth);
+		hsr_put_uv(&sp.b, s->node);
 		atomic_store(&s->written, 1);
-		count++;
 	}
-	hsr_record_end(&b, rec);
-	if (!count || hsr_buf_overflowed(&b))
-		return hsr_buf_overflowed(&b) ? -EOVERFLOW : 0;
-	patch_count(&b, nat, count);
-	commit(&b);
-	return 0;
+	return sparse_end(&sp, 0);
 }
 
 /*
@@ -484,33 +530,22 @@ static int put_stack_nodes(uint32_t max)
  */
 static int put_stack_epochs(uint32_t max)
 {
-	struct hsr_buf b;
-	size_t rec, nat;
-	uint32_t id, prev = 0, count = 0;
-	int err = reserve(32 + (size_t)(max + 1) * 10);
+	struct sparse sp;
+	uint32_t id;
+	int err = sparse_begin(&sp, HSR_STACK_EPOCHS, 0, 10, max);
 
 	if (err)
 		return err;
-	cursor(&b);
-	rec = hsr_record_begin(&b, HSR_STACK_EPOCHS);
-	nat = b.len;
-	hsr_put_u32le(&b, 0);
+	sparse_list(&sp);
 	for (id = 1; id <= max + 1; id++) {
 		struct hs_stack *s = stack_at(id, max);
 
 		if (!s || s->batch != w.batch || !s->epoch)
 			continue;
-		hsr_put_uv(&b, s->id - prev);
-		prev = s->id;
-		hsr_put_uv(&b, s->epoch);
-		count++;
+		sparse_id(&sp, s->id);
+		hsr_put_uv(&sp.b, s->epoch);
 	}
-	hsr_record_end(&b, rec);
-	if (!count || hsr_buf_overflowed(&b))
-		return hsr_buf_overflowed(&b) ? -EOVERFLOW : 0;
-	patch_count(&b, nat, count);
-	commit(&b);
-	return 0;
+	return sparse_end(&sp, 0);
 }
 
 /*
@@ -552,34 +587,29 @@ static int put_stacks(uint32_t max)
 static int put_snapshot(unsigned reason, const char *name, const struct hs_totals *tot,
 			uint32_t max)
 {
-	struct hsr_buf b;
-	size_t rec, nat;
-	uint32_t id, prev = 0, count = 0;
-	int err = reserve(256 + (name ? strlen(name) : 0) + (size_t)(max + 1) * 56);
+	struct sparse sp;
+	uint32_t id;
+	int err = sparse_begin(&sp, HSR_SNAPSHOT, 256 + (name ? strlen(name) : 0), 56, max);
 
 	if (err)
 		return err;
-	cursor(&b);
-	rec = hsr_record_begin(&b, HSR_SNAPSHOT);
-	hsr_put_uv(&b, ++w.snap_seq);
-	hsr_put_uv(&b, reason);
-	hsr_put_uv(&b, hs_now_ns());
-	hsr_put_str(&b, name);
-	hsr_put_uv(&b, tot->alloc_calls);
-	hsr_put_uv(&b, tot->alloc_bytes);
-	hsr_put_uv(&b, tot->free_calls);
-	hsr_put_uv(&b, tot->freed_bytes);
-	hsr_put_uv(&b, tot->temporary);
-	hsr_put_uv(&b, tot->peak_bytes);
-	hsr_put_uv(&b, tot->peak_t);
-	/* The count goes before the entries: encode them after a fixed-width placeholder. */
-	nat = b.len;
-	hsr_put_u32le(&b, 0);
+	hsr_put_uv(&sp.b, ++w.snap_seq);
+	hsr_put_uv(&sp.b, reason);
+	hsr_put_uv(&sp.b, hs_now_ns());
+	hsr_put_str(&sp.b, name);
+	hsr_put_uv(&sp.b, tot->alloc_calls);
+	hsr_put_uv(&sp.b, tot->alloc_bytes);
+	hsr_put_uv(&sp.b, tot->free_calls);
+	hsr_put_uv(&sp.b, tot->freed_bytes);
+	hsr_put_uv(&sp.b, tot->temporary);
+	hsr_put_uv(&sp.b, tot->peak_bytes);
+	hsr_put_uv(&sp.b, tot->peak_t);
+	sparse_list(&sp);
 	for (id = 1; id <= max + 1; id++) {
 		struct hs_stack *s = stack_at(id, max);
 		uint64_t calls, frees;
 
-		if (!s || !(w.full || atomic_load(&s->written)))
+		if (!s || !written_stack(s))
 			continue;
 		calls = atomic_load_explicit(&s->alloc_calls, memory_order_relaxed);
 		frees = atomic_load_explicit(&s->free_calls, memory_order_relaxed);
@@ -589,66 +619,44 @@ static int put_snapshot(unsigned reason, const char *name, const struct hs_total
 			s->written_calls = calls;
 			s->written_frees = frees;
 		}
-		hsr_put_uv(&b, s->id - prev);
-		prev = s->id;
-		hsr_put_uv(&b, calls);
-		hsr_put_uv(&b, atomic_load_explicit(&s->alloc_bytes, memory_order_relaxed));
-		hsr_put_uv(&b, frees);
-		hsr_put_uv(&b, atomic_load_explicit(&s->freed_bytes, memory_order_relaxed));
-		hsr_put_uv(&b, atomic_load_explicit(&s->temporary, memory_order_relaxed));
-		count++;
+		sparse_id(&sp, s->id);
+		hsr_put_uv(&sp.b, calls);
+		hsr_put_uv(&sp.b, atomic_load_explicit(&s->alloc_bytes, memory_order_relaxed));
+		hsr_put_uv(&sp.b, frees);
+		hsr_put_uv(&sp.b, atomic_load_explicit(&s->freed_bytes, memory_order_relaxed));
+		hsr_put_uv(&sp.b, atomic_load_explicit(&s->temporary, memory_order_relaxed));
 	}
-	hsr_record_end(&b, rec);
-	if (hsr_buf_overflowed(&b))
-		return -EOVERFLOW;
-	patch_count(&b, nat, count);
-	commit(&b);
-	return 0;
+	return sparse_end(&sp, 1);
 }
 
 static int put_peak(const struct hs_totals *tot, uint32_t max)
 {
-	struct hsr_buf b;
-	size_t rec, nat;
-	uint32_t id, prev = 0, count = 0;
-	int err = reserve(64 + (size_t)(max + 1) * 32);
+	struct sparse sp;
+	uint32_t id;
+	int err = sparse_begin(&sp, HSR_PEAK, 64, 32, max);
 
 	if (err)
 		return err;
-	cursor(&b);
-	rec = hsr_record_begin(&b, HSR_PEAK);
-	hsr_put_uv(&b, tot->peak_t);
-	hsr_put_uv(&b, tot->peak_bytes);
-	nat = b.len;
-	hsr_put_u32le(&b, 0);
+	hsr_put_uv(&sp.b, tot->peak_t);
+	hsr_put_uv(&sp.b, tot->peak_bytes);
+	sparse_list(&sp);
 	for (id = 1; id <= max + 1; id++) {
 		struct hs_stack *s = stack_at(id, max);
 		uint64_t bytes, blocks;
 
-		if (!s || !(w.full || atomic_load(&s->written)) || hsr_kind_heap(s->kind))
-			continue;	/* other heaps' stacks: in HEAPS, at their own peaks */
+		if (!s || !written_stack(s))
+			continue;
 		hs_tracker_stack_peak(s, tot->peak_epoch, &bytes, &blocks);
 		if (!bytes && !blocks)
 			continue;
-		hsr_put_uv(&b, s->id - prev);
-		prev = s->id;
-		hsr_put_uv(&b, bytes);
-		hsr_put_uv(&b, blocks);
-		count++;
+		sparse_id(&sp, s->id);
+		hsr_put_uv(&sp.b, bytes);
+		hsr_put_uv(&sp.b, blocks);
 	}
-	hsr_record_end(&b, rec);
-	if (hsr_buf_overflowed(&b))
-		return -EOVERFLOW;
-	patch_count(&b, nat, count);
-	commit(&b);
-	if (!w.full)
+	err = sparse_end(&sp, 1);
+	if (!err && !w.full)
 		w.peak_epoch_written = tot->peak_epoch;
-	return 0;
-}
-
-static int written_stack(const struct hs_stack *s)
-{
-	return w.full || atomic_load(&s->written);
+	return err;
 }
 
 /* Other heaps (dma-buf, the program's pools): their figures and peaks, whole each time. */
@@ -781,43 +789,33 @@ static void put_figures(struct hsr_buf *b, const struct hs_leak_figures *f)
 /* The result of the latest reachability scan, for the stacks already written. */
 static int put_leaks(const struct hs_leak_result *r, uint32_t max)
 {
-	struct hsr_buf b;
-	size_t rec, nat;
-	uint32_t id, prev = 0, count = 0;
-	int err = reserve(128 + (size_t)(r->nstacks + 1) * 90);
+	struct sparse sp;
+	uint32_t id;
+	int err = sparse_begin(&sp, HSR_LEAKS, 128, 90, r->nstacks < max ? r->nstacks : max);
 
 	if (err)
 		return err;
-	cursor(&b);
-	rec = hsr_record_begin(&b, HSR_LEAKS);
-	hsr_put_uv(&b, r->t);
-	hsr_put_uv(&b, r->reason);
-	hsr_put_uv(&b, r->flags);
-	hsr_put_uv(&b, r->threads);
-	put_figures(&b, &r->total);
-	nat = b.len;
-	hsr_put_u32le(&b, 0);
+	hsr_put_uv(&sp.b, r->t);
+	hsr_put_uv(&sp.b, r->reason);
+	hsr_put_uv(&sp.b, r->flags);
+	hsr_put_uv(&sp.b, r->threads);
+	put_figures(&sp.b, &r->total);
+	sparse_list(&sp);
 	for (id = 1; id <= r->nstacks && id <= max + 1; id++) {
 		const struct hs_leak_figures *f = &r->per_stack[id];
 		struct hs_stack *s = stack_at(id, max);
 
-		if (!s || !(w.full || atomic_load(&s->written)))
+		if (!s || !written_stack(s))
 			continue;
 		if (!(f->blocks[0] | f->blocks[1] | f->blocks[2] | f->blocks[3]))
 			continue;
-		hsr_put_uv(&b, id - prev);
-		prev = id;
-		put_figures(&b, f);
-		count++;
+		sparse_id(&sp, id);
+		put_figures(&sp.b, f);
 	}
-	hsr_record_end(&b, rec);
-	if (hsr_buf_overflowed(&b))
-		return -EOVERFLOW;
-	patch_count(&b, nat, count);
-	commit(&b);
-	if (!w.full)
+	err = sparse_end(&sp, 1);
+	if (!err && !w.full)
 		w.leaks_written = r->seq;
-	return 0;
+	return err;
 }
 
 static uint32_t written_id(const struct hs_stack *s)

@@ -87,7 +87,7 @@ static int read_reply(int fd, char *reply, size_t cap, int timeout_ms)
 	return 0;
 }
 
-int hs_agent_request(pid_t pid, const char *line, char *reply, size_t cap)
+int hs_agent_request(pid_t pid, const char *line, char *reply, size_t cap, int timeout_ms)
 {
 	int fd = connect_agent(pid), err = 0;
 	size_t len = strlen(line);
@@ -106,7 +106,7 @@ int hs_agent_request(pid_t pid, const char *line, char *reply, size_t cap)
 		err = -errno;
 	free(msg);
 	if (!err)
-		err = read_reply(fd, reply, cap, 60000);
+		err = read_reply(fd, reply, cap, timeout_ms);
 	close(fd);
 	return err;
 }
@@ -122,7 +122,9 @@ int hs_agent_error(pid_t pid, int err)
 		fprintf(stderr, "heapscope: process %ld carries no heapscope agent "
 				"(no socket %s/%ld.sock)\n", (long)pid, dir, (long)pid);
 	else if (err == -ETIMEDOUT)
-		fprintf(stderr, "heapscope: process %ld did not answer\n", (long)pid);
+		fprintf(stderr, "heapscope: process %ld did not answer (its control thread starts "
+				"on its first allocation after HEAPSCOPE_CONTROL_DELAY, 1 s)\n",
+			(long)pid);
 	else
 		fprintf(stderr, "heapscope: cannot reach process %ld: %s\n", (long)pid,
 			strerror(-err));

@@ -13,11 +13,12 @@
 void hs_socket_dir(char *out, size_t cap);
 
 /*
- * Send one command line to process pid and read the answer into reply (NUL-terminated).
- * Returns 0, or -ESRCH (no such process), -ENOENT (no agent socket), -errno. Prints
+ * Send one command line to process pid and read the answer into reply (NUL-terminated),
+ * waiting at most timeout_ms for it.
+ * Returns 0, or -ESRCH (no such process), -ENOENT (no agent socket), -ETIMEDOUT, -errno. Prints
  * nothing: callers turn errors into messages with hs_agent_error().
  */
-int hs_agent_request(pid_t pid, const char *line, char *reply, size_t cap);
+int hs_agent_request(pid_t pid, const char *line, char *reply, size_t cap, int timeout_ms);
 
 /* "heapscope: ..." on stderr for an hs_agent_request() failure; returns 1. */
 int hs_agent_error(pid_t pid, int err);

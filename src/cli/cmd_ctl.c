@@ -53,7 +53,7 @@ static int with_path(char *line, size_t cap, const char *cmd, const char *path)
 static int send_line(pid_t pid, const char *line, int quiet_ok)
 {
 	static char reply[65536];
-	int err = hs_agent_request(pid, line, reply, sizeof(reply));
+	int err = hs_agent_request(pid, line, reply, sizeof(reply), 120000);
 
 	if (err)
 		return hs_agent_error(pid, err);

@@ -53,8 +53,12 @@ static void show(pid_t pid)
 {
 	char status[4096], prog[512], live[32], peak[32];
 
-	if (hs_agent_request(pid, "status", status, sizeof(status)) < 0)
+	if (hs_agent_request(pid, "status", status, sizeof(status), 1000) < 0) {
+		/* alive, with a socket, but its control thread has not started (yet) */
+		program_name(pid, prog, sizeof(prog));
+		printf("%7ld  %-8s %10s %10s %12s  %s\n", (long)pid, "?", "-", "-", "-", prog);
 		return;
+	}
 	program_name(pid, prog, sizeof(prog));
 	printf("%7ld  %-8s %10s %10s %12llu  %s\n", (long)pid,
 	       field(status, "tracking") ? "on" : "off",

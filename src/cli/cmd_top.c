@@ -174,7 +174,7 @@ static int refresh(const struct top_opts *o, struct top_state *st, unsigned n)
 
 	snprintf(path, sizeof(path), "%s/snapshot.%u.hsr", st->dir, n);
 	snprintf(line, sizeof(line), "snapshot %s", path);
-	ret = hs_agent_request(o->pid, line, reply, sizeof(reply));
+	ret = hs_agent_request(o->pid, line, reply, sizeof(reply), 60000);
 	if (ret)
 		return hs_agent_error(o->pid, ret);
 	if (strncmp(reply, "ok", 2)) {

@@ -5,6 +5,7 @@ Each test is a script run by CTest with the build directory as its argument. It 
 target programs (build/tests/targets) under the real agent with `heapscope run`, reads the
 recording back with `heapscope report --format json`, and asserts exact figures and frames.
 """
+import atexit
 import json
 import os
 import shutil
@@ -13,6 +14,17 @@ import sys
 import tempfile
 
 FAILURES = []
+CHILDREN = []     # long-running programs a test started: killed when the test ends
+
+
+def _kill_children():
+    for p in CHILDREN:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+atexit.register(_kill_children)
 
 
 class Env:

@@ -8,7 +8,7 @@ import shutil
 import signal
 import subprocess
 import time
-from hstest import Env, eq, check, stacks_at, sum_field, finish
+from hstest import Env, eq, check, stacks_at, sum_field, finish, CHILDREN
 
 env = Env()
 SERVICE = env.target("service")
@@ -24,6 +24,7 @@ def start(args, rec, extra=None, preload=False):
         cmd = [env.heapscope, "run", "-o", rec, "--no-summary", "--", SERVICE] + args
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e,
                          cwd=env.tmp)
+    CHILDREN.append(p)
     line = p.stdout.readline().split()
     return p, int(line[1])
 

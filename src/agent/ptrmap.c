@@ -213,25 +213,8 @@ static void shard_delete(struct shard *s, uint32_t hole)
 	s->tab[hole].val = 0;
 }
 
-int hs_ptrmap_find(uintptr_t p, struct hs_ptrmap_entry *out)
-{
-	uint64_t h;
-	struct shard *s;
-	uint32_t at = 0;
-	int found;
-
-	p = (uintptr_t)((uint64_t)p & ADDR_MASK);
-	h = mix(p);
-	s = shard_of(h);
-	shard_lock(s);
-	found = shard_find(s, p, h, &at);
-	if (found)
-		unpack(&s->tab[at], out);
-	shard_unlock(s);
-	return found;
-}
-
-int hs_ptrmap_remove(uintptr_t p, struct hs_ptrmap_entry *out)
+/* Look p up under its shard's lock; with `remove`, take it out. 1 if it was there. */
+static int lookup(uintptr_t p, struct hs_ptrmap_entry *out, int remove)
 {
 	uint64_t h;
 	struct shard *s;
@@ -245,11 +228,23 @@ int hs_ptrmap_remove(uintptr_t p, struct hs_ptrmap_entry *out)
 	found = shard_find(s, p, h, &at);
 	if (found) {
 		unpack(&s->tab[at], out);
-		shard_delete(s, at);
-		s->count--;
+		if (remove) {
+			shard_delete(s, at);
+			s->count--;
+		}
 	}
 	shard_unlock(s);
 	return found;
+}
+
+int hs_ptrmap_find(uintptr_t p, struct hs_ptrmap_entry *out)
+{
+	return lookup(p, out, 0);
+}
+
+int hs_ptrmap_remove(uintptr_t p, struct hs_ptrmap_entry *out)
+{
+	return lookup(p, out, 1);
 }
 
 size_t hs_ptrmap_count(void)

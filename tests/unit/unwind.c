@@ -265,7 +265,7 @@ NOFP static size_t chain_c(uintptr_t *f, size_t max)
 NOFP static size_t chain_b(uintptr_t *f, size_t max)
 {
 	volatile char pad[8];
-	uintptr_t saved = 0;
+	uintptr_t saved __attribute__((unused)) = 0;	/* only with CHECK_NOFP */
 	size_t n;
 
 	pad[0] = 1;

@@ -83,7 +83,7 @@ extern struct hs_options hs_opt;
  * doing its bookkeeping: a nested call (a signal handler) queues its event in `pending`
  * for the outer call to finish.
  */
-#define HS_PENDING_MAX 16
+#define HS_PENDING_MAX 64
 
 struct hs_pending {
 	void *ptr;

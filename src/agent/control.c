@@ -413,6 +413,23 @@ static void serve_requests(void)
 	}
 }
 
+/*
+ * The socket is gone (the program closed or replaced the descriptor, or making it failed):
+ * make a new one, at most every 2 s (a program holding every descriptor makes it fail).
+ * The old descriptor number is the program's now: it is not closed.
+ */
+static void socket_renew(void)
+{
+	static uint64_t next_try;
+	uint64_t now = hs_now_ns();
+
+	if (now < next_try)
+		return;
+	next_try = now + 2000000000ull;
+	listen_fd = -1;
+	socket_open();
+}
+
 static void *control_main(void *arg)
 {
 	hs_self.internal = 1;	/* all of this thread's work is the agent's own */
@@ -422,10 +439,8 @@ static void *control_main(void *arg)
 	for (;;) {
 		struct pollfd p = { .fd = listen_fd, .events = POLLIN };
 
-		if (hs_opt.control && !socket_ok() && listen_fd >= 0) {
-			listen_fd = -1;	/* taken from us: make a new one */
-			socket_open();
-		}
+		if (hs_opt.control && !socket_ok())
+			socket_renew();
 		if (poll(&p, listen_fd >= 0 ? 1 : 0, POLL_MS) > 0 && (p.revents & POLLIN)) {
 			int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 

@@ -99,12 +99,17 @@ int hs_parse_size(const char *s, uint64_t *out)
 			return -1;
 		v = v * 10 + (uint64_t)(*s - '0');
 	}
+	unsigned shift = 0;
+
 	if (*s == 'k' || *s == 'K')
-		v <<= 10, s++;
+		shift = 10, s++;
 	else if (*s == 'm' || *s == 'M')
-		v <<= 20, s++;
+		shift = 20, s++;
 	else if (*s == 'g' || *s == 'G')
-		v <<= 30, s++;
+		shift = 30, s++;
+	if (shift && v > (UINT64_MAX >> shift))
+		return -1;	/* would wrap */
+	v <<= shift;
 	if (*s == 'b' || *s == 'B')
 		s++;
 	if (*s)

@@ -93,6 +93,8 @@ static int parse_duration(const char *s, uint64_t *ns)
 		unit = 60000000000ull;
 	else if (*s && strcmp(s, "s"))
 		return -1;
+	if (v > UINT64_MAX / unit)
+		return -1;	/* would wrap */
 	*ns = v * unit;
 	return 0;
 }

@@ -23,6 +23,7 @@
 #include "threads.h"
 #include "tracker.h"
 #include "unwind.h"
+#include "writer.h"
 
 __thread struct hs_thread hs_self __attribute__((tls_model("initial-exec")));
 
@@ -334,12 +335,23 @@ static int do_free(struct hs_thread *t, void *p)
 
 enum { PENDING_ALLOC, PENDING_FREE, PENDING_FORGET };
 
+static atomic_int pending_dropped;
+
+/* The queue is full: the event is lost; said once (figures are then approximate). */
+static int pending_overflow(void)
+{
+	if (!atomic_exchange(&pending_dropped, 1))
+		hs_writer_message(HSR_MSG_WARNING, "a signal handler allocated more than the agent "
+				  "could queue while interrupted; some of its calls were not counted");
+	return -1;
+}
+
 static int pending_push(struct hs_thread *t, void *p, uint64_t size, struct hs_stack *s)
 {
 	unsigned i = __atomic_load_n(&t->npending, __ATOMIC_RELAXED);
 
 	if (i >= HS_PENDING_MAX)
-		return -1;
+		return pending_overflow();
 	t->pending[i].ptr = p;
 	t->pending[i].size = size;
 	t->pending[i].stack = s;

@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -52,6 +53,9 @@ static struct {
 	char path[2200];
 	uint64_t start_realtime;
 	int created;		/* path exists: append to it */
+	int keep_fd;		/* the open recording, kept between writes (-1: none) */
+	dev_t keep_dev;		/* ... and what it is, to notice when the program */
+	ino_t keep_ino;		/*     closed or reused that descriptor */
 	int full;		/* standalone dump: everything, marks untouched */
 	char saved_path[2200];	/* the main recording while a window recording runs */
 	uint32_t snap_seq;
@@ -67,7 +71,7 @@ static struct {
 		uint64_t t;
 		char text[200];
 	} msg[MAX_MESSAGES];
-} w = { .fd = -1 };
+} w = { .fd = -1, .keep_fd = -1 };
 
 int hs_writer_init(void)
 {
@@ -185,12 +189,56 @@ static void note_session(void)
 	close(fd);
 }
 
+/*
+ * The recording stays open between writes, on a descriptor moved above the program's own
+ * (opening it at every autosave would take the lowest free descriptor for a moment and race
+ * with the program's close(0); open() or dup2). If the program closed or reused it, it is
+ * opened again.
+ */
+#define HIGH_FD 900
+
+static int keep_valid(void)
+{
+	struct stat st;
+
+	return w.keep_fd >= 0 && fstat(w.keep_fd, &st) == 0 && st.st_dev == w.keep_dev &&
+	       st.st_ino == w.keep_ino && S_ISREG(st.st_mode);
+}
+
+static void keep(int fd)
+{
+	struct stat st;
+	int high = fcntl(fd, F_DUPFD_CLOEXEC, HIGH_FD);
+
+	if (high >= 0) {
+		close(fd);
+		fd = high;
+	}
+	w.keep_fd = fstat(fd, &st) == 0 ? fd : -1;
+	w.keep_dev = st.st_dev;
+	w.keep_ino = st.st_ino;
+	if (w.keep_fd < 0)
+		close(fd);
+}
+
+/* Forget the kept descriptor (a forked child's is its parent's file). */
+static void keep_drop(int do_close)
+{
+	if (w.keep_fd >= 0 && do_close)
+		close(w.keep_fd);
+	w.keep_fd = -1;
+}
+
 /* Open the recording: create it the first time (never over an existing file). */
 static int file_open(void)
 {
 	char base[2100];
 	int i;
 
+	if (w.path[0] && w.created && !w.full && keep_valid()) {
+		w.fd = w.keep_fd;
+		return 0;
+	}
 	if (w.path[0] && w.created) {
 		w.fd = open(w.path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
 		return w.fd < 0 ? -errno : 0;
@@ -964,7 +1012,14 @@ int hs_writer_snapshot(unsigned reason, const char *name, int final)
 			    created);
 	if (err)
 		report_failure("cannot write recording", -err);
-	close(w.fd);
+	if (final || err) {
+		if (w.fd != w.keep_fd)
+			close(w.fd);
+		keep_drop(1);
+	} else if (w.fd != w.keep_fd) {
+		keep_drop(0);	/* the old one is not ours any more: don't close it */
+		keep(w.fd);
+	}
 	w.fd = -1;
 out_internal:
 	hs_self.internal--;
@@ -1014,6 +1069,7 @@ void hs_writer_atfork_child(void)
 	char msg[64] = "forked from process ";
 
 	reset_marks();
+	keep_drop(1);	/* the child's copy of its parent's descriptor */
 	w.path[0] = 0;
 	w.saved_path[0] = 0;
 	w.nmsg = w.nmsg_written = 0;
@@ -1061,6 +1117,7 @@ int hs_writer_redirect(const char *path)
 		atomic_flag_clear_explicit(&w.lock, memory_order_release);
 		return -EBUSY;
 	}
+	keep_drop(1);
 	memcpy(w.saved_path, w.path, sizeof(w.saved_path));
 	if (!w.saved_path[0])
 		format_path(w.saved_path, sizeof(w.saved_path));
@@ -1079,6 +1136,7 @@ int hs_writer_restore(void)
 		return -ENOENT;
 	}
 	reset_marks();
+	keep_drop(1);
 	memcpy(w.path, w.saved_path, sizeof(w.path));
 	w.saved_path[0] = 0;
 	/* The main recording exists if it was ever written: append to it then. */

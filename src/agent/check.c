@@ -227,7 +227,7 @@ static void *guard_alloc(size_t size, size_t align, unsigned kind, int zero, uin
 	size_t a = align > 16 ? align : 16, body, data;
 	char *base, *user;
 
-	if (a > ck.page || (uint64_t)size > (1ull << 40))
+	if (a > ck.page || size > SIZE_MAX / 4)
 		return NULL;
 	body = (size + a - 1) & ~(a - 1);
 	data = (body + HDR + a + ck.page - 1) & ~(ck.page - 1);

@@ -33,7 +33,7 @@
 struct hs_dmabuf_fast hs_dmabuf_fast;
 
 struct dbuf {
-	uint64_t key;			/* inode, or (1 << 63 | n) without a dma-buf fs */
+	uint64_t key;			/* inode, or (top bit | n) without a dma-buf fs */
 	uint32_t refs;			/* fds and mappings; 0: a free slot */
 };
 
@@ -223,7 +223,7 @@ void hs_dmabuf_ioctl_done(unsigned long request, void *arg, uintptr_t ra)
 	if (tables() < 0)
 		goto out_unlock;
 	if (!key)
-		key = (1ull << 63) | ++D.next_key;
+		key = (uint64_t)(UINTPTR_MAX / 2 + 1) | ++D.next_key;	/* the top bit: ours */
 	slot = slot_of(key, &created);
 	if (!slot)
 		goto out_unlock;

@@ -218,11 +218,21 @@ static void after_mmap(void *p, size_t len, int flags, int fd)
 	errno = saved;
 }
 
+/* The system call, for calls made while the real mmap is being looked up. */
+static void *raw_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+#ifdef SYS_mmap2	/* 32-bit: the offset in 4096-byte units */
+	return (void *)syscall(SYS_mmap2, addr, len, prot, flags, fd, (long)(off >> 12));
+#else
+	return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+#endif
+}
+
 HS_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	void *(*fn)(void *, size_t, int, int, int, off_t) = NEXT(mmap);
 	void *p = fn ? fn(addr, len, prot, flags, fd, off)
-		     : (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+		     : raw_mmap(addr, len, prot, flags, fd, off);
 
 	after_mmap(p, len, flags, fd);
 	return p;

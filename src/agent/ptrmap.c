@@ -157,7 +157,18 @@ static int shard_find(const struct shard *s, uintptr_t key, uint64_t h, uint32_t
 	return 0;
 }
 
-int hs_ptrmap_insert(uintptr_t p, const struct hs_ptrmap_entry *e, struct hs_ptrmap_entry *old)
+/* The shard's lock; with `try`, only if it is free at once (0 or -EBUSY). */
+static int shard_acquire(struct shard *s, int try)
+{
+	if (!try) {
+		shard_lock(s);
+		return 0;
+	}
+	return atomic_flag_test_and_set_explicit(&s->lock, memory_order_acquire) ? -EBUSY : 0;
+}
+
+static int insert(uintptr_t p, const struct hs_ptrmap_entry *e, struct hs_ptrmap_entry *old,
+		  int try)
 {
 	uint64_t key;
 	uint64_t h;
@@ -169,7 +180,8 @@ int hs_ptrmap_insert(uintptr_t p, const struct hs_ptrmap_entry *e, struct hs_ptr
 	key = (uint64_t)p | (uint64_t)(e->gen & 0xffff) << HS_PTRMAP_ADDR_BITS;
 	h = mix(p);
 	s = shard_of(h);
-	shard_lock(s);
+	if (shard_acquire(s, try))
+		return -EBUSY;
 	if (shard_find(s, p, h, &at)) {
 		unpack(&s->tab[at], old);
 		s->tab[at].key = key;
@@ -213,8 +225,19 @@ static void shard_delete(struct shard *s, uint32_t hole)
 	s->tab[hole].val = 0;
 }
 
+int hs_ptrmap_insert(uintptr_t p, const struct hs_ptrmap_entry *e, struct hs_ptrmap_entry *old)
+{
+	return insert(p, e, old, 0);
+}
+
+int hs_ptrmap_try_insert(uintptr_t p, const struct hs_ptrmap_entry *e,
+			 struct hs_ptrmap_entry *old)
+{
+	return insert(p, e, old, 1);
+}
+
 /* Look p up under its shard's lock; with `remove`, take it out. 1 if it was there. */
-static int lookup(uintptr_t p, struct hs_ptrmap_entry *out, int remove)
+static int lookup(uintptr_t p, struct hs_ptrmap_entry *out, int remove, int try)
 {
 	uint64_t h;
 	struct shard *s;
@@ -224,7 +247,8 @@ static int lookup(uintptr_t p, struct hs_ptrmap_entry *out, int remove)
 	p = (uintptr_t)((uint64_t)p & ADDR_MASK);
 	h = mix(p);
 	s = shard_of(h);
-	shard_lock(s);
+	if (shard_acquire(s, try))
+		return -EBUSY;
 	found = shard_find(s, p, h, &at);
 	if (found) {
 		unpack(&s->tab[at], out);
@@ -239,12 +263,17 @@ static int lookup(uintptr_t p, struct hs_ptrmap_entry *out, int remove)
 
 int hs_ptrmap_find(uintptr_t p, struct hs_ptrmap_entry *out)
 {
-	return lookup(p, out, 0);
+	return lookup(p, out, 0, 0);
 }
 
 int hs_ptrmap_remove(uintptr_t p, struct hs_ptrmap_entry *out)
 {
-	return lookup(p, out, 1);
+	return lookup(p, out, 1, 0);
+}
+
+int hs_ptrmap_try_remove(uintptr_t p, struct hs_ptrmap_entry *out)
+{
+	return lookup(p, out, 1, 1);
 }
 
 size_t hs_ptrmap_count(void)

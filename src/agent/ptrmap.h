@@ -37,6 +37,14 @@ struct hs_ptrmap_entry {
  */
 int hs_ptrmap_insert(uintptr_t p, const struct hs_ptrmap_entry *e, struct hs_ptrmap_entry *old);
 
+/*
+ * The same, for a nested call (a signal handler while its thread is inside the map): only
+ * if the shard's lock is free at once, else -EBUSY (the caller queues the event).
+ */
+int hs_ptrmap_try_insert(uintptr_t p, const struct hs_ptrmap_entry *e,
+			 struct hs_ptrmap_entry *old);
+int hs_ptrmap_try_remove(uintptr_t p, struct hs_ptrmap_entry *out);
+
 /* Look p up without removing it; 1 and its entry if present. */
 int hs_ptrmap_find(uintptr_t p, struct hs_ptrmap_entry *out);
 

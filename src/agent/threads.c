@@ -100,9 +100,16 @@ void hs_threads_register(struct hs_thread *t)
 {
 	struct hs_thread_rec *r;
 	pthread_attr_t attr;
+	sigset_t all, old;
 	void *addr;
 	size_t size;
 
+	/*
+	 * Signals wait meanwhile: a handler's allocations while this thread is marked internal
+	 * would pass through uncounted.
+	 */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	t->ready = 1;
 	t->internal++;
 	if (pthread_getattr_np(pthread_self(), &attr) == 0) {
@@ -125,6 +132,7 @@ void hs_threads_register(struct hs_thread *t)
 		t->rec = r;
 	}
 	t->internal--;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 void hs_threads_mark_agent(void)

@@ -8,6 +8,7 @@
  * taken twice by one thread. Must never call malloc except under hs_self.internal.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -436,6 +437,46 @@ static __attribute__((noinline, cold)) void need_control(struct hs_thread *t)
 		hs_control_after_fork();
 }
 
+/*
+ * Calls made while this thread is inside the bookkeeping (a signal handler): done at once
+ * when the map's shard is free (the interrupted call holds at most one), queued for the
+ * interrupted call otherwise. Sampling mode always queues (its filter is kept there).
+ */
+static void nested_alloc(struct hs_thread *t, void *p, uint64_t size, struct hs_stack *s)
+{
+	struct hs_ptrmap_entry e = { size, s->id, atomic_load(&hs_sampling.gen) & 0xffff }, old;
+	struct hs_stack *os;
+	int r = -EBUSY;
+
+	if (!atomic_load_explicit(&hs_sampling.interval, memory_order_relaxed))
+		r = hs_ptrmap_try_insert((uintptr_t)p, &e, &old);
+	if (r == -EBUSY) {
+		pending_push(t, p, size, s);
+		return;
+	}
+	if (r < 0)
+		return;
+	account_alloc(s, weigh(size));
+	if (r == 1 && counts(&old) && (os = stack_by_id(old.id)))
+		account_free(os, weigh(old.size), 0);
+}
+
+/* 1: done (the caller frees), 0: queued (the agent frees it later). */
+static int nested_free(struct hs_thread *t, void *p, int kind)
+{
+	struct hs_ptrmap_entry e;
+	struct hs_stack *s;
+	int r = -EBUSY;
+
+	if (!atomic_load_explicit(&hs_sampling.interval, memory_order_relaxed))
+		r = hs_ptrmap_try_remove((uintptr_t)p, &e);
+	if (r == -EBUSY)
+		return pending_push(t, p, (uint64_t)kind, NULL) == 0 ? 0 : 1;
+	if (r == 1 && counts(&e) && (s = stack_by_id(e.id)))
+		account_free(s, weigh(e.size), 0);
+	return 1;
+}
+
 struct hs_stack *hs_track_alloc(void *p, size_t size, unsigned kind, uintptr_t ra)
 {
 	struct hs_thread *t = &hs_self;
@@ -447,7 +488,7 @@ struct hs_stack *hs_track_alloc(void *p, size_t size, unsigned kind, uintptr_t r
 		return NULL;
 	s = capture(kind, ra, size);
 	if (hs_unlikely(t->busy)) {
-		pending_push(t, p, size, s);
+		nested_alloc(t, p, size, s);
 		return s;
 	}
 	t->busy = 1;
@@ -463,7 +504,7 @@ int hs_track_free(void *p)
 	struct hs_thread *t = &hs_self;
 
 	if (hs_unlikely(t->busy))
-		return pending_push(t, p, PENDING_FREE, NULL) == 0 ? 0 : 1;
+		return nested_free(t, p, PENDING_FREE);
 	t->busy = 1;
 	do_free(t, p);
 	t->busy = 0;
@@ -479,7 +520,13 @@ void hs_track_forget(void *p, struct hs_block_info *out)
 
 	out->found = 0;
 	if (hs_unlikely(t->busy)) {
-		pending_push(t, p, PENDING_FORGET, NULL);
+		int r = atomic_load_explicit(&hs_sampling.interval, memory_order_relaxed)
+				? -EBUSY : hs_ptrmap_try_remove((uintptr_t)p, &e);
+
+		if (r == -EBUSY)
+			pending_push(t, p, PENDING_FORGET, NULL);
+		else if (r == 1 && counts(&e))
+			*out = (struct hs_block_info){ 1, e.size, stack_by_id(e.id) };
 		return;
 	}
 	t->busy = 1;

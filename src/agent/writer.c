@@ -692,8 +692,8 @@ static int put_peak(const struct hs_totals *tot, uint32_t max)
 		struct hs_stack *s = stack_at(id, max);
 		uint64_t bytes, blocks;
 
-		if (!s || !written_stack(s))
-			continue;
+		if (!s || !written_stack(s) || hsr_kind_heap(s->kind))
+			continue;	/* other heaps' stacks: in HEAPS, at their own peaks */
 		hs_tracker_stack_peak(s, tot->peak_epoch, &bytes, &blocks);
 		if (!bytes && !blocks)
 			continue;

@@ -329,9 +329,16 @@ static void about_block(struct hs_error *e, void *user, const struct hdr *h)
 /* First damaged byte and how many, in [p, p + n) that should all be `byte`; 0 if none. */
 static size_t damaged(const uint8_t *p, size_t n, uint8_t byte, size_t *first)
 {
-	size_t i, count = 0;
+	uint64_t word = 0x0101010101010101ull * byte, w;
+	size_t i = 0, count = 0;
 
-	for (i = 0; i < n; i++) {
+	/* Whole words while they are intact (the common case), then byte by byte. */
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, p + i, 8);
+		if (w != word)
+			break;
+	}
+	for (; i < n; i++) {
 		if (p[i] != byte) {
 			if (!count)
 				*first = i;
@@ -347,8 +354,9 @@ static int canaries_damaged(void *user, const struct hdr *h, struct hs_stack *wh
 	struct hs_error e = { .where = where };
 	size_t first = 0, n;
 
-	about_block(&e, user, h);
 	n = damaged(h->canary, sizeof(h->canary), CANARY, &first);
+	if (n || h->magic != MAGIC)
+		about_block(&e, user, h);
 	if (n) {
 		e.kind = HSR_ERR_UNDERFLOW;
 		e.offset = (int64_t)first - (int64_t)sizeof(h->canary);
@@ -357,6 +365,8 @@ static int canaries_damaged(void *user, const struct hdr *h, struct hs_stack *wh
 	}
 	n = damaged((const uint8_t *)user + h->size, tail_of(user, h), CANARY, &first);
 	if (n) {
+		if (!e.addr)
+			about_block(&e, user, h);
 		e.kind = HSR_ERR_OVERFLOW;
 		e.offset = (int64_t)(h->size + first);
 		e.nbytes = n;

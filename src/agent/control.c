@@ -25,6 +25,7 @@
 #include "compat.h"
 #include "control.h"
 #include "dump.h"
+#include "fdmove.h"
 #include "fmt.h"
 #include "faultinject.h"
 #include "hsr_format.h"
@@ -36,7 +37,6 @@
 #include "writer.h"
 
 #define POLL_MS 100
-#define HIGH_FD 900
 
 static atomic_uint requests;
 static int listen_fd = -1;
@@ -91,17 +91,6 @@ static int socket_dir(char *dir, size_t cap)
 	return 0;
 }
 
-/* Move fd out of the way of the program's own low descriptors. */
-static int high_fd(int fd)
-{
-	int moved = fcntl(fd, F_DUPFD_CLOEXEC, HIGH_FD);
-
-	if (moved < 0)
-		return fd;
-	close(fd);
-	return moved;
-}
-
 static int socket_open(void)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
@@ -126,7 +115,9 @@ static int socket_open(void)
 		close(fd);
 		return err;
 	}
-	listen_fd = high_fd(fd);
+	listen_fd = hs_fd_move_high(fd);
+	if (listen_fd < 0)
+		return -EBUSY;	/* the program took the number: try again later */
 	sock_pid = getpid();
 	return 0;
 }
@@ -413,21 +404,41 @@ static void serve_requests(void)
 	}
 }
 
+/* The lowest descriptor number not in use: where the next socket() would land. */
+static int lowest_free_fd(void)
+{
+	int fd = 0;
+
+	while (fd < (1 << 20) && fcntl(fd, F_GETFD) >= 0)
+		fd++;
+	return fd;
+}
+
 /*
  * The socket is gone (the program closed or replaced the descriptor, or making it failed):
- * make a new one, at most every 2 s (a program holding every descriptor makes it fail).
+ * make a new one once the program's descriptors have been quiet for a second (the lowest
+ * free number unchanged), then at most every 2 s. A new socket takes the lowest free
+ * descriptor for a moment; a program that closes everything and then opens /dev/null as
+ * 0, 1, 2, or dup2()s over every free number, must not find us there while it does.
  * The old descriptor number is the program's now: it is not closed.
  */
 static void socket_renew(void)
 {
-	static uint64_t next_try;
+	static uint64_t quiet_since, next_try;
+	static int last_low = -1;
 	uint64_t now = hs_now_ns();
+	int low = lowest_free_fd();
 
-	if (now < next_try)
+	if (low != last_low || !quiet_since) {
+		last_low = low;
+		quiet_since = now;
+	}
+	if (now < quiet_since + 1000000000ull || now < next_try)
 		return;
 	next_try = now + 2000000000ull;
 	listen_fd = -1;
-	socket_open();
+	if (socket_open() == 0)
+		quiet_since = 0;
 }
 
 static void *control_main(void *arg)
@@ -437,11 +448,19 @@ static void *control_main(void *arg)
 	next_periodic = hs_now_ns() + hs_opt.interval_ns;
 	next_autosave = hs_now_ns() + hs_opt.autosave_ns;
 	for (;;) {
-		struct pollfd p = { .fd = listen_fd, .events = POLLIN };
+		struct pollfd p = { .fd = -1, .events = POLLIN };
 
+		/*
+		 * Poll and accept only on a descriptor that is our socket: the number may be the
+		 * program's now, /dev/null say, always readable, and accept4() reserves the lowest
+		 * free descriptor before it finds that out (a program dup2()ing over every free
+		 * number then gets EBUSY).
+		 */
 		if (hs_opt.control && !socket_ok())
 			socket_renew();
-		if (poll(&p, listen_fd >= 0 ? 1 : 0, POLL_MS) > 0 && (p.revents & POLLIN)) {
+		if (hs_opt.control && listen_fd >= 0 && socket_ok())
+			p.fd = listen_fd;
+		if (poll(&p, 1, POLL_MS) > 0 && (p.revents & POLLIN) && socket_ok()) {
 			int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 
 			if (fd >= 0) {

@@ -20,6 +20,7 @@
 #include "fmt.h"
 #include "hsr_encode.h"
 #include "errors.h"
+#include "fdmove.h"
 #include "faultinject.h"
 #include "heaps.h"
 #include "hsr_format.h"
@@ -195,7 +196,6 @@ static void note_session(void)
  * with the program's close(0); open() or dup2). If the program closed or reused it, it is
  * opened again.
  */
-#define HIGH_FD 900
 
 static int keep_valid(void)
 {
@@ -205,20 +205,22 @@ static int keep_valid(void)
 	       st.st_ino == w.keep_ino && S_ISREG(st.st_mode);
 }
 
+static int is_file(int fd, const char *path);
+
 static void keep(int fd)
 {
 	struct stat st;
-	int high = fcntl(fd, F_DUPFD_CLOEXEC, HIGH_FD);
 
-	if (high >= 0) {
+	if (!is_file(fd, w.path))
+		return;	/* the program took the number while we wrote: it is not ours to keep */
+	fd = hs_fd_move_high(fd);
+	w.keep_fd = fd >= 0 && fstat(fd, &st) == 0 ? fd : -1;
+	if (fd >= 0 && w.keep_fd < 0)
 		close(fd);
-		fd = high;
-	}
-	w.keep_fd = fstat(fd, &st) == 0 ? fd : -1;
+	if (w.keep_fd < 0)
+		return;
 	w.keep_dev = st.st_dev;
 	w.keep_ino = st.st_ino;
-	if (w.keep_fd < 0)
-		close(fd);
 }
 
 /* Forget the kept descriptor (a forked child's is its parent's file). */
@@ -227,6 +229,36 @@ static void keep_drop(int do_close)
 	if (w.keep_fd >= 0 && do_close)
 		close(w.keep_fd);
 	w.keep_fd = -1;
+}
+
+/*
+ * open(path) that makes sure the descriptor is the file: a program that dup2()s over every
+ * free number (or another thread's open) can take the number between our open and first
+ * use, and we must neither write into its descriptor nor close it. A file we created for
+ * nothing is removed again. -1 with errno (EBUSY when the number kept being taken).
+ */
+static int is_file(int fd, const char *path)
+{
+	struct stat a, b;
+
+	return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
+
+static int open_ours(const char *path, int flags)
+{
+	for (int tries = 0; tries < 8; tries++) {
+		int fd = open(path, flags, 0600);
+
+		if (fd < 0)
+			return -1;
+		if (is_file(fd, path))
+			return fd;
+		if (flags & O_CREAT)
+			unlink(path);
+	}
+	errno = EBUSY;
+	return -1;
 }
 
 /* Open the recording: create it the first time (never over an existing file). */
@@ -240,11 +272,11 @@ static int file_open(void)
 		return 0;
 	}
 	if (w.path[0] && w.created) {
-		w.fd = open(w.path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+		w.fd = open_ours(w.path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
 		return w.fd < 0 ? -errno : 0;
 	}
 	if (w.path[0]) {	/* a path chosen by command: exactly there */
-		w.fd = open(w.path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		w.fd = open_ours(w.path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC);
 		w.created = w.fd >= 0;
 		return w.fd < 0 ? -errno : 1;
 	}
@@ -256,7 +288,7 @@ static int file_open(void)
 			append(w.path, sizeof(w.path), ".");
 			append_uint(w.path, sizeof(w.path), (uint64_t)i);
 		}
-		w.fd = open(w.path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		w.fd = open_ours(w.path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC);
 		if (w.fd >= 0 || errno != EEXIST)
 			break;
 	}

@@ -197,18 +197,7 @@ static void check_gen(void)
 /* Save s's live figures as they were at its heap's latest peak, before they change. */
 static void heap_touch(struct heap *hp, struct hs_stack *s)
 {
-	uint64_t e = atomic_load_explicit(&hp->epoch, memory_order_relaxed);
-	uint64_t calls, frees, ab, fb;
-
-	if (atomic_load_explicit(&s->peak_epoch, memory_order_relaxed) == e)
-		return;
-	calls = atomic_load_explicit(&s->alloc_calls, memory_order_relaxed);
-	frees = atomic_load_explicit(&s->free_calls, memory_order_relaxed);
-	ab = atomic_load_explicit(&s->alloc_bytes, memory_order_relaxed);
-	fb = atomic_load_explicit(&s->freed_bytes, memory_order_relaxed);
-	atomic_store_explicit(&s->peak_bytes, ab - fb, memory_order_relaxed);
-	atomic_store_explicit(&s->peak_blocks, calls - frees, memory_order_relaxed);
-	atomic_store_explicit(&s->peak_epoch, e, memory_order_relaxed);
+	hs_stack_save_peak(s, atomic_load_explicit(&hp->epoch, memory_order_relaxed));
 }
 
 static void raise_heap_peak(struct heap *hp, uint64_t live)

@@ -42,6 +42,26 @@ struct hs_stack {
 	uintptr_t frames[];
 };
 
+/*
+ * Save s's live figures as its figures at the peak of `epoch` (a heap's peak counter), once
+ * per epoch, before they change: the lazy half of the peak (tracker.c, heaps.c).
+ */
+static inline void hs_stack_save_peak(struct hs_stack *s, uint64_t epoch)
+{
+	uint64_t calls, frees, ab, fb;
+
+	if (__builtin_expect(atomic_load_explicit(&s->peak_epoch, memory_order_relaxed) == epoch,
+			     1))
+		return;
+	calls = atomic_load_explicit(&s->alloc_calls, memory_order_relaxed);
+	frees = atomic_load_explicit(&s->free_calls, memory_order_relaxed);
+	ab = atomic_load_explicit(&s->alloc_bytes, memory_order_relaxed);
+	fb = atomic_load_explicit(&s->freed_bytes, memory_order_relaxed);
+	atomic_store_explicit(&s->peak_bytes, ab - fb, memory_order_relaxed);
+	atomic_store_explicit(&s->peak_blocks, calls - frees, memory_order_relaxed);
+	atomic_store_explicit(&s->peak_epoch, epoch, memory_order_relaxed);
+}
+
 /* Set up a table for at most `max` stacks. 0 or -ENOMEM. */
 int hs_stacktab_init(unsigned max);
 

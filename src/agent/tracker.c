@@ -84,18 +84,7 @@ static struct hs_stack *stack_by_id(uint32_t id)
 /* Save s's live figures as they were at the latest peak, before they change. */
 static inline void peak_touch(struct hs_stack *s)
 {
-	uint64_t e = atomic_load_explicit(&g.peak_epoch, memory_order_relaxed);
-	uint64_t calls, frees, ab, fb;
-
-	if (hs_likely(atomic_load_explicit(&s->peak_epoch, memory_order_relaxed) == e))
-		return;
-	calls = atomic_load_explicit(&s->alloc_calls, memory_order_relaxed);
-	frees = atomic_load_explicit(&s->free_calls, memory_order_relaxed);
-	ab = atomic_load_explicit(&s->alloc_bytes, memory_order_relaxed);
-	fb = atomic_load_explicit(&s->freed_bytes, memory_order_relaxed);
-	atomic_store_explicit(&s->peak_bytes, ab - fb, memory_order_relaxed);
-	atomic_store_explicit(&s->peak_blocks, calls - frees, memory_order_relaxed);
-	atomic_store_explicit(&s->peak_epoch, e, memory_order_relaxed);
+	hs_stack_save_peak(s, atomic_load_explicit(&g.peak_epoch, memory_order_relaxed));
 }
 
 void hs_tracker_stack_peak(struct hs_stack *s, uint64_t epoch, uint64_t *bytes,

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "commands.h"
 #include "diff.h"
 #include "export.h"
@@ -63,24 +64,6 @@ static int usage_error(const char *fmt, const char *a)
 	return 2;
 }
 
-/* The value of option `name` at argv[*i] ("--x V" or "--x=V"); *matched: 1, or -1 if missing. */
-static const char *opt_value(int argc, char **argv, int *i, const char *name, int *matched)
-{
-	size_t len = strlen(name);
-	const char *arg = argv[*i];
-
-	if (strncmp(arg, name, len) != 0 || (arg[len] != '\0' && arg[len] != '='))
-		return NULL;
-	*matched = 1;
-	if (arg[len] == '=')
-		return arg + len + 1;
-	if (*i + 1 >= argc) {
-		*matched = -1;
-		return NULL;
-	}
-	return argv[++*i];
-}
-
 static int set_value(struct diff_opts *o, size_t k, const char *val)
 {
 	char *end;
@@ -126,7 +109,7 @@ static int parse_option(struct diff_opts *o, int argc, char **argv, int *i)
 		return -1;
 	}
 	for (k = 0; k < sizeof(names) / sizeof(names[0]) && !matched; k++)
-		val = opt_value(argc, argv, i, names[k], &matched);
+		val = hs_opt_value(argc, argv, i, names[k], &matched);
 	if (!matched)
 		return usage_error("unknown option '%s'", argv[*i]);
 	if (matched < 0)

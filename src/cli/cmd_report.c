@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "commands.h"
 #include "export.h"
 #include "progress.h"
@@ -141,27 +142,6 @@ static int usage_error(const char *fmt, const char *a, const char *b)
 	return 2;
 }
 
-/*
- * If argv[*i] is option `name` ("--top" or "--top=10"), return its value (advancing *i
- * past a separate one) and set *matched; a missing value sets *matched to -1.
- */
-static const char *opt_value(int argc, char **argv, int *i, const char *name, int *matched)
-{
-	size_t len = strlen(name);
-	const char *arg = argv[*i];
-
-	if (strncmp(arg, name, len) != 0 || (arg[len] != '\0' && arg[len] != '='))
-		return NULL;
-	*matched = 1;
-	if (arg[len] == '=')
-		return arg + len + 1;
-	if (*i + 1 >= argc) {
-		*matched = -1;
-		return NULL;
-	}
-	return argv[++*i];
-}
-
 static int set_view(struct report_opts *o, const char *arg)
 {
 	enum hs_view v;
@@ -212,7 +192,7 @@ static int value_option(struct report_opts *o, int argc, char **argv, int *i)
 	size_t k;
 
 	for (k = 0; k < sizeof(names) / sizeof(names[0]) && !matched; k++)
-		val = opt_value(argc, argv, i, names[k], &matched);
+		val = hs_opt_value(argc, argv, i, names[k], &matched);
 	if (!matched)
 		return -EINVAL;
 	if (matched < 0)
@@ -258,7 +238,7 @@ static int leak_option(struct report_opts *o, int argc, char **argv, int *i)
 		*flag = 1;
 		return 0;
 	}
-	val = opt_value(argc, argv, i, "--suppressions", &matched);
+	val = hs_opt_value(argc, argv, i, "--suppressions", &matched);
 	if (!matched)
 		return -EINVAL;
 	if (matched < 0)

@@ -255,6 +255,25 @@ static int id_acceptable(struct hsr_recording *rec, uint64_t id)
 	return 1;
 }
 
+/*
+ * Put *st as stack `id` (> nstacks, accepted by id_acceptable): the ids skipped meanwhile
+ * become holes. Takes st's frames, freeing them on failure.
+ */
+static int store_stack(struct hsr_recording *rec, uint64_t id, struct hsr_stack *st)
+{
+	int err = grow((void **)&rec->stacks, &hsr_loading_of(rec)->cap.stacks, id + 1,
+		       sizeof(*st));
+
+	if (err) {
+		free(st->frames);
+		return err;
+	}
+	memset(&rec->stacks[rec->nstacks + 1], 0, (id - rec->nstacks - 1) * sizeof(*st));
+	rec->stacks[id] = *st;
+	rec->nstacks = id;
+	return 0;
+}
+
 static int parse_stack(struct hsr_recording *rec, struct hsr_cursor *c)
 {
 	struct hsr_stack st = { 0 };
@@ -267,16 +286,11 @@ static int parse_stack(struct hsr_recording *rec, struct hsr_cursor *c)
 	if (id <= rec->nstacks)
 		return 0;
 	err = parse_frames(&st, c);
-	if (!err)
-		err = grow((void **)&rec->stacks, &hsr_loading_of(rec)->cap.stacks, id + 1, sizeof(st));
 	if (err) {
 		free(st.frames);
 		return err;
 	}
-	memset(&rec->stacks[rec->nstacks + 1], 0, (id - rec->nstacks - 1) * sizeof(st));
-	rec->stacks[id] = st;
-	rec->nstacks = id;
-	return 0;
+	return store_stack(rec, id, &st);
 }
 
 /* Next stack id of a sparse list: strictly increasing, the first may be 0, all known. */
@@ -494,7 +508,6 @@ static int add_stack_node(struct hsr_recording *rec, uint64_t id, unsigned kind,
 {
 	struct hsr_loading *ld = hsr_loading_of(rec);
 	struct hsr_stack st = { .kind = kind };
-	int err;
 
 	if (depth > ld->nnodes || node > ld->nnodes || !id_acceptable(rec, id))
 		return -EBADMSG;
@@ -511,15 +524,7 @@ static int add_stack_node(struct hsr_recording *rec, uint64_t id, unsigned kind,
 		st.frames[st.nframes] = ld->node_pc[node];
 		node = ld->node_parent[node];
 	}
-	err = grow((void **)&rec->stacks, &ld->cap.stacks, id + 1, sizeof(st));
-	if (err) {
-		free(st.frames);
-		return err;
-	}
-	memset(&rec->stacks[rec->nstacks + 1], 0, (id - rec->nstacks - 1) * sizeof(st));
-	rec->stacks[id] = st;
-	rec->nstacks = id;
-	return 0;
+	return store_stack(rec, id, &st);
 }
 
 static int parse_stack_node(struct hsr_recording *rec, struct hsr_cursor *c)

@@ -16,16 +16,7 @@
 #include "hsr_format.h"
 #include "hsr_reader.h"
 
-static int failures;
-
-#define CHECK(cond)                                                                  \
-	do {                                                                         \
-		if (!(cond)) {                                                       \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, \
-				#cond);                                              \
-			failures++;                                                  \
-		}                                                                    \
-	} while (0)
+#include "unit.h"
 
 #define CHECK_U(a, b)                                                                \
 	do {                                                                         \

@@ -34,16 +34,7 @@
 #include "modules.h"
 #include "unwind.h"
 
-static int failures;
-
-#define CHECK(cond)                                                                      \
-	do {                                                                             \
-		if (!(cond)) {                                                           \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__,  \
-				#cond);                                                  \
-			failures++;                                                      \
-		}                                                                        \
-	} while (0)
+#include "unit.h"
 
 #define MAXF 64
 #if defined(__clang__)	/* clang omits frame pointers at -O1 and above by default */

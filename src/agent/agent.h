@@ -183,9 +183,18 @@ struct hs_sampling {
 };
 extern struct hs_sampling hs_sampling;
 
+/*
+ * A slot per 256-byte granule, taken straight from the address (it wraps every 16 MiB):
+ * the frees of neighbouring blocks read the same cache line of the filter, where a hashed
+ * index made nearly every free a cache miss (the miss was most of a sampled free's cost).
+ * A sampled block sends the other frees in its granule, and in granules 16 MiB apart, to
+ * the map: a few blocks per sample point.
+ */
+#define HS_FILTER_GRANULE 8
+
 static inline _Atomic uint16_t *hs_sample_filter_slot(uintptr_t p)
 {
-	return &hs_sampling.filter[((p >> 4) * 0x9e3779b97f4a7c15ull) >> (64 - HS_FILTER_BITS)];
+	return &hs_sampling.filter[(p >> HS_FILTER_GRANULE) & ((1u << HS_FILTER_BITS) - 1)];
 }
 
 /*
@@ -213,6 +222,10 @@ static inline int hs_sample_free_skip(void *p)
 	return atomic_load_explicit(&hs_sampling.interval, memory_order_relaxed) &&
 	       !atomic_load_explicit(hs_sample_filter_slot((uintptr_t)p), memory_order_relaxed);
 }
+
+/* The hooks' calls into the tracker, out of line, keeping errno (hooks.c). */
+void *hs_hook_track_alloc(void *p, size_t size, unsigned kind, uintptr_t ra);
+int hs_hook_track_free(void *p);
 
 /* Thread-state helpers. */
 static inline int hs_should_track(void)

@@ -63,19 +63,15 @@ static inline void *raw_alloc(size_t size, size_t align)
 
 static inline void *after_new(void *p, size_t size, unsigned kind, uintptr_t ra)
 {
-	if (p && hs_should_track() && !hs_sample_skip(size)) {
-		int saved = errno;
-
-		hs_track_alloc(p, size, kind, ra);
-		errno = saved;
-	}
-	return p;
+	if (hs_likely(!p || !hs_should_track() || hs_sample_skip(size)))
+		return p;
+	return hs_hook_track_alloc(p, size, kind, ra);
 }
 
 /* Give p back to the allocator, after the agent forgot it. */
 static inline void raw_free(void *p, enum hs_free_kind fk, uintptr_t ra)
 {
-	int saved, now = 1;
+	int now = 1;
 
 	if (!p || hs_unlikely(hs_bootstrap_owns(p)))
 		return;
@@ -83,11 +79,8 @@ static inline void raw_free(void *p, enum hs_free_kind fk, uintptr_t ra)
 		hs_check_free(p, fk, ra);
 		return;
 	}
-	if (hs_should_track() && !hs_sample_free_skip(p)) {
-		saved = errno;
-		now = hs_track_free(p);
-		errno = saved;
-	}
+	if (hs_should_track() && !hs_sample_free_skip(p))
+		now = hs_hook_track_free(p);
 	if (now && hs_real.free)
 		hs_real.free(p);
 }

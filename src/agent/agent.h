@@ -94,6 +94,7 @@ struct hs_pending {
 struct hs_thread {
 	int internal;
 	int busy;
+	int interning;			/* inside the stack table's slow path (it may grow) */
 	int ready;			/* stack bounds known */
 	uintptr_t stack_lo, stack_hi;
 	uintptr_t last_alloc;		/* ~address of the last block: for temporary

@@ -175,17 +175,35 @@ static struct table *room(int nested)
 	return atomic_load_explicit(&cur, memory_order_acquire);
 }
 
+static struct hs_stack *intern_slow(unsigned kind, const uintptr_t *frames, size_t n,
+				    uint64_t h, int nested);
+
 struct hs_stack *hs_stacktab_intern(unsigned kind, const uintptr_t *frames, size_t n)
 {
 	uint64_t h = stack_hash(kind, frames, n);
 	struct table *t = atomic_load_explicit(&cur, memory_order_acquire);
-	struct hs_stack *s = lookup(t, h, kind, frames, n), *fresh, *won;
+	struct hs_stack *s = lookup(t, h, kind, frames, n);
 
 	if (hs_likely(s != NULL))
 		return s;
 	if (atomic_load_explicit(&next_id, memory_order_relaxed) >= max_stacks)
 		return refuse();
-	t = room(hs_self.busy);
+	/*
+	 * A signal handler's call may land here while this thread is growing the table, before
+	 * the tracker marks it busy: it must neither wait for that grow nor start one.
+	 */
+	return intern_slow(kind, frames, n, h, hs_self.busy || hs_self.interning);
+}
+
+static struct hs_stack *intern_slow(unsigned kind, const uintptr_t *frames, size_t n,
+				    uint64_t h, int nested)
+{
+	struct hs_stack *s, *fresh, *won;
+	struct table *t;
+
+	hs_self.interning++;
+	t = room(nested);
+	hs_self.interning--;
 	s = lookup(t, h, kind, frames, n);
 	if (s)
 		return s;

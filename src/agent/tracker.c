@@ -349,6 +349,17 @@ static int pending_push(struct hs_thread *t, void *p, uint64_t size, struct hs_s
 	return 0;
 }
 
+/* Whether an allocation of p waits in this thread's queue (a nested call, nothing races). */
+static int pending_alloc_of(const struct hs_thread *t, const void *p)
+{
+	unsigned n = __atomic_load_n(&t->npending, __ATOMIC_ACQUIRE);
+
+	for (unsigned i = 0; i < n; i++)
+		if (t->pending[i].stack && t->pending[i].ptr == p)
+			return 1;
+	return 0;
+}
+
 /* Finish what nested calls queued while this thread was busy. */
 static void pending_drain(struct hs_thread *t)
 {
@@ -459,6 +470,8 @@ static int nested_free(struct hs_thread *t, void *p, int kind)
 
 	if (!atomic_load_explicit(&hs_sampling.interval, memory_order_relaxed))
 		r = hs_ptrmap_try_remove((uintptr_t)p, &e);
+	if (r == 0 && pending_alloc_of(t, p))
+		r = -EBUSY;	/* its allocation is still queued: the free goes after it */
 	if (r == -EBUSY)
 		return pending_push(t, p, (uint64_t)kind, NULL) == 0 ? 0 : 1;
 	if (r == 1 && counts(&e) && (s = stack_by_id(e.id)))
@@ -511,6 +524,9 @@ void hs_track_forget(void *p, struct hs_block_info *out)
 	if (hs_unlikely(t->busy)) {
 		int r = atomic_load_explicit(&hs_sampling.interval, memory_order_relaxed)
 				? -EBUSY : hs_ptrmap_try_remove((uintptr_t)p, &e);
+
+		if (r == 0 && pending_alloc_of(t, p))
+			r = -EBUSY;
 
 		if (r == -EBUSY)
 			pending_push(t, p, PENDING_FORGET, NULL);

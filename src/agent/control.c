@@ -230,7 +230,7 @@ static int cmd_leak_check(struct hs_fmt *f)
 	static const char *const names[] = { "definitely lost", "indirectly lost",
 					     "possibly lost", "still reachable" };
 	const struct hs_leak_result *r;
-	int k, err = hs_leakscan_run(HSR_LEAKS_COMMAND, 0, &r);
+	int k, err = hs_leakscan_run(HSR_LEAKS_COMMAND, NULL, &r);
 
 	if (err)
 		return err;

@@ -231,19 +231,22 @@ static void scan_modules(struct scan *s)
 
 struct thread_ctx {
 	struct scan *s;
-	uintptr_t self_sp;
+	const struct hs_leak_self *self;
 };
 
 static void scan_thread(const struct hs_thread_rec *r, int self, void *arg)
 {
 	struct thread_ctx *c = arg;
-	uintptr_t sp = self ? c->self_sp : r->sp, lo, hi;
+	uintptr_t sp = self ? (c->self ? c->self->sp : 0) : r->sp, lo, hi;
 
 	if (sp >= r->stack_lo && sp < r->stack_hi)
 		scan_range(c->s, sp, r->stack_hi, REACHABLE, 0);
 	else if (sp)	/* another stack (sigaltstack, coroutine): what is mapped above sp */
 		scan_range(c->s, sp, sp + (256 << 10), REACHABLE, 1);
-	scan_words(c->s, r->regs, r->nregs, REACHABLE);
+	if (self && c->self)
+		scan_words(c->s, c->self->regs, c->self->nregs, REACHABLE);
+	else if (!self)
+		scan_words(c->s, r->regs, r->nregs, REACHABLE);
 	if (r->tp) {
 		hs_threads_tls_range(r->tp, &lo, &hi);
 		scan_range(c->s, lo, hi, REACHABLE, 1);
@@ -328,9 +331,9 @@ static void scratch_unmap(struct scan *s, struct scratch *x)
 }
 
 /* Everything between stopping and resuming the world. */
-static int scan_stopped(struct scan *s, struct scratch *x, uintptr_t self_sp)
+static int scan_stopped(struct scan *s, struct scratch *x, const struct hs_leak_self *self)
 {
-	struct thread_ctx ctx = { s, self_sp };
+	struct thread_ctx ctx = { s, self };
 	size_t i;
 	int err = scratch_map(s, x);
 
@@ -353,7 +356,8 @@ static int scan_stopped(struct scan *s, struct scratch *x, uintptr_t self_sp)
 	return err;
 }
 
-int hs_leakscan_run(unsigned reason, uintptr_t self_sp, const struct hs_leak_result **out)
+int hs_leakscan_run(unsigned reason, const struct hs_leak_self *self,
+		    const struct hs_leak_result **out)
 {
 	struct scan s;
 	struct scratch x;
@@ -370,7 +374,7 @@ int hs_leakscan_run(unsigned reason, uintptr_t self_sp, const struct hs_leak_res
 	err = hs_threads_stop(&w);
 	if (!err) {
 		s.safe = w.missed > 0;	/* a running thread may free what we read */
-		err = scan_stopped(&s, &x, self_sp);
+		err = scan_stopped(&s, &x, self);
 		hs_threads_resume();
 	}
 	scratch_unmap(&s, &x);

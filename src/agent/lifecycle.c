@@ -220,8 +220,10 @@ static void exit_line(void)
  */
 static void finish(unsigned reason)
 {
+	struct hs_leak_self self;
 	int expected = 0;
 
+	HS_LEAK_SELF(&self);	/* first: the registers as the caller left them */
 	if (!atomic_load(&hs_state.initialized) || atomic_load(&hs_state.pid) != getpid())
 		return;
 	if (!atomic_compare_exchange_strong(&hs_state.finished, &expected, 1))
@@ -233,8 +235,7 @@ static void finish(unsigned reason)
 	    !hs_tracker_sample_interval()) {
 		const struct hs_leak_result *r;
 
-		__builtin_unwind_init();	/* callee-saved registers onto this frame */
-		hs_leakscan_run(HSR_LEAKS_EXIT, (uintptr_t)__builtin_frame_address(0) - 64, &r);
+		hs_leakscan_run(HSR_LEAKS_EXIT, &self, &r);
 	}
 	hs_writer_snapshot(reason, NULL, 1);
 	hs_control_stop();
@@ -443,13 +444,14 @@ HS_EXPORT int heapscope_checkpoint(const char *name)
 
 HS_EXPORT long heapscope_leak_check(void)
 {
+	struct hs_leak_self self;
 	const struct hs_leak_result *r;
 	long err;
 
+	HS_LEAK_SELF(&self);
 	if (!atomic_load(&hs_state.initialized) || atomic_load(&hs_state.finished))
 		return -1;
-	__builtin_unwind_init();
-	err = hs_leakscan_run(HSR_LEAKS_API, (uintptr_t)__builtin_frame_address(0) - 64, &r);
+	err = hs_leakscan_run(HSR_LEAKS_API, &self, &r);
 	if (err)
 		return err;
 	hs_writer_snapshot(HSR_REASON_API, "leak-check", 0);

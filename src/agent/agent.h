@@ -104,6 +104,7 @@ struct hs_thread {
 	uint32_t tick;			/* allocations, for timeline sampling */
 	int64_t sample_left;		/* sampling: bytes until the next sample point */
 	uint64_t rng;			/* sampling: generator state */
+	uint64_t coin;			/* sampling: the halves' coin (sample.h) */
 	uint32_t sample_gen;		/* generation sample_left was drawn for */
 	int need_control;		/* 1: fork child, restart the control thread;
 					   2: start the delayed control thread */
@@ -163,6 +164,7 @@ struct hs_block_info {
 	int found;
 	size_t size;
 	struct hs_stack *stack;
+	int half;	/* sampling: which half of the samples it belongs to */
 };
 void hs_track_forget(void *p, struct hs_block_info *out);
 void hs_track_restore(void *p, const struct hs_block_info *info);

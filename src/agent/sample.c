@@ -72,6 +72,16 @@ int64_t hs_sample_next(uint64_t *rng, uint64_t interval)
 	return v < 1 ? 1 : (v > 4e18 ? (int64_t)4e18 : (int64_t)v);
 }
 
+int hs_sample_coin(uint64_t *state)
+{
+	/* splitmix64: a Weyl sequence through a strong mixer */
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return (int)((z ^ (z >> 31)) >> 63);
+}
+
 void hs_sample_weight(uint64_t size, uint64_t interval, uint64_t *calls, uint64_t *bytes)
 {
 	double x = (double)size / (double)interval, p;

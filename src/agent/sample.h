@@ -13,6 +13,12 @@
 /* Bytes until the next sample point: exponential with mean `interval`. rng: thread state. */
 int64_t hs_sample_next(uint64_t *rng, uint64_t interval);
 
+/*
+ * A fair coin from a generator of its own (state: a per-thread counter), independent of the
+ * countdown's: a bit of the countdown's generator would be tied to the next gap it draws.
+ */
+int hs_sample_coin(uint64_t *state);
+
 /* Estimated calls and bytes that one sampled block of `size` stands for. */
 void hs_sample_weight(uint64_t size, uint64_t interval, uint64_t *calls, uint64_t *bytes);
 

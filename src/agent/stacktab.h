@@ -26,6 +26,9 @@ struct hs_stack {
 	_Atomic uint64_t free_calls;
 	_Atomic uint64_t freed_bytes;
 	_Atomic uint64_t temporary;
+	/* sampling: live figures of the estimating half of the samples (tracker.c) */
+	_Atomic uint64_t half_bytes;
+	_Atomic uint64_t half_blocks;
 	/* live figures at the latest peak, saved lazily (tracker.c) */
 	_Atomic uint64_t peak_epoch;
 	_Atomic uint64_t peak_bytes;

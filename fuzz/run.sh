@@ -34,13 +34,14 @@ fi
 
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
 flags="$flags -I$root/src/record -I$root/src/analyze -I$root/src/agent -I$root/include"
-srcs_reader=$(echo "$root"/src/record/hsr_reader*.c "$root/src/record/hsr_kind.c")
+srcs_reader=$(echo "$root"/src/record/hsr_reader*.c "$root/src/record/hsr_kind.c" \
+	"$root/src/record/hsr_compress.c")
 srcs_options="$root/src/agent/fmt.c"
 srcs_suppress="$root/src/analyze/suppress.c"
 
 build_one() {
 	case $1 in
-	reader) extra=$srcs_reader ;;
+	reader) extra="$srcs_reader -lzstd" ;;
 	options)
 		# options.c reads the fake environment of fuzz_options.c.
 		"$cc" $flags -Dgetenv=fuzz_getenv -c "$root/src/agent/options.c" \

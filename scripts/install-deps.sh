@@ -10,8 +10,8 @@
 # apt-get download into the build directory, not installed).
 set -eu
 
-need="gcc g++ make cmake pkg-config python3 libdw-dev libelf-dev zlib1g-dev sqlite3 tmux
-	git valgrind chromium nodejs:node npm:npm qemu-system-x86:qemu-system-x86_64
+need="gcc g++ make cmake pkg-config python3 libdw-dev libelf-dev zlib1g-dev libzstd-dev
+	sqlite3 tmux git valgrind chromium nodejs:node npm:npm qemu-system-x86:qemu-system-x86_64
 	busybox-static"
 # Cross builds run under qemu-user (tests/cross, docs/CROSS.md): amd64 packages that carry
 # their own copy of the target's C library under /usr/TRIPLE; no foreign dpkg architecture.

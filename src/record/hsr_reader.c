@@ -4,7 +4,8 @@
  * and the queries over a loaded recording (hsr_reader.h). The payload of each record is
  * parsed by hsr_reader_records.c. Reads record by record with stdio, so memory follows
  * what is kept, never a length the file claims: a payload is only allocated once the file
- * is known to hold it.
+ * is known to hold it. A recording in a zstd frame is first decompressed into a temporary
+ * file (hsr_compress.c), then read the same way.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "hsr_compress.h"
 #include "hsr_decode.h"
 #include "hsr_format.h"
 #include "hsr_reader.h"
@@ -27,6 +29,8 @@ struct reader {
 	size_t cap;
 	char *err;
 	size_t errlen;
+	int unwrapped;		/* f is the decompressed copy of a compressed recording */
+	char zproblem[96];	/* ... cut short or corrupt: how ("" when whole) */
 };
 
 static const char *const record_names[] = {
@@ -53,9 +57,34 @@ static int fail(struct reader *r, int err, const char *fmt, ...)
 /* The recording ends early at r->off: say why, keep what was read. */
 static void stop_at(struct hsr_recording *rec, struct reader *r, const char *what)
 {
+	if (r->zproblem[0] && !strcmp(what, "truncated"))
+		what = r->zproblem;	/* the decompressed copy ends where the damage was */
 	rec->truncated = 1;
 	rec->stop_offset = r->off;
 	snprintf(rec->problem, sizeof(rec->problem), "%s at byte %" PRIu64, what, r->off);
+}
+
+static int read_header(struct reader *r);
+
+/* A recording in a zstd frame, whose first n bytes are head: read on from its
+ * decompressed copy, as from a raw file. */
+static int unwrap(struct reader *r, const uint8_t *head, size_t n)
+{
+	struct stat st;
+	FILE *plain;
+	int err;
+
+	err = hsr_decompress_to_tmpfile(head, n, r->f, &plain, r->zproblem, sizeof(r->zproblem));
+	if (err)
+		return fail(r, err, "cannot decompress: %s", strerror(-err));
+	fclose(r->f);
+	r->f = plain;
+	r->unwrapped = 1;
+	r->file_size = fstat(fileno(plain), &st) == 0 ? (uint64_t)st.st_size : 0;
+	err = read_header(r);
+	if (err == -ENODATA && r->zproblem[0])
+		return fail(r, err, "%s before the end of its header", r->zproblem);
+	return err;
 }
 
 static int read_header(struct reader *r)
@@ -72,6 +101,8 @@ static int read_header(struct reader *r)
 		return fail(r, e ? -e : -EIO, "%s", strerror(e ? e : EIO));
 	if (n == 0)
 		return fail(r, -ENODATA, "empty file");
+	if (!r->unwrapped && hsr_is_compressed(h, n))
+		return unwrap(r, h, n);
 	if (memcmp(h, HSR_MAGIC, n < HSR_MAGIC_LEN ? n : HSR_MAGIC_LEN) != 0)
 		return fail(r, -EINVAL, "not a heapscope recording");
 	if (n < sizeof(h))
@@ -161,6 +192,8 @@ static int read_records(struct hsr_recording *rec, struct reader *r)
 	if (more < 0)
 		return fail(r, more, "%s", strerror(-more));
 	rec->size = r->off;
+	if (!rec->truncated && r->zproblem[0])
+		stop_at(rec, r, r->zproblem);
 	if (!rec->truncated && last != HSR_END) {
 		rec->truncated = 1;
 		snprintf(rec->problem, sizeof(rec->problem), "no END record");

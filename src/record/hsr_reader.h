@@ -227,9 +227,11 @@ struct hsr_recording {
 };
 
 /*
- * Read the recording at `path`. On success returns 0 and stores a recording the caller
- * owns (free with hsr_recording_free()) in *out; a recording cut short or corrupt after
- * its header still loads, with `truncated` set. On failure returns -errno (-EINVAL: not a
+ * Read the recording at `path`, raw or in a zstd frame (decompressed into a temporary
+ * file first). On success returns 0 and stores a recording the caller owns (free with
+ * hsr_recording_free()) in *out; a recording cut short or corrupt after its header (or a
+ * compressed one whose frame is cut short or corrupt there) still loads, with `truncated`
+ * set. On failure returns -errno (-EINVAL: not a
  * recording or an unsupported version; -ENODATA: cut short inside the header) and writes
  * one line for the user into err, like "cannot read 'x.hsr': not a heapscope recording"
  * (without the "heapscope: " prefix or a newline).

@@ -2,8 +2,8 @@
 /*
  * `heapscope ctl PID COMMAND`: control a running process that carries the agent, through
  * its control socket: status, checkpoints, start/stop, sampling, dumps, and window
- * recordings (`record --seconds S -o FILE`). Paths are made absolute here, since the agent
- * runs in the target's working directory.
+ * recordings (`record --seconds S -o FILE`, compressed once complete). Paths are made
+ * absolute here, since the agent runs in the target's working directory.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -15,6 +15,7 @@
 
 #include "agent_client.h"
 #include "commands.h"
+#include "hsr_compress.h"
 
 void hs_usage_ctl(FILE *out)
 {
@@ -27,8 +28,9 @@ void hs_usage_ctl(FILE *out)
 		"  sample SIZE            sample every SIZE bytes on average (0: exact); restarts\n"
 		"  dump FILE              write the live heap, per stack, as text to FILE\n"
 		"  snapshot FILE          write the current state as a recording of its own\n"
-		"  record --seconds S -o FILE\n"
-		"                         track only the next S seconds, into recording FILE\n");
+		"  record --seconds S -o FILE [--no-compress]\n"
+		"                         track only the next S seconds, into recording FILE\n"
+		"                         (compressed with zstd unless --no-compress)\n");
 }
 
 static int usage_error(const char *msg)
@@ -66,23 +68,36 @@ static int send_line(pid_t pid, const char *line, int quiet_ok)
 	return 0;
 }
 
+/* The window recording is complete (the agent went back to its own): compress it; when
+ * that fails, say so, and the recording stays as it was. */
+static void compress_window(const char *path)
+{
+	char err[PATH_MAX + 128];
+	int ret = hsr_compress_file(path, err, sizeof(err));
+
+	if (ret < 0 && ret != -ENOENT)
+		fprintf(stderr, "heapscope: %s; left uncompressed\n", err);
+}
+
 static int cmd_record(pid_t pid, int argc, char **argv)
 {
 	const char *out = NULL;
 	char line[PATH_MAX + 32];
 	double seconds = -1;
-	int i, ret;
+	int i, ret, compress = 1;
 
 	for (i = 1; i < argc; i++) {
 		if ((!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) && i + 1 < argc)
 			out = argv[++i];
 		else if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
 			seconds = atof(argv[++i]);
+		else if (!strcmp(argv[i], "--no-compress"))
+			compress = 0;
 		else
-			return usage_error("record takes --seconds S -o FILE");
+			return usage_error("record takes --seconds S -o FILE [--no-compress]");
 	}
 	if (!out || seconds < 0)
-		return usage_error("record takes --seconds S -o FILE");
+		return usage_error("record takes --seconds S -o FILE [--no-compress]");
 	if (access(out, F_OK) == 0 && unlink(out) < 0) {
 		fprintf(stderr, "heapscope: cannot replace '%s': %s\n", out, strerror(errno));
 		return 1;
@@ -94,10 +109,13 @@ static int cmd_record(pid_t pid, int argc, char **argv)
 		return ret;
 	usleep((useconds_t)(seconds * 1e6));
 	ret = send_line(pid, "record-stop", 1);
-	if (!ret)
-		fprintf(stderr, "heapscope: recorded %.3g s of process %ld into %s\n", seconds,
-			(long)pid, out);
-	return ret;
+	if (ret)
+		return ret;
+	if (compress)
+		compress_window(out);
+	fprintf(stderr, "heapscope: recorded %.3g s of process %ld into %s\n", seconds,
+		(long)pid, out);
+	return 0;
 }
 
 static int cmd_with_file(pid_t pid, const char *cmd, int argc, char **argv)

@@ -3,7 +3,8 @@
  * `heapscope run [options] [--] PROGRAM ARGS`: start a program with the agent preloaded,
  * wait for it, then print the summary of its recording. The program's own output and exit
  * status go through untouched (128+N when it died of signal N); heapscope's words go to
- * stderr. Children and exec'd images get recordings of their own, listed at the end.
+ * stderr. Children and exec'd images get recordings of their own, listed at the end. Each
+ * recording is compressed once its process is done with it (unless --no-compress).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "hsr_compress.h"
 #include "leaks.h"
 #include "suppress.h"
 
@@ -30,6 +32,7 @@ struct run_opts {
 	unsigned top;
 	int summary;
 	int quiet;
+	int compress;		/* compress the recordings when done (--no-compress: 0) */
 	char **argv;		/* the program and its arguments */
 	const char *leak_check;	/* --leak-check: "full", "summary", "none"; NULL: as the agent */
 	int show_reachable;
@@ -58,6 +61,8 @@ void hs_usage_run(FILE *out)
 		"                       figures become estimates. Default: every allocation\n"
 		"      --top N          stacks per list in the summary (default 5)\n"
 		"      --no-summary     print no summary, only where the recording is\n"
+		"      --no-compress    leave the recordings uncompressed (by default each is\n"
+		"                       compressed with zstd once its process is done)\n"
 		"      --leak-check=full|summary|none\n"
 		"                       reachability scan at exit (default full): the LEAK\n"
 		"                       SUMMARY and the lost stacks; summary: the LEAK SUMMARY\n"
@@ -226,6 +231,8 @@ static int parse_one(int argc, char **argv, int *i, struct run_opts *o)
 		o->gen_suppressions = 1;
 	} else if (!strcmp(a, "--no-summary")) {
 		o->summary = 0;
+	} else if (!strcmp(a, "--no-compress")) {
+		o->compress = 0;
 	} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
 		o->quiet = 1;
 	} else {
@@ -241,6 +248,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->top = 5;
 	o->summary = 1;
+	o->compress = 1;
 	o->error_kinds = HS_LEAK_ERRORS_DEFAULT;
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--")) {
@@ -472,6 +480,41 @@ static enum hs_leak_check leak_check_mode(const struct run_opts *o)
 	return v && !strcmp(v, "summary") ? HS_LEAK_CHECK_SUMMARY : HS_LEAK_CHECK_FULL;
 }
 
+/*
+ * Whether the process that wrote e[i] is done with it: it started another image (a later
+ * recording of the same pid) or it is gone. A process that outlives the program (a daemon)
+ * may still be writing: its recording is left as it is, and so is a zombie's (a zombie
+ * process leader may have threads still running).
+ */
+static int writer_done(const struct session_entry *e, int n, int i)
+{
+	for (int k = i + 1; k < n; k++)
+		if (e[k].pid == e[i].pid)
+			return 1;
+	return kill((pid_t)e[i].pid, 0) < 0 && errno == ESRCH;
+}
+
+/* Compress each finished recording in place; one message when some could not be (they
+ * stay as they were). */
+static void compress_session(const struct session_entry *e, int n)
+{
+	char err[PATH_MAX + 128], first[PATH_MAX + 128] = "";
+	int i, failed = 0;
+
+	for (i = 0; i < n; i++) {
+		int ret = writer_done(e, n, i) ? hsr_compress_file(e[i].path, err, sizeof(err)) : 0;
+
+		if (ret >= 0 || ret == -ENOENT)	/* done, or removed: nothing to lose */
+			continue;
+		if (!failed++)
+			memcpy(first, err, sizeof(first));
+	}
+	if (failed > 1)
+		fprintf(stderr, "heapscope: %s; %d recordings left uncompressed\n", first, failed);
+	else if (failed)
+		fprintf(stderr, "heapscope: %s; left uncompressed\n", first);
+}
+
 /* Summary of the program's last image (to stderr unless --no-summary); the others are
  * listed. *errors: leak errors found, for --error-exitcode. */
 static void report_session(struct run_opts *o, const char *session, uint64_t *errors)
@@ -485,12 +528,14 @@ static void report_session(struct run_opts *o, const char *session, uint64_t *er
 	for (i = 0; i < n; i++)
 		if (e[i].pid == child_pid)
 			main_i = i;
+	if (main_i >= 0 && (o->summary || o->error_exitcode))
+		hs_report_run_summary(e[main_i].path, o->summary ? stderr : NULL, &so, errors);
+	if (o->compress)
+		compress_session(e, n);
 	if (main_i < 0) {
 		fprintf(stderr, "heapscope: the program wrote no recording\n");
 		return;
 	}
-	if (o->summary || o->error_exitcode)
-		hs_report_run_summary(e[main_i].path, o->summary ? stderr : NULL, &so, errors);
 	fprintf(stderr, "heapscope: recording: %s\n", e[main_i].path);
 	for (i = 0; i < n; i++)
 		if (i != main_i)

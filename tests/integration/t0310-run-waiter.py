@@ -1,0 +1,49 @@
+# SPDX-License-Identifier: MIT
+"""While the program runs, `heapscope run` is heapscope-wait: the C library alone, a small
+RSS beside the program (the CLI itself, with libdw, libelf, zstd and libstdc++, measured
+3.6 MB while it waited), and it still passes status, signals and the summary through."""
+import os
+import signal
+import subprocess
+import time
+from hstest import Env, eq, check, finish
+
+env = Env()
+rec = os.path.join(env.tmp, "sleep.hsr")
+p = subprocess.Popen([env.heapscope, "run", "-o", rec, "--", "sleep", "3"],
+                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=env.tmp)
+exe, rss = None, None
+for _ in range(100):		# until the exec has happened (within a few ms)
+    time.sleep(0.02)
+    try:
+        exe = os.readlink("/proc/%d/exe" % p.pid)
+        if exe.endswith("/heapscope-wait"):
+            with open("/proc/%d/status" % p.pid) as f:
+                rss = [int(l.split()[1]) for l in f if l.startswith("VmRSS:")][0]
+            break
+    except OSError:
+        pass
+check(exe is not None and exe.endswith("/heapscope-wait"),
+      "run waits as heapscope-wait (%s)" % exe)
+check(rss is not None and rss < 2048, "the waiter's RSS %s kB is under 2 MB" % rss)
+check(b"LD_PRELOAD" not in open("/proc/%d/environ" % p.pid, "rb").read(),
+      "the waiter runs without the agent preloaded")
+p.send_signal(signal.SIGTERM)	# passed on to the program
+out, err = p.communicate(timeout=30)
+eq(p.returncode, 128 + signal.SIGTERM, "a SIGTERM passed on: the program's status")
+
+proc, rec2 = env.run(["sh", "-c", "echo hello; exit 7"], rec_name="seven.hsr")
+eq((proc.returncode, proc.stdout), (7, b"hello\n"), "exit status and output through the waiter")
+check(b"heapscope: recording: " + rec2.encode() in proc.stderr, "the summary names the recording")
+check(b"allocation calls" in proc.stderr, "the summary is printed after the program")
+with open(rec2, "rb") as f:
+    eq(f.read(4), b"\x28\xb5\x2f\xfd", "and the recording compressed")
+
+proc, _ = env.run(["/nonexistent/program"], rec_name="none.hsr")
+eq(proc.returncode, 127, "a program that cannot start: 127")
+check(b"cannot run '/nonexistent/program'" in proc.stderr, "and says why")
+
+env_nw = dict(os.environ, HEAPSCOPE_RUN_NO_WAITER="1")
+proc, rec3 = env.run(["sh", "-c", "exit 3"], rec_name="nowaiter.hsr", env=env_nw)
+eq(proc.returncode, 3, "without the waiter (HEAPSCOPE_RUN_NO_WAITER=1): same status")
+finish(env)

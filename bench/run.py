@@ -193,6 +193,14 @@ def make_tools(heapscope: str, skip_valgrind: bool, samples: List[str]) -> List[
         return Invocation(["heaptrack", "-o", base] + argv, {}, base + heaptrack_suffix,
                           strip_heaptrack_chatter)
 
+    # The cost of interposing at all (bench/workloads/interposer_floor.c).
+    floor_so = os.path.join(OUT_DIR, "libinterposer_floor.so")
+    floor_missing = compile_source("gcc", "interposer_floor.c", "libinterposer_floor.so",
+                                   ["-fPIC", "-shared"])
+
+    def floor(argv, _base):
+        return Invocation(argv, {"LD_PRELOAD": floor_so})
+
     def memcheck(argv, _base):
         return Invocation(["valgrind", "--tool=memcheck", "--leak-check=full", "-q"] + argv,
                           {})
@@ -205,6 +213,7 @@ def make_tools(heapscope: str, skip_valgrind: bool, samples: List[str]) -> List[
     no_scan = ["--leak-check=none"]
     return [
         Tool("plain", "plain", plain),
+        Tool("floor", "interposer floor (malloc pass-through)", floor, missing=floor_missing),
         Tool("hs_cfi", "heapscope exact (cfi)", heapscope_run(None, no_scan),
              missing=hs_missing),
         Tool("hs_fp", "heapscope exact fp (frames/call shown)", heapscope_run("fp", no_scan),
@@ -724,6 +733,7 @@ def summary_lines(results: List[WorkloadResult]) -> List[str]:
         exact = ratio(overhead_of(res, "hs_cfi"), ht)
         fp = ratio(overhead_of(res, "hs_fp"), ht)
         sampled = overhead_of(res, "hs_sample")
+        floor = overhead_of(res, "floor")
         rss = ratio(c["hs_cfi"].median_rss_kb(), c["plain"].median_rss_kb())
         rss_s = ratio(c["hs_sample"].median_rss_kb(), c["plain"].median_rss_kb())
         size = ratio(c["hs_cfi"].median_recording(), c["heaptrack"].median_recording())
@@ -731,11 +741,12 @@ def summary_lines(results: List[WorkloadResult]) -> List[str]:
         mc = overhead_of(res, "memcheck")
         lines.append(
             "%s: %s allocation calls; exact (cfi) overhead / heaptrack's %s [fp: %s]; "
-            "sampled overhead %s; peak RSS x plain: exact %s, sampled %s; "
+            "sampled overhead %s (interposer floor %s); peak RSS x plain: exact %s, sampled %s; "
             "recording / heaptrack's %s; --check (small input) %s vs memcheck %s (%s)"
             % (res.workload.name, calls, verdict(exact, 0.25), fmt(fp, "%.2f"),
                verdict(sampled and sampled * 100, 5.0, "%+.1f%%").replace("(meets +", "(meets ")
                .replace("(over +", "(over "),
+               fmt(floor and floor * 100, "%+.1f%%"),
                verdict(rss, 1.5), fmt(rss_s, "%.2f"), verdict(size, 0.05, "%.3f"),
                fmt(chk and chk * 100, "%+.0f%%"), fmt(mc and mc * 100, "%+.0f%%"),
                fmt(ratio(chk, mc), "%.2f of memcheck's overhead")))

@@ -102,6 +102,7 @@ struct hs_thread {
 					   which reads this TLS, does not see a pointer */
 	struct hs_stack *last_stack;
 	uint32_t tick;			/* allocations, for timeline sampling */
+	uint32_t skipped;		/* sampling: calls that took the fast path */
 	int64_t sample_left;		/* sampling: bytes until the next sample point */
 	uint64_t rng;			/* sampling: generator state */
 	uint64_t coin;			/* sampling: the halves' coin (sample.h) */
@@ -201,6 +202,12 @@ static inline _Atomic uint16_t *hs_sample_filter_slot(uintptr_t p)
 }
 
 /*
+ * Start the delayed control thread if it is due (control.c): the allocation path's check,
+ * for calls that sampling lets through without the tracker. Not while busy.
+ */
+void hs_control_poll(void);
+
+/*
  * 1 when sampling is on and an allocation of `size` is not a sample point: the countdown
  * is taken and there is nothing else to do. 0: let the tracker decide (it also draws the
  * countdown when it runs out). Inline so that the hooks skip the call.
@@ -216,6 +223,8 @@ static inline int hs_sample_skip(size_t size)
 		return 0;
 	t->sample_left -= (int64_t)size;
 	t->last_alloc = 0;
+	if (hs_unlikely(!(++t->skipped & 255)))
+		hs_control_poll();	/* the tracker's tick rarely runs when sampling */
 	return 1;
 }
 

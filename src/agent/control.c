@@ -539,8 +539,7 @@ static int wanted(void)
  */
 static int wanted_now(void)
 {
-	return !hs_opt.control_delay_ns || !hs_opt.start_tracking || hs_opt.sample ||
-	       hs_opt.interval_ns ||
+	return !hs_opt.control_delay_ns || !hs_opt.start_tracking || hs_opt.interval_ns ||
 	       hs_opt.check_interval_ns ||
 	       hs_opt.threshold || hs_opt.dump[0] || hs_opt.checkpoint_signal ||
 	       hs_opt.sigusr_dumps;
@@ -554,6 +553,12 @@ int hs_control_due(uint64_t now)
 {
 	return !atomic_load_explicit(&thread_started, memory_order_relaxed) && start_after &&
 	       (now >= start_after || atomic_load_explicit(&requests, memory_order_relaxed));
+}
+
+__attribute__((noinline, cold)) void hs_control_poll(void)
+{
+	if (!hs_self.busy && hs_control_due(hs_now_ns()))
+		hs_control_start_late();
 }
 
 void hs_control_start_late(void)

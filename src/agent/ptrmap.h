@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #define HS_PTRMAP_MAX_STACK_ID ((1u << 24) - 1)
-#define HS_PTRMAP_MAX_SIZE ((1ull << 39) - 1)
+#define HS_PTRMAP_MAX_SIZE ((1ull << 38) - 1)
 
 int hs_ptrmap_init(void);
 
@@ -26,7 +26,7 @@ struct hs_ptrmap_entry {
 	uint64_t size;
 	uint32_t id;
 	uint32_t gen;
-	uint32_t half;	/* sampling: the block belongs to the estimating half (tracker.c) */
+	uint32_t half;	/* sampling: the halves of the samples it is in, 2 bits (tracker.c) */
 };
 
 #define HS_PTRMAP_ADDR_BITS 48

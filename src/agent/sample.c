@@ -72,14 +72,41 @@ int64_t hs_sample_next(uint64_t *rng, uint64_t interval)
 	return v < 1 ? 1 : (v > 4e18 ? (int64_t)4e18 : (int64_t)v);
 }
 
-int hs_sample_coin(uint64_t *state)
+static uint64_t splitmix(uint64_t *state)
 {
-	/* splitmix64: a Weyl sequence through a strong mixer */
 	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
 
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return (int)((z ^ (z >> 31)) >> 63);
+	return z ^ (z >> 31);
+}
+
+/* 1 - exp(-x) without cancellation for small x. */
+static double one_minus_exp_neg(double x)
+{
+	return x < 1e-6 ? x * (1 - x / 2) : 1 - exp_neg(x);
+}
+
+unsigned hs_sample_halves(uint64_t size, uint64_t interval, uint64_t *state)
+{
+	/*
+	 * The points in a block are Poisson(x = size / interval); each half gets Poisson(x/2),
+	 * so a half has the block with a = 1 - exp(-x/2). Given the block was sampled
+	 * (probability a (2 - a)): both halves with a / (2 - a), each half alone with
+	 * (1 - a) / (2 - a).
+	 */
+	double a = one_minus_exp_neg((double)size / (double)interval / 2);
+	double u = (double)(splitmix(state) >> 11) * (1.0 / 9007199254740992.0);
+	double both = a / (2 - a), one = (1 - a) / (2 - a);
+
+	if (u < both)
+		return 3;
+	return u < both + one ? 1 : 2;
+}
+
+void hs_sample_half_weight(uint64_t size, uint64_t interval, uint64_t *calls, uint64_t *bytes)
+{
+	hs_sample_weight(size, 2 * interval, calls, bytes);
 }
 
 void hs_sample_weight(uint64_t size, uint64_t interval, uint64_t *calls, uint64_t *bytes)

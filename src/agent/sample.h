@@ -14,10 +14,16 @@
 int64_t hs_sample_next(uint64_t *rng, uint64_t interval);
 
 /*
- * A fair coin from a generator of its own (state: a per-thread counter), independent of the
- * countdown's: a bit of the countdown's generator would be tied to the next gap it draws.
+ * The halves a sampled block of `size` belongs to, as if each sample point in it went to
+ * one half or the other by a fair coin: bit 0 the selecting half, bit 1 the estimating one,
+ * one or both (a block large beside the interval is in both nearly always, so the halves
+ * add no noise where sampling adds none). `state`: a generator of its own (a per-thread
+ * counter), independent of the countdown's, whose bits are tied to the next gap it draws.
  */
-int hs_sample_coin(uint64_t *state);
+unsigned hs_sample_halves(uint64_t size, uint64_t interval, uint64_t *state);
+
+/* What a block stands for in one half: its weight when each half samples at 2 x interval. */
+void hs_sample_half_weight(uint64_t size, uint64_t interval, uint64_t *calls, uint64_t *bytes);
 
 /* Estimated calls and bytes that one sampled block of `size` stands for. */
 void hs_sample_weight(uint64_t size, uint64_t interval, uint64_t *calls, uint64_t *bytes);

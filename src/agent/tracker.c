@@ -54,11 +54,13 @@ static struct {
  * The peak under sampling. The sampled live heap is an estimate; its running maximum is
  * the maximum of a noisy series and lands well above the real peak (+98% on a 10 MB heap
  * at 512 KiB, +21% at 32 KiB, measured by bench/). So each sample point goes, by a fair
- * coin, to one of two halves, each an unbiased estimator in its own right (weights
- * doubled): the selecting half only says when the heap peaks, and the figures at that
- * moment, the heap's and every stack's, come from the other half, whose noise had no say
- * in choosing the moment. Unbiased, at the price of resting on half the samples. Every
- * other figure (live, allocated, freed) still uses all of them.
+ * coin, to one of two halves, each a Poisson sample at twice the interval and an unbiased
+ * estimator in its own right (hs_sample_halves: a block is in one half or both): the
+ * selecting half only says when the heap peaks, and the figures at that moment, the
+ * heap's and every stack's, come from the other half, whose noise had no say in choosing
+ * the moment. Unbiased, at the price of resting on half the sample points; blocks large
+ * beside the interval are in both halves and stay as exact as sampling makes them. Every
+ * other figure (live, allocated, freed) still uses all the samples.
  */
 static inline int sampling(void)
 {
@@ -272,11 +274,12 @@ void hs_tracker_timeline_drain(void (*cb)(const struct hs_timeline_point *, unsi
 struct weight {
 	uint64_t calls;
 	uint64_t bytes;
+	uint64_t size;		/* the block's own */
 };
 
 static inline struct weight weigh(uint64_t size)
 {
-	struct weight w = { 1, size };
+	struct weight w = { 1, size, size };
 	uint64_t interval = atomic_load_explicit(&hs_sampling.interval, memory_order_relaxed);
 
 	if (interval)
@@ -284,21 +287,31 @@ static inline struct weight weigh(uint64_t size)
 	return w;
 }
 
-/* Sampling: a sampled block comes (+1) or goes (-1) in its half. */
-static void account_half(struct hs_stack *s, struct weight w, int half, int sign)
-{
-	int64_t b = sign * 2 * (int64_t)w.bytes, sel;
+#define HALF_SEL 1u	/* the selecting half: when the peak is */
+#define HALF_EST 2u	/* the estimating half: the figures then */
 
-	if (half) {
+/* Sampling: a sampled block comes (+1) or goes (-1) in the halves it is in. */
+static void account_half(struct hs_stack *s, struct weight w, int halves, int sign)
+{
+	uint64_t calls, bytes;
+	int64_t b, sel;
+
+	if (!halves)
+		return;
+	hs_sample_half_weight(w.size, atomic_load_explicit(&hs_sampling.interval,
+							   memory_order_relaxed), &calls, &bytes);
+	b = sign * (int64_t)bytes;
+	if (halves & HALF_EST) {
 		atomic_fetch_add_explicit(&s->half_bytes, (uint64_t)b, memory_order_relaxed);
-		atomic_fetch_add_explicit(&s->half_blocks, (uint64_t)(sign * 2 * (int64_t)w.calls),
+		atomic_fetch_add_explicit(&s->half_blocks, (uint64_t)(sign * (int64_t)calls),
 					  memory_order_relaxed);
 		atomic_fetch_add_explicit(&g.live_half, b, memory_order_relaxed);
-		return;
 	}
-	sel = atomic_fetch_add_explicit(&g.live_sel, b, memory_order_relaxed) + b;
-	if (sign > 0 && sel > atomic_load_explicit(&peak.sel, memory_order_relaxed))
-		raise_peak_sampled(sel);
+	if (halves & HALF_SEL) {
+		sel = atomic_fetch_add_explicit(&g.live_sel, b, memory_order_relaxed) + b;
+		if (sign > 0 && sel > atomic_load_explicit(&peak.sel, memory_order_relaxed))
+			raise_peak_sampled(sel);
+	}
 }
 
 static void account_alloc(struct hs_stack *s, struct weight w, int half)
@@ -391,7 +404,8 @@ static int map_remove(void *p, struct hs_ptrmap_entry *e)
 
 static void do_alloc(struct hs_thread *t, void *p, uint64_t size, struct hs_stack *s)
 {
-	int half = sampling() && hs_sample_coin(&t->coin);
+	uint64_t interval = atomic_load_explicit(&hs_sampling.interval, memory_order_relaxed);
+	int half = interval ? (int)hs_sample_halves(size, interval, &t->coin) : 0;
 
 	account_alloc(s, weigh(size), half);
 	map_insert(p, size, s, half);

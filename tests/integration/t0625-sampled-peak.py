@@ -5,7 +5,7 @@ known from its size generator. Sampled at 64 KiB, the running maximum of the sam
 estimate lands about 28% above it (measured with the previous agent: +29%, +22%, +29%,
 +30%, +22%, +26%); with the peak moment chosen by one half of the samples and the figures
 taken from the other half, the mean of eight runs must lie within 15% of it (measured:
--4.2% mean, 8.9% standard deviation per run over 24 runs, so 3.1% for the mean of eight;
+-5.7% mean, 10% standard deviation per run over 24 runs, so 3.6% for the mean of eight;
 the moment the selecting half picks is on average a little before or after the real
 peak, where the heap is about 3% lower).
 Every run's per-stack figures at the peak add up to its heap peak."""

@@ -180,22 +180,6 @@ static struct hs_stack *stack_of(uint32_t id)
 	return s ? s : (id == hs_stacktab_overflow()->id ? hs_stacktab_overflow() : NULL);
 }
 
-/* The stack of the current call, for a free or a check. */
-static struct hs_stack *here(unsigned kind, uintptr_t ra)
-{
-	uintptr_t frames[HS_MAX_DEPTH];
-	size_t n;
-
-	if (!hs_self.ready)
-		return hs_stacktab_intern(kind, &ra, 1);
-	n = hs_unwind(frames, hs_opt.depth, ra, hs_self.stack_lo, hs_self.stack_hi);
-	if (!n) {
-		frames[0] = ra;
-		n = 1;
-	}
-	return hs_stacktab_intern(kind, frames, n);
-}
-
 /* Header, canaries, fill, accounting of a new block at user (raw_off from its start). */
 static void *block_init(char *user, size_t size, uint32_t raw_off, size_t tail, unsigned kind,
 			int zero, uintptr_t ra)
@@ -457,7 +441,7 @@ static void bad_pointer(unsigned kind, void *p, const struct hdr *h, enum hs_fre
 	if (user)
 		e.offset = (char *)p - (char *)user;
 	e.free_kind = free_stack_kind(fk);
-	e.where = here(e.free_kind, ra);
+	e.where = hs_tracker_capture(e.free_kind, ra);
 	hs_error_add(&e);
 }
 
@@ -553,7 +537,7 @@ static int64_t release(void *p, enum hs_free_kind fk, uintptr_t ra, int from_rea
 			    fk, ra, p);
 	if (what != 2)
 		return -1;
-	where = here(free_stack_kind(fk), ra);
+	where = hs_tracker_capture(free_stack_kind(fk), ra);
 	hs_track_forget(p, &info);
 	hs_track_account_free(&info);
 	if (canaries_damaged(p, h, where))
@@ -641,7 +625,7 @@ static void check_block(uintptr_t p, const struct hs_ptrmap_entry *e, void *arg)
 
 unsigned hs_check_all(uintptr_t ra)
 {
-	struct check_ctx c = { here(HSR_KIND_CHECK, ra), 0 };
+	struct check_ctx c = { hs_tracker_capture(HSR_KIND_CHECK, ra), 0 };
 	uint64_t before = hs_errors_total();
 	unsigned i;
 

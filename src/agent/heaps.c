@@ -22,9 +22,7 @@
 #include "hsr_encode.h"
 #include "modules.h"
 #include "stacktab.h"
-#include "threads.h"
 #include "tracker.h"
-#include "unwind.h"
 
 struct heap {
 	char name[HS_HEAP_NAME_MAX];
@@ -402,18 +400,7 @@ int hs_heaps_register(const char *name)
 
 struct hs_stack *hs_heaps_capture(unsigned heap, uintptr_t ra)
 {
-	struct hs_thread *t = &hs_self;
-	uintptr_t frames[HS_MAX_DEPTH];
-	size_t n;
-
-	if (hs_unlikely(!t->ready))
-		hs_threads_register(t);
-	n = hs_unwind(frames, hs_opt.depth, ra, t->stack_lo, t->stack_hi);
-	if (n == 0 && hs_opt.depth) {
-		frames[0] = ra;
-		n = 1;
-	}
-	return hs_stacktab_intern(HSR_KIND_HEAP_BASE + heap, frames, n);
+	return hs_tracker_capture(HSR_KIND_HEAP_BASE + heap, ra);
 }
 
 int hs_heaps_active(void)

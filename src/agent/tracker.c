@@ -344,15 +344,12 @@ static void account_free(struct hs_stack *s, struct weight w, int temporary, int
 	atomic_fetch_sub_explicit(&g.live_bytes, (int64_t)w.bytes, memory_order_relaxed);
 }
 
-/* The stack of the current call; blocks below BACKTRACE_MIN_SIZE get none (depth 0). */
-static struct hs_stack *capture(unsigned kind, uintptr_t ra, size_t size)
+struct hs_stack *hs_tracker_capture(unsigned kind, uintptr_t ra)
 {
 	struct hs_thread *t = &hs_self;
 	uintptr_t frames[HS_MAX_DEPTH];
-	size_t n = 0;
+	size_t n;
 
-	if (hs_unlikely(size < hs_opt.min_stack_size))
-		return hs_stacktab_intern(kind, NULL, 0);
 	if (hs_unlikely(!t->ready))
 		hs_threads_register(t);
 	n = hs_unwind(frames, hs_opt.depth, ra, t->stack_lo, t->stack_hi);
@@ -361,6 +358,14 @@ static struct hs_stack *capture(unsigned kind, uintptr_t ra, size_t size)
 		n = 1;
 	}
 	return hs_stacktab_intern(kind, frames, n);
+}
+
+/* The stack of the current call; blocks below BACKTRACE_MIN_SIZE get none (depth 0). */
+static inline struct hs_stack *capture(unsigned kind, uintptr_t ra, size_t size)
+{
+	if (hs_unlikely(size < hs_opt.min_stack_size))
+		return hs_stacktab_intern(kind, NULL, 0);
+	return hs_tracker_capture(kind, ra);
 }
 
 /* An entry of an older generation, or a stale one: forget it without counting. */

@@ -29,6 +29,13 @@ struct hs_totals {
 /* Set up the tracker's tables; 0 or -ENOMEM. */
 int hs_tracker_init(void);
 
+/*
+ * The calling thread's stack as an interned stack of `kind`: walked from the frame whose
+ * return address is `ra` (the hook's caller), or just `ra` when the walk finds nothing.
+ * Registers the thread on its first call. For the tracker, the other heaps and --check.
+ */
+struct hs_stack *hs_tracker_capture(unsigned kind, uintptr_t ra);
+
 /* Totals summed over all stacks, plus the peak. Not atomic as a whole. */
 void hs_tracker_totals(struct hs_totals *out);
 

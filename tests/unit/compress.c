@@ -22,6 +22,7 @@
 #include "hsr_format.h"
 #include "hsr_reader.h"
 
+#include "hsr_fixture.h"
 #include "unit.h"
 
 #define NSTACKS 8000
@@ -30,25 +31,6 @@ static uint8_t raw[1 << 20];
 static size_t raw_len;
 static char dir[] = "/tmp/hs_unit_compress_XXXXXX";
 static char path[sizeof(dir) + 16], other[sizeof(dir) + 16];
-
-static void put_process(struct hsr_buf *b)
-{
-	size_t r = hsr_record_begin(b, HSR_PROCESS);
-
-	hsr_put_uv(b, 4242);
-	hsr_put_uv(b, 1);
-	hsr_put_uv(b, 1700000000000000000ull);
-	hsr_put_str(b, "/tmp/prog");
-	hsr_put_bytes(b, "./prog\0", 7);
-	hsr_put_str(b, "x86_64");
-	hsr_put_uv(b, 8);
-	hsr_put_uv(b, 4096);
-	hsr_put_uv(b, 0);
-	hsr_put_uv(b, 64);
-	hsr_put_uv(b, 1);
-	hsr_put_str(b, "box");
-	hsr_record_end(b, r);
-}
 
 /* Stacks with frames that do not repeat much, so the recording spans several blocks. */
 static void put_stacks(struct hsr_buf *b)
@@ -265,7 +247,7 @@ static void test_expansion(void)
 	bomb[5] = 7 << 3;		/* window 2^17 */
 	hsr_buf_init(&b, bomb + n + 3, 1000);
 	hsr_put_header(&b);
-	put_process(&b);
+	put_process(&b, "./prog\0", 7, 1);
 	bomb[n++] = (uint8_t)(b.len << 3);	/* raw block */
 	bomb[n++] = (uint8_t)(b.len >> 5);
 	bomb[n++] = 0;
@@ -318,7 +300,7 @@ int main(void)
 	snprintf(other, sizeof(other), "%s/other.hsr", dir);
 	hsr_buf_init(&b, raw, sizeof(raw));
 	hsr_put_header(&b);
-	put_process(&b);
+	put_process(&b, "./prog\0", 7, 1);
 	put_stacks(&b);
 	put_snapshot_and_end(&b);
 	CHECK(!hsr_buf_overflowed(&b));

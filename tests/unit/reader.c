@@ -16,6 +16,7 @@
 #include "hsr_format.h"
 #include "hsr_reader.h"
 
+#include "hsr_fixture.h"
 #include "unit.h"
 
 #define CHECK_U(a, b)                                                                \
@@ -39,25 +40,6 @@ static void put_counters(struct hsr_buf *b, uint64_t ac, uint64_t ab, uint64_t f
 	hsr_put_uv(b, fc);
 	hsr_put_uv(b, fb);
 	hsr_put_uv(b, tmp);
-}
-
-static void put_process(struct hsr_buf *b)
-{
-	size_t r = hsr_record_begin(b, HSR_PROCESS);
-
-	hsr_put_uv(b, 4242);
-	hsr_put_uv(b, 1);
-	hsr_put_uv(b, 1700000000000000000ull);
-	hsr_put_str(b, "/tmp/prog");
-	hsr_put_bytes(b, "./prog\0arg one\0", 15);
-	hsr_put_str(b, "x86_64");
-	hsr_put_uv(b, 8);
-	hsr_put_uv(b, 4096);
-	hsr_put_uv(b, 0);
-	hsr_put_uv(b, 64);
-	hsr_put_uv(b, 3);
-	hsr_put_str(b, "box");
-	hsr_record_end(b, r);
 }
 
 static void put_module(struct hsr_buf *b, unsigned id, uint64_t bias, const char *path)
@@ -237,7 +219,7 @@ static size_t build_recording(void)
 
 	hsr_buf_init(&b, mem, sizeof(mem));
 	hsr_put_header(&b);
-	put_process(&b);
+	put_process(&b, "./prog\0arg one\0", 15, 3);
 	put_module(&b, 1, 0x555555554000, "/tmp/prog");
 	put_module(&b, 2, 0x7ffff7a00000, "/lib/x86_64-linux-gnu/libc.so.6");
 	put_stack(&b, 1, HSR_KIND_MALLOC, frames1, 3);
@@ -402,7 +384,7 @@ static void test_stale_leaks(void)
 
 	hsr_buf_init(&b, mem, sizeof(mem));
 	hsr_put_header(&b);
-	put_process(&b);
+	put_process(&b, "./prog\0arg one\0", 15, 3);
 	put_stack(&b, 1, HSR_KIND_MALLOC, frames1, 3);
 	put_stack(&b, 2, HSR_KIND_NEW, frames2, 1);
 	put_leaks(&b, 0);

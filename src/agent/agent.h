@@ -165,7 +165,7 @@ struct hs_block_info {
 	int found;
 	size_t size;
 	struct hs_stack *stack;
-	int half;	/* sampling: which half of the samples it belongs to */
+	int halves;	/* sampling: the halves of the samples it is in (tracker.c) */
 };
 void hs_track_forget(void *p, struct hs_block_info *out);
 void hs_track_restore(void *p, const struct hs_block_info *info);

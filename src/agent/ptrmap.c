@@ -76,13 +76,13 @@ static inline uint64_t pack(const struct hs_ptrmap_entry *e)
 {
 	uint64_t size = e->size > HS_PTRMAP_MAX_SIZE ? HS_PTRMAP_MAX_SIZE : e->size;
 
-	return (uint64_t)(e->half & 3) << 62 | size << 24 | (e->id & HS_PTRMAP_MAX_STACK_ID);
+	return (uint64_t)(e->halves & 3) << 62 | size << 24 | (e->id & HS_PTRMAP_MAX_STACK_ID);
 }
 
 static inline void unpack(const struct entry *en, struct hs_ptrmap_entry *out)
 {
 	out->size = (en->val >> 24) & HS_PTRMAP_MAX_SIZE;
-	out->half = (uint32_t)(en->val >> 62);
+	out->halves = (uint32_t)(en->val >> 62);
 	out->id = en->val & HS_PTRMAP_MAX_STACK_ID;
 	out->gen = (uint32_t)(en->key >> HS_PTRMAP_ADDR_BITS);
 }

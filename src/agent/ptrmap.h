@@ -26,7 +26,7 @@ struct hs_ptrmap_entry {
 	uint64_t size;
 	uint32_t id;
 	uint32_t gen;
-	uint32_t half;	/* sampling: the halves of the samples it is in, 2 bits (tracker.c) */
+	uint32_t halves;	/* sampling: the halves of the samples it is in, 2 bits (tracker.c) */
 };
 
 #define HS_PTRMAP_ADDR_BITS 48

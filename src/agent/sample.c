@@ -104,11 +104,6 @@ unsigned hs_sample_halves(uint64_t size, uint64_t interval, uint64_t *state)
 	return u < both + one ? 1 : 2;
 }
 
-void hs_sample_half_weight(uint64_t size, uint64_t interval, uint64_t *calls, uint64_t *bytes)
-{
-	hs_sample_weight(size, 2 * interval, calls, bytes);
-}
-
 void hs_sample_weight(uint64_t size, uint64_t interval, uint64_t *calls, uint64_t *bytes)
 {
 	double x = (double)size / (double)interval, p;

@@ -22,8 +22,6 @@ int64_t hs_sample_next(uint64_t *rng, uint64_t interval);
  */
 unsigned hs_sample_halves(uint64_t size, uint64_t interval, uint64_t *state);
 
-/* What a block stands for in one half: its weight when each half samples at 2 x interval. */
-void hs_sample_half_weight(uint64_t size, uint64_t interval, uint64_t *calls, uint64_t *bytes);
 
 /* Estimated calls and bytes that one sampled block of `size` stands for. */
 void hs_sample_weight(uint64_t size, uint64_t interval, uint64_t *calls, uint64_t *bytes);

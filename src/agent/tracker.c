@@ -298,8 +298,9 @@ static void account_half(struct hs_stack *s, struct weight w, int halves, int si
 
 	if (!halves)
 		return;
-	hs_sample_half_weight(w.size, atomic_load_explicit(&hs_sampling.interval,
-							   memory_order_relaxed), &calls, &bytes);
+	/* in one half, a block stands for what it does when sampling at twice the interval */
+	hs_sample_weight(w.size, 2 * atomic_load_explicit(&hs_sampling.interval,
+							  memory_order_relaxed), &calls, &bytes);
 	b = sign * (int64_t)bytes;
 	if (halves & HALF_EST) {
 		atomic_fetch_add_explicit(&s->half_bytes, (uint64_t)b, memory_order_relaxed);
@@ -314,7 +315,7 @@ static void account_half(struct hs_stack *s, struct weight w, int halves, int si
 	}
 }
 
-static void account_alloc(struct hs_stack *s, struct weight w, int half)
+static void account_alloc(struct hs_stack *s, struct weight w, int halves)
 {
 	int sampled = sampling();
 	int64_t live;
@@ -323,14 +324,14 @@ static void account_alloc(struct hs_stack *s, struct weight w, int half)
 	atomic_fetch_add_explicit(&s->alloc_calls, w.calls, memory_order_relaxed);
 	atomic_fetch_add_explicit(&s->alloc_bytes, w.bytes, memory_order_relaxed);
 	if (sampled)
-		account_half(s, w, half, 1);
+		account_half(s, w, halves, 1);
 	live = atomic_fetch_add_explicit(&g.live_bytes, (int64_t)w.bytes, memory_order_relaxed) +
 	       (int64_t)w.bytes;
 	if (live > 0 && (uint64_t)live > atomic_load_explicit(&peak.trigger, memory_order_relaxed))
 		live_crossed((uint64_t)live);
 }
 
-static void account_free(struct hs_stack *s, struct weight w, int temporary, int half)
+static void account_free(struct hs_stack *s, struct weight w, int temporary, int halves)
 {
 	int sampled = sampling();
 
@@ -340,7 +341,7 @@ static void account_free(struct hs_stack *s, struct weight w, int temporary, int
 	if (temporary)
 		atomic_fetch_add_explicit(&s->temporary, w.calls, memory_order_relaxed);
 	if (sampled)
-		account_half(s, w, half, -1);
+		account_half(s, w, halves, -1);
 	atomic_fetch_sub_explicit(&g.live_bytes, (int64_t)w.bytes, memory_order_relaxed);
 }
 
@@ -375,10 +376,10 @@ static int counts(const struct hs_ptrmap_entry *e)
 }
 
 /* Insert a new block; a stale entry at the same address was freed behind our back. */
-static void map_insert(void *p, uint64_t size, struct hs_stack *s, int half)
+static void map_insert(void *p, uint64_t size, struct hs_stack *s, int halves)
 {
 	struct hs_ptrmap_entry e = { size, s->id, atomic_load(&hs_sampling.gen) & 0xffff,
-				     (uint32_t)half }, old;
+				     (uint32_t)halves }, old;
 	struct hs_stack *os;
 
 	if (atomic_load_explicit(&hs_sampling.interval, memory_order_relaxed))
@@ -387,7 +388,7 @@ static void map_insert(void *p, uint64_t size, struct hs_stack *s, int half)
 		return;
 	os = stack_by_id(old.id);
 	if (os)
-		account_free(os, weigh(old.size), 0, (int)old.half);
+		account_free(os, weigh(old.size), 0, (int)old.halves);
 }
 
 /* Remove p from the map; 1 and its entry if it was there and counts. */
@@ -410,10 +411,10 @@ static int map_remove(void *p, struct hs_ptrmap_entry *e)
 static void do_alloc(struct hs_thread *t, void *p, uint64_t size, struct hs_stack *s)
 {
 	uint64_t interval = atomic_load_explicit(&hs_sampling.interval, memory_order_relaxed);
-	int half = interval ? (int)hs_sample_halves(size, interval, &t->coin) : 0;
+	int halves = interval ? (int)hs_sample_halves(size, interval, &t->coin) : 0;
 
-	account_alloc(s, weigh(size), half);
-	map_insert(p, size, s, half);
+	account_alloc(s, weigh(size), halves);
+	map_insert(p, size, s, halves);
 	t->last_alloc = ~(uintptr_t)p;
 	timeline_tick(t);
 }
@@ -430,7 +431,7 @@ static int do_free(struct hs_thread *t, void *p)
 		return 0;
 	s = stack_by_id(e.id);
 	if (s)
-		account_free(s, weigh(e.size), temporary, (int)e.half);
+		account_free(s, weigh(e.size), temporary, (int)e.halves);
 	return 1;
 }
 
@@ -588,7 +589,7 @@ static int nested_free(struct hs_thread *t, void *p, int kind)
 	if (r == -EBUSY)
 		return pending_push(t, p, (uint64_t)kind, NULL) == 0 ? 0 : 1;
 	if (r == 1 && counts(&e) && (s = stack_by_id(e.id)))
-		account_free(s, weigh(e.size), 0, (int)e.half);
+		account_free(s, weigh(e.size), 0, (int)e.halves);
 	return 1;
 }
 
@@ -644,7 +645,7 @@ void hs_track_forget(void *p, struct hs_block_info *out)
 		if (r == -EBUSY)
 			pending_push(t, p, PENDING_FORGET, NULL);
 		else if (r == 1 && counts(&e))
-			*out = (struct hs_block_info){ 1, e.size, stack_by_id(e.id), (int)e.half };
+			*out = (struct hs_block_info){ 1, e.size, stack_by_id(e.id), (int)e.halves };
 		return;
 	}
 	t->busy = 1;
@@ -652,7 +653,7 @@ void hs_track_forget(void *p, struct hs_block_info *out)
 		out->found = 1;
 		out->size = e.size;
 		out->stack = stack_by_id(e.id);
-		out->half = (int)e.half;
+		out->halves = (int)e.halves;
 	}
 	if (t->last_alloc == ~(uintptr_t)p)
 		t->last_alloc = 0;
@@ -675,7 +676,7 @@ void hs_track_restore(void *p, const struct hs_block_info *info)
 	if (!info->found || !info->stack || t->busy)
 		return;
 	t->busy = 1;
-	map_insert(p, info->size, info->stack, info->half);
+	map_insert(p, info->size, info->stack, info->halves);
 	t->busy = 0;
 	if (hs_unlikely(t->npending | t->park))
 		after_busy(t);
@@ -684,7 +685,7 @@ void hs_track_restore(void *p, const struct hs_block_info *info)
 void hs_track_account_free(const struct hs_block_info *info)
 {
 	if (info->found && info->stack)
-		account_free(info->stack, weigh(info->size), 0, info->half);
+		account_free(info->stack, weigh(info->size), 0, info->halves);
 }
 
 void hs_tracker_totals(struct hs_totals *out)

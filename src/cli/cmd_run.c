@@ -451,6 +451,14 @@ static void become_waiter(int argc, char **argv, const char *session, int err_fd
 	free(args);
 }
 
+/* A wait status as a shell gives it: the exit status, or 128 + the killing signal. */
+static int shell_status(int status)
+{
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
 /* The program's end as the waiter saw it: its status as a shell gives it, -1: no start. */
 static int resume_result(const char *result, const char *program)
 {
@@ -460,9 +468,7 @@ static int resume_result(const char *result, const char *program)
 		fprintf(stderr, "heapscope: cannot run '%s': %s\n", program, strerror(v));
 		return -1;
 	}
-	if (WIFSIGNALED(v))
-		return 128 + WTERMSIG(v);
-	return WEXITSTATUS(v);
+	return shell_status(v);
 }
 
 /* Start the program; its status as the shell would give it, or 127 if it can't start. */
@@ -506,9 +512,7 @@ static int launch(int run_argc, char **run_argv, const char *session, char **arg
 		fprintf(stderr, "heapscope: cannot run '%s': %s\n", argv[0], strerror(err));
 		return -1;
 	}
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return WEXITSTATUS(status);
+	return shell_status(status);
 }
 
 struct session_entry {

@@ -29,7 +29,7 @@ static inline int hooks_ready(void)
 
 /*
  * The tracker's part of a new block, out of line: the hooks' own fast path (sampling's
- * countdown, tracking off) then saves four registers instead of six and touches no errno
+ * countdown, tracking off) then saves five registers instead of six and touches no errno
  * (no change in wall time that this machine's noise let us measure).
  */
 __attribute__((noinline)) void *hs_hook_track_alloc(void *p, size_t size, unsigned kind,

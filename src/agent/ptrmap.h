@@ -46,6 +46,12 @@ int hs_ptrmap_try_insert(uintptr_t p, const struct hs_ptrmap_entry *e,
 			 struct hs_ptrmap_entry *old);
 int hs_ptrmap_try_remove(uintptr_t p, struct hs_ptrmap_entry *out);
 
+/*
+ * Start loading the map's slot for p into the cache (a hint; no lock, reads the shard's
+ * table pointer racily, which is harmless: a stale pointer only prefetches a useless line).
+ */
+void hs_ptrmap_prefetch(uintptr_t p);
+
 /* Look p up without removing it; 1 and its entry if present. */
 int hs_ptrmap_find(uintptr_t p, struct hs_ptrmap_entry *out);
 

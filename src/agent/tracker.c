@@ -602,6 +602,7 @@ struct hs_stack *hs_track_alloc(void *p, size_t size, unsigned kind, uintptr_t r
 		need_control(t);
 	if (!size_wanted(size) || !sampled(t, size))
 		return NULL;
+	hs_ptrmap_prefetch((uintptr_t)p);	/* its miss overlaps the stack walk */
 	s = capture(kind, ra, size);
 	if (hs_unlikely(t->busy)) {
 		nested_alloc(t, p, size, s);

@@ -42,6 +42,7 @@ struct shard {
 
 static _Atomic uint64_t *cache;
 static atomic_int method;
+static uintptr_t self_lo, self_hi;	/* the agent's own code, once known */
 static struct shard shards[SHARDS];
 
 static inline uint32_t cache_get(uintptr_t key)
@@ -269,6 +270,30 @@ static int start_after_self(struct walk *w, struct hs_uregs *r, const struct hs_
 	return frame_step(w, r, frame_rule(w, r));
 }
 
+#ifdef HS_ARCH_SELF_FP
+/*
+ * The frames between hs_unwind and the hook are the agent's own, with frame pointers:
+ * step through them by frame pointer, no rule lookups, while pc lies in the agent. 1 when
+ * that reaches first_ra (r is then there), 0 to search the usual way (r unchanged).
+ */
+static int skip_self_fp(const struct walk *w, struct hs_uregs *r, uintptr_t first_ra)
+{
+	struct hs_uregs t = *r;
+
+	if (!self_hi)
+		return 0;
+	for (unsigned k = 0; k < SKIP_MAX; k++) {
+		if (t.pc == first_ra && t.ra) {
+			*r = t;
+			return 1;
+		}
+		if (t.pc - self_lo >= self_hi - self_lo || hs_arch_step_fp(&t, w->b.lo, w->b.hi) < 0)
+			return 0;
+	}
+	return 0;
+}
+#endif
+
 /* Move r to the frame whose return address is first_ra. 0, or -1: nothing to record. */
 static int find_start(struct walk *w, struct hs_uregs *r, uintptr_t first_ra)
 {
@@ -277,6 +302,10 @@ static int find_start(struct walk *w, struct hs_uregs *r, uintptr_t first_ra)
 
 	if (!first_ra)
 		return 0;
+#ifdef HS_ARCH_SELF_FP
+	if (skip_self_fp(w, r, first_ra))
+		return 0;
+#endif
 	for (;;) {
 		if (r->pc == first_ra && r->ra)
 			return 0;
@@ -347,6 +376,12 @@ __attribute__((noinline)) size_t hs_unwind(uintptr_t *frames, size_t max, uintpt
 
 int hs_unwind_init(enum hs_unwind_method how)
 {
+	const struct hs_module *self = hs_module_self();
+
+	if (self && !self_hi) {
+		self_lo = self->lo;
+		self_hi = self->hi;
+	}
 	if (!cache) {
 		cache = hs_arena_map(sizeof(*cache) * CACHE_SETS * 2);
 		if (!cache)

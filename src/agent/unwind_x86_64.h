@@ -72,6 +72,13 @@ static inline int hs_arch_step_packed(struct hs_uregs *r, uint32_t rule, uintptr
 	return pc ? 0 : -1;
 }
 
+/*
+ * The agent's own frames (built with -fno-omit-frame-pointer) all push rbp on entry, so a
+ * frame-pointer step through them lands exactly: the caller's CFA is rbp + 16 (unwind.c
+ * skips them this way instead of looking their rules up).
+ */
+#define HS_ARCH_SELF_FP 1
+
 /* One step by the frame pointer: [rbp] = caller's rbp, [rbp + 8] = return address. */
 static inline int hs_arch_step_fp(struct hs_uregs *r, uintptr_t lo, uintptr_t hi)
 {

@@ -248,4 +248,22 @@ static inline int hs_should_track(void)
 	       !hs_self.internal;
 }
 
+/*
+ * Sampling's fast paths, decided before the real call so that a hook whose call is no
+ * sample point only forwards it: a tail call, with no frame of its own and nothing to do
+ * after (the hooks' slow paths decide again and do everything else). Sampling on (so the
+ * agent has started and the real functions are known), no check mode, and then:
+ * an allocation of `size` that the countdown skips, by a thread the agent tracks;
+ */
+static inline int hs_fast_alloc(size_t size)
+{
+	return !hs_opt.check && hs_should_track() && hs_sample_skip(size);
+}
+
+/* a block that was never sampled (free(NULL) included), not the bootstrap allocator's. */
+static inline int hs_fast_free(void *p)
+{
+	return !hs_opt.check && hs_sample_free_skip(p) && !hs_bootstrap_owns(p);
+}
+
 #endif

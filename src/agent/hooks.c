@@ -64,16 +64,23 @@ static inline int checking(void)
 	return hs_unlikely(hs_opt.check) && !hs_self.internal;
 }
 
-HS_EXPORT void *malloc(size_t size)
+static __attribute__((noinline)) void *malloc_slow(size_t size, uintptr_t ra)
 {
 	if (hs_unlikely(!hooks_ready()))
 		return hs_bootstrap_alloc(size, 16);
 	if (checking())
-		return hs_check_alloc(size, 0, HSR_KIND_MALLOC, 0, RA());
-	return track_new_block(hs_real.malloc(size), size, HSR_KIND_MALLOC, RA());
+		return hs_check_alloc(size, 0, HSR_KIND_MALLOC, 0, ra);
+	return track_new_block(hs_real.malloc(size), size, HSR_KIND_MALLOC, ra);
 }
 
-HS_EXPORT void *calloc(size_t n, size_t m)
+HS_EXPORT void *malloc(size_t size)
+{
+	if (hs_likely(hs_fast_alloc(size)))
+		return hs_real.malloc(size);
+	return malloc_slow(size, RA());
+}
+
+static __attribute__((noinline)) void *calloc_slow(size_t n, size_t m, uintptr_t ra)
 {
 	size_t size;
 
@@ -82,23 +89,39 @@ HS_EXPORT void *calloc(size_t n, size_t m)
 	if (hs_unlikely(!hooks_ready()))
 		return hs_bootstrap_alloc(size, 16);	/* static memory: already zero */
 	if (checking())
-		return size == SIZE_MAX ? NULL : hs_check_alloc(size, 0, HSR_KIND_CALLOC, 1, RA());
-	return track_new_block(hs_real.calloc(n, m), size, HSR_KIND_CALLOC, RA());
+		return size == SIZE_MAX ? NULL : hs_check_alloc(size, 0, HSR_KIND_CALLOC, 1, ra);
+	return track_new_block(hs_real.calloc(n, m), size, HSR_KIND_CALLOC, ra);
 }
 
-HS_EXPORT void free(void *p)
+HS_EXPORT void *calloc(size_t n, size_t m)
+{
+	size_t size;
+
+	if (hs_likely(!__builtin_mul_overflow(n, m, &size) && hs_fast_alloc(size)))
+		return hs_real.calloc(n, m);
+	return calloc_slow(n, m, RA());
+}
+
+static __attribute__((noinline)) void free_slow(void *p, uintptr_t ra)
 {
 	if (!p || hs_unlikely(hs_bootstrap_owns(p)))
 		return;
 	if (hs_unlikely(!hooks_ready()))
 		return;
 	if (checking()) {
-		hs_check_free(p, HS_FREE_C, RA());
+		hs_check_free(p, HS_FREE_C, ra);
 		return;
 	}
 	if (hs_should_track() && !hs_sample_free_skip(p) && !hs_hook_track_free(p))
 		return;
 	hs_real.free(p);
+}
+
+HS_EXPORT void free(void *p)
+{
+	if (hs_likely(hs_fast_free(p)))
+		return hs_real.free(p);
+	free_slow(p, RA());
 }
 
 /* realloc of a bootstrap block: move it to the real heap. */
@@ -135,7 +158,8 @@ static void *realloc_tracked(void *old, size_t size, unsigned kind, uintptr_t ra
 	return p;
 }
 
-static void *realloc_common(void *old, size_t size, unsigned kind, uintptr_t ra)
+static __attribute__((noinline)) void *realloc_common(void *old, size_t size, unsigned kind,
+							uintptr_t ra)
 {
 	if (hs_unlikely(!hooks_ready())) {
 		void *p = hs_bootstrap_alloc(size, 16);
@@ -155,6 +179,8 @@ static void *realloc_common(void *old, size_t size, unsigned kind, uintptr_t ra)
 
 HS_EXPORT void *realloc(void *old, size_t size)
 {
+	if (hs_likely(hs_fast_free(old) && hs_fast_alloc(size)))
+		return hs_real.realloc(old, size);
 	return realloc_common(old, size, HSR_KIND_REALLOC, RA());
 }
 

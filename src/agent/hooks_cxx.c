@@ -69,7 +69,7 @@ static inline void *after_new(void *p, size_t size, unsigned kind, uintptr_t ra)
 }
 
 /* Give p back to the allocator, after the agent forgot it. */
-static inline void raw_free(void *p, enum hs_free_kind fk, uintptr_t ra)
+static __attribute__((noinline)) void raw_free_slow(void *p, enum hs_free_kind fk, uintptr_t ra)
 {
 	int now = 1;
 
@@ -85,6 +85,15 @@ static inline void raw_free(void *p, enum hs_free_kind fk, uintptr_t ra)
 		hs_real.free(p);
 }
 
+/* Sampling's fast path first (agent.h: hs_fast_free): a tail call to the real free. */
+static inline void raw_free(void *p, enum hs_free_kind fk, uintptr_t ra)
+{
+	if (hs_likely(hs_fast_free(p)))
+		hs_real.free(p);
+	else
+		raw_free_slow(p, fk, ra);
+}
+
 /*
  * Each new: raw memory first; on failure, the next operator new (libstdc++'s) runs the
  * new_handler loop and throws or returns NULL as the standard says. A block it returns then
@@ -93,6 +102,13 @@ static inline void raw_free(void *p, enum hs_free_kind fk, uintptr_t ra)
 #define DEFINE_NEW(sym, kind, params, align, args)                              \
 	HS_EXPORT void *sym params                                             \
 	{                                                                      \
+		if (!(align) && hs_likely(hs_fast_alloc(size))) {              \
+			void *p = hs_real.malloc(size ? size : 1);             \
+			if (hs_likely(p != NULL))                              \
+				return p;                                      \
+			new_fn##args real = REAL(new_fn##args, sym);           \
+			return real ? real ARGS##args : NULL;                  \
+		}                                                              \
 		void *p = hs_unlikely(hs_opt.check) && !hs_self.internal &&    \
 					  hs_real.malloc                               \
 				  ? hs_check_alloc(size, align, kind, 0, RA()) \

@@ -214,7 +214,7 @@ void hs_control_poll(void);
  * is taken and there is nothing else to do. 0: let the tracker decide (it also draws the
  * countdown when it runs out). Inline so that the hooks skip the call.
  */
-static inline int hs_sample_skip(size_t size)
+static inline int hs_sample_skip_as(size_t size, int may_poll)
 {
 	struct hs_thread *t = &hs_self;
 
@@ -223,11 +223,21 @@ static inline int hs_sample_skip(size_t size)
 	if (t->sample_gen != atomic_load_explicit(&hs_sampling.gen, memory_order_relaxed) + 1 ||
 	    t->sample_left <= (int64_t)size)
 		return 0;
+	/* the tracker's tick rarely runs when sampling: poll every 256 skipped calls */
+	if (hs_unlikely(!((t->skipped + 1) & 255))) {
+		if (!may_poll)
+			return 0;	/* left to the caller's slow path, which polls */
+		hs_control_poll();
+	}
+	t->skipped++;
 	t->sample_left -= (int64_t)size;
 	t->last_alloc = 0;
-	if (hs_unlikely(!(++t->skipped & 255)))
-		hs_control_poll();	/* the tracker's tick rarely runs when sampling */
 	return 1;
+}
+
+static inline int hs_sample_skip(size_t size)
+{
+	return hs_sample_skip_as(size, 1);
 }
 
 /* 1 when sampling is on and p was certainly never sampled: free it without the tracker. */
@@ -257,7 +267,7 @@ static inline int hs_should_track(void)
  */
 static inline int hs_fast_alloc(size_t size)
 {
-	return !hs_opt.check && hs_should_track() && hs_sample_skip(size);
+	return !hs_opt.check && hs_should_track() && hs_sample_skip_as(size, 0);
 }
 
 /* a block that was never sampled (free(NULL) included), not the bootstrap allocator's. */

@@ -106,7 +106,8 @@ struct hs_thread {
 	int64_t sample_left;		/* sampling: bytes until the next sample point */
 	uint64_t rng;			/* sampling: generator state */
 	uint64_t coin;			/* sampling: the halves' coin (sample.h) */
-	uint32_t sample_gen;		/* generation sample_left was drawn for */
+	uint32_t sample_gen;		/* hs_sample_tag of the generation sample_left was
+					   drawn for; 0 before the first draw */
 	int need_control;		/* 1: fork child, restart the control thread;
 					   2: start the delayed control thread */
 	int park;			/* a leak scan wants this thread to stop */
@@ -183,8 +184,23 @@ void hs_track_account_free(const struct hs_block_info *info);
 struct hs_sampling {
 	_Atomic uint64_t interval;
 	_Atomic uint32_t gen;
+	/* the hooks' one test: hs_sample_tag(gen) while tracking and sampling, without check
+	   mode; HS_SAMPLE_NO_FAST otherwise (hs_tracking_set and the tracker keep it so) */
+	_Atomic uint32_t fast;
 	_Atomic uint16_t *filter;
 };
+
+/* What a thread's countdown is tagged with, for generation gen: odd, never 0. */
+static inline uint32_t hs_sample_tag(uint32_t gen)
+{
+	return gen * 2 + 1;
+}
+
+/* hs_sampling.fast when the fast path is off: no thread's tag (0 before its first draw). */
+#define HS_SAMPLE_NO_FAST 2u
+
+/* Turn tracking on or off (every change goes through here: it keeps hs_sampling.fast). */
+void hs_tracking_set(int on);
 extern struct hs_sampling hs_sampling;
 
 /*
@@ -214,14 +230,9 @@ void hs_control_poll(void);
  * is taken and there is nothing else to do. 0: let the tracker decide (it also draws the
  * countdown when it runs out). Inline so that the hooks skip the call.
  */
-static inline int hs_sample_skip_as(size_t size, int may_poll)
+static inline int hs_sample_take(struct hs_thread *t, size_t size, int may_poll)
 {
-	struct hs_thread *t = &hs_self;
-
-	if (!atomic_load_explicit(&hs_sampling.interval, memory_order_relaxed))
-		return 0;
-	if (t->sample_gen != atomic_load_explicit(&hs_sampling.gen, memory_order_relaxed) + 1 ||
-	    t->sample_left <= (int64_t)size)
+	if (t->sample_left <= (int64_t)size)
 		return 0;
 	/* the tracker's tick rarely runs when sampling: poll every 256 skipped calls */
 	if (hs_unlikely(!((t->skipped + 1) & 255))) {
@@ -237,7 +248,13 @@ static inline int hs_sample_skip_as(size_t size, int may_poll)
 
 static inline int hs_sample_skip(size_t size)
 {
-	return hs_sample_skip_as(size, 1);
+	struct hs_thread *t = &hs_self;
+
+	if (!atomic_load_explicit(&hs_sampling.interval, memory_order_relaxed) ||
+	    t->sample_gen != hs_sample_tag(atomic_load_explicit(&hs_sampling.gen,
+								 memory_order_relaxed)))
+		return 0;
+	return hs_sample_take(t, size, 1);
 }
 
 /* 1 when sampling is on and p was certainly never sampled: free it without the tracker. */
@@ -267,7 +284,10 @@ static inline int hs_should_track(void)
  */
 static inline int hs_fast_alloc(size_t size)
 {
-	return !hs_opt.check && hs_should_track() && hs_sample_skip_as(size, 0);
+	struct hs_thread *t = &hs_self;
+
+	return t->sample_gen == atomic_load_explicit(&hs_sampling.fast, memory_order_relaxed) &&
+	       !t->internal && hs_sample_take(t, size, 0);
 }
 
 /* a block that was never sampled (free(NULL) included), not the bootstrap allocator's. */

@@ -45,19 +45,19 @@ HS_EXPORT int jhook_init(int tail_num)
 
 HS_EXPORT void jhook_uninit(void)
 {
-	atomic_store(&hs_state.tracking, 0);
+	hs_tracking_set(0);
 }
 
 HS_EXPORT void jhook_start(void)
 {
 	hs_tracker_reset(hs_tracker_sample_interval());
-	atomic_store(&hs_state.tracking, 1);
+	hs_tracking_set(1);
 }
 
 /* jhook: stopping clears everything recorded. */
 HS_EXPORT void jhook_stop(void)
 {
-	atomic_store(&hs_state.tracking, 0);
+	hs_tracking_set(0);
 	hs_tracker_reset(hs_tracker_sample_interval());
 }
 

@@ -185,7 +185,7 @@ static int cmd_start(void)
 	if (atomic_load(&hs_state.tracking))
 		return 0;
 	hs_tracker_reset(hs_tracker_sample_interval());
-	atomic_store(&hs_state.tracking, 1);
+	hs_tracking_set(1);
 	return 0;
 }
 
@@ -210,7 +210,7 @@ static int cmd_record(const char *path)
 		return err;
 	window_prev_tracking = atomic_load(&hs_state.tracking);
 	hs_tracker_reset(hs_tracker_sample_interval());
-	atomic_store(&hs_state.tracking, 1);
+	hs_tracking_set(1);
 	return 0;
 }
 
@@ -218,7 +218,7 @@ static int cmd_record_stop(void)
 {
 	int err = hs_writer_snapshot(HSR_REASON_COMMAND, "record-stop", 1);
 
-	atomic_store(&hs_state.tracking, window_prev_tracking);
+	hs_tracking_set(window_prev_tracking);
 	if (hs_writer_restore() < 0)
 		return -ENOENT;
 	hs_tracker_reset(hs_tracker_sample_interval());
@@ -272,7 +272,7 @@ static int run_command(const char *line, struct hs_fmt *f)
 	if (is_cmd(line, "start"))
 		return cmd_start();
 	if (is_cmd(line, "stop")) {
-		atomic_store(&hs_state.tracking, 0);
+		hs_tracking_set(0);
 		return 0;
 	}
 	if (is_cmd(line, "sample"))

@@ -49,7 +49,7 @@ void hs_fail(const char *what)
 {
 	int expected = 0;
 
-	atomic_store(&hs_state.tracking, 0);
+	hs_tracking_set(0);
 	if (!atomic_compare_exchange_strong(&hs_state.failed, &expected, 1))
 		return;
 	hs_say(what);
@@ -180,7 +180,7 @@ void hs_init(void)
 		return;
 	}
 	atomic_store(&hs_state.pid, getpid());
-	atomic_store(&hs_state.tracking, hs_opt.start_tracking);
+	hs_tracking_set(hs_opt.start_tracking);
 	atomic_store_explicit(&hs_state.initialized, 1, memory_order_release);
 	if (hs_control_start() < 0)
 		hs_say("cannot start the control thread; checkpoints by signal, time and command are off");

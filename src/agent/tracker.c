@@ -67,7 +67,7 @@ static inline int sampling(void)
 	return atomic_load_explicit(&hs_sampling.interval, memory_order_relaxed) != 0;
 }
 
-struct hs_sampling hs_sampling;
+struct hs_sampling hs_sampling = { .fast = HS_SAMPLE_NO_FAST };
 
 #define TIMELINE_CAP 4096
 
@@ -79,6 +79,22 @@ static struct {
 	struct hs_timeline_point *pts;
 } tl;
 
+/* hs_sampling.fast from the state it sums up (agent.h). */
+static void sampling_refresh(void)
+{
+	uint32_t fast = HS_SAMPLE_NO_FAST;
+
+	if (atomic_load(&hs_state.tracking) && atomic_load(&hs_sampling.interval) && !hs_opt.check)
+		fast = hs_sample_tag(atomic_load(&hs_sampling.gen));
+	atomic_store(&hs_sampling.fast, fast);
+}
+
+void hs_tracking_set(int on)
+{
+	atomic_store(&hs_state.tracking, on);
+	sampling_refresh();
+}
+
 int hs_tracker_init(void)
 {
 	tl.pts = hs_arena_map(TIMELINE_CAP * sizeof(*tl.pts));
@@ -89,6 +105,7 @@ int hs_tracker_init(void)
 	atomic_store(&hs_sampling.interval, hs_opt.sample);
 	atomic_store(&peak.max_size, UINT64_MAX);
 	atomic_store(&peak.total_at, UINT64_MAX);
+	sampling_refresh();
 	return 0;
 }
 
@@ -520,8 +537,8 @@ static inline int sampled(struct hs_thread *t, uint64_t size)
 	if (!interval)
 		return 1;
 	gen = atomic_load_explicit(&hs_sampling.gen, memory_order_relaxed);
-	if (hs_unlikely(t->sample_gen != gen + 1)) {
-		t->sample_gen = gen + 1;
+	if (hs_unlikely(t->sample_gen != hs_sample_tag(gen))) {
+		t->sample_gen = hs_sample_tag(gen);
 		if (!t->rng) {
 			t->rng = (uintptr_t)t ^ hs_now_ns();
 			t->coin = t->rng * 0xd1342543de82ef95ull;
@@ -731,6 +748,8 @@ void hs_tracker_reset(uint64_t sample_interval)
 {
 	uint32_t id, max = hs_stacktab_max_id();
 
+	/* no fast path while the state changes */
+	atomic_store(&hs_sampling.fast, HS_SAMPLE_NO_FAST);
 	atomic_fetch_add(&hs_sampling.gen, 1);
 	atomic_store(&hs_sampling.interval, sample_interval);
 	for (id = 1; id <= max + 1; id++) {
@@ -754,6 +773,7 @@ void hs_tracker_reset(uint64_t sample_interval)
 		hs_cpu_relax();
 	tl.n = 0;
 	atomic_flag_clear_explicit(&tl.lock, memory_order_release);
+	sampling_refresh();
 }
 
 void hs_tracker_set_limits(uint64_t min_size, uint64_t max_size)

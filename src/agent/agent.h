@@ -71,6 +71,7 @@ struct hs_options {
 	uint64_t check_interval_ns;	/* HEAPSCOPE_CHECK_INTERVAL: periodic full checks */
 	uint64_t autosave_ns;		/* HEAPSCOPE_AUTOSAVE: periodic writes for crash safety */
 	int crash_handler;		/* HEAPSCOPE_CRASH_HANDLER: write on fatal signals */
+	int term_handler;		/* HEAPSCOPE_TERM_HANDLER: write on SIGTERM and such */
 	uint64_t control_delay_ns;	/* HEAPSCOPE_CONTROL_DELAY: when the thread starts */
 	int leak_check;			/* HEAPSCOPE_LEAK_CHECK: 0 none, 1 summary, 2 full */
 	int scan_signal;		/* HEAPSCOPE_SCAN_SIGNAL: stops threads for a scan */
@@ -226,9 +227,9 @@ static inline _Atomic uint16_t *hs_sample_filter_slot(uintptr_t p)
 void hs_control_poll(void);
 
 /*
- * 1 when sampling is on and an allocation of `size` is not a sample point: the countdown
- * is taken and there is nothing else to do. 0: let the tracker decide (it also draws the
- * countdown when it runs out). Inline so that the hooks skip the call.
+ * The countdown of a thread whose tag is current: 1 when an allocation of `size` is not a
+ * sample point (the bytes are taken off), 0 when it is (the tracker draws the next
+ * countdown) or when the poll every 256 skipped calls is due and the caller may not poll.
  */
 static inline int hs_sample_take(struct hs_thread *t, size_t size, int may_poll)
 {
@@ -246,6 +247,11 @@ static inline int hs_sample_take(struct hs_thread *t, size_t size, int may_poll)
 	return 1;
 }
 
+/*
+ * 1 when sampling is on and an allocation of `size` is not a sample point: the countdown
+ * is taken and there is nothing else to do. 0: let the tracker decide (it also draws the
+ * countdown when it runs out). Inline so that the hooks skip the call.
+ */
 static inline int hs_sample_skip(size_t size)
 {
 	struct hs_thread *t = &hs_self;

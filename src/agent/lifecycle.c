@@ -18,6 +18,7 @@
 #include "dmabuf.h"
 #include "fmt.h"
 #include "heaps.h"
+#include "hooks_sig.h"
 #include "heapscope.h"
 #include "hsr_format.h"
 #include "leakscan.h"
@@ -92,15 +93,14 @@ static void atfork_child(void)
  * signal do what it would have done (the handler is reset on entry and the signal raised
  * again, so the process dies of it as it would have).
  */
-static void on_fatal_signal(int sig, siginfo_t *si, void *uc)
+void hs_write_on_signal(int sig)
 {
 	char msg[64] = "terminated by signal ";
 	struct hs_fmt f = { msg, sizeof(msg), strlen(msg) };
 	int expected = 0;
 
-	hs_check_fault(sig, si, uc);	/* a guard-page fault is reported as a heap error */
 	hs_fmt_uint(&f, (uint64_t)sig);
-	if (atomic_load(&hs_state.pid) == getpid() &&
+	if (atomic_load(&hs_state.initialized) && atomic_load(&hs_state.pid) == getpid() &&
 	    atomic_compare_exchange_strong(&hs_state.finished, &expected, 1)) {
 		hs_self.internal++;
 		hs_writer_message(HSR_MSG_ERROR, msg);
@@ -108,6 +108,12 @@ static void on_fatal_signal(int sig, siginfo_t *si, void *uc)
 		hs_control_stop();
 		hs_self.internal--;
 	}
+}
+
+static void on_fatal_signal(int sig, siginfo_t *si, void *uc)
+{
+	hs_check_fault(sig, si, uc);	/* a guard-page fault is reported as a heap error */
+	hs_write_on_signal(sig);
 	if (si->si_code <= 0)	/* sent, not raised by a fault: send it again */
 		raise(sig);
 }
@@ -162,6 +168,10 @@ static int init_parts(void)
 	real_exit = next_fn("_exit");	/* now: a forked child must not need the loader */
 	if (hs_opt.crash_handler)
 		install_fatal_handlers();
+#ifndef HEAPSCOPE_WRAP
+	if (hs_opt.term_handler)
+		hs_term_handlers_install();
+#endif
 	return 0;
 }
 

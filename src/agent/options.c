@@ -49,6 +49,7 @@ static const struct opt_def options[] = {
 	{ "HEAPSCOPE_CHECK_INTERVAL", OPT_DURATION, &hs_opt.check_interval_ns, 0, 0, UINT64_MAX },
 	{ "HEAPSCOPE_AUTOSAVE", OPT_DURATION, &hs_opt.autosave_ns, 0, 0, UINT64_MAX },
 	{ "HEAPSCOPE_CRASH_HANDLER", OPT_BOOL, &hs_opt.crash_handler, 0, 0, 1 },
+	{ "HEAPSCOPE_TERM_HANDLER", OPT_BOOL, &hs_opt.term_handler, 0, 0, 1 },
 	{ "HEAPSCOPE_CONTROL_DELAY", OPT_DURATION, &hs_opt.control_delay_ns, 0, 0, UINT64_MAX },
 	/* The names of the hook libraries heapscope replaces (docs/AGENT.md, "Compatibility"). */
 	{ "BACKTRACE_MIN_SIZE", OPT_SIZE, &hs_opt.min_stack_size, 0, 0, UINT64_MAX },
@@ -173,6 +174,7 @@ void hs_options_load(void)
 	hs_opt.autosave_ns = 2000000000ull;
 	hs_opt.control_delay_ns = 1000000000ull;
 	hs_opt.crash_handler = 1;
+	hs_opt.term_handler = 1;
 	hs_opt.start_tracking = 1;
 	hs_opt.timeline_ns = 10 * 1000000ull;
 	hs_opt.max_stacks = 1u << 20;

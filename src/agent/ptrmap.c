@@ -208,14 +208,16 @@ void hs_ptrmap_prefetch(uintptr_t p)
 {
 	uint64_t h;
 	struct shard *s;
+	struct entry *tab;
 	uint32_t cap;
 
 	p = (uintptr_t)((uint64_t)p & ADDR_MASK);
 	h = mix(p);
 	s = shard_of(h);
 	cap = __atomic_load_n(&s->cap, __ATOMIC_RELAXED);
-	if (cap)
-		__builtin_prefetch(&s->tab[(uint32_t)h & (cap - 1)], 1);
+	tab = __atomic_load_n(&s->tab, __ATOMIC_RELAXED);
+	if (cap && tab)
+		__builtin_prefetch(&tab[(uint32_t)h & (cap - 1)], 1);	/* never faults */
 }
 
 /* Backward-shift deletion: pull later members of the probe run into the hole. */

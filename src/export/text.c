@@ -5,6 +5,7 @@
  * start outwards (_start, __libc_start_main) are left out, files are shown by base name.
  * Colour is at most bold headings, and only when the caller says so.
  */
+#define _GNU_SOURCE	/* sigabbrev_np */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -123,9 +124,16 @@ static void summary_notes(FILE *out, const struct hs_report *r)
 			hs_human_count(c, rec->end.dropped));
 	for (size_t i = 0; i < rec->nmessages && shown < 5; i++) {
 		const struct hsr_message *m = &rec->messages[i];
+		int sig;
 
 		if (m->level < HSR_MSG_WARNING)
 			continue;
+		if (sscanf(m->text, "terminated by signal %d", &sig) == 1 && sig > 0 && sig < 65) {
+			/* how the program ended, not a failure of the agent */
+			fprintf(out, "  terminated by signal %d (SIG%s)\n", sig,
+				sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+			continue;
+		}
 		fprintf(out, "  agent %s: %s\n", m->level == HSR_MSG_ERROR ? "error" : "warning",
 			m->text);
 		shown++;

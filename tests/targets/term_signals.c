@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: MIT
+/*
+ * What a program sees of the agent's handler for termination signals (hooks_sig.c).
+ * Usage: term_signals view | wait
+ *   view: asks for and sets the actions of SIGTERM, SIGINT, SIGHUP and SIGALRM with
+ *         sigaction() and signal() and prints what it finds; raises SIGINT under its own
+ *         handler and SIGHUP ignored; must print the same with and without the agent.
+ *   wait: leaks 100 blocks of 1000 bytes in leak_on_term(), prints "ready PID" and waits
+ *         for a signal, which is to kill it (every action is the default).
+ * See tests/integration/t1025-term-signals.py.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t got;
+static void *volatile sink[100];
+
+static void on_int(int sig)
+{
+	got = sig;
+}
+
+static int is_dfl(int sig)
+{
+	struct sigaction cur;
+
+	if (sigaction(sig, NULL, &cur) != 0)
+		return -1;
+	return cur.sa_handler == SIG_DFL && !(cur.sa_flags & SA_SIGINFO);
+}
+
+static void view(void)
+{
+	struct sigaction sa, old;
+	void (*prev)(int);
+
+	printf("SIGTERM dfl=%d\n", is_dfl(SIGTERM));
+	sigaction(SIGTERM, NULL, &old);
+	printf("SIGTERM flags=%d\n", old.sa_flags & (SA_SIGINFO | SA_RESTART | SA_RESETHAND));
+	prev = signal(SIGINT, on_int);
+	printf("signal(SIGINT) was dfl=%d\n", prev == SIG_DFL);
+	printf("SIGINT dfl=%d\n", is_dfl(SIGINT));
+	raise(SIGINT);
+	printf("handled %s\n", got == SIGINT ? "SIGINT" : "nothing");
+	prev = signal(SIGINT, SIG_DFL);
+	printf("back to dfl: was on_int=%d\n", prev == on_int);
+	printf("SIGINT dfl=%d\n", is_dfl(SIGINT));
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGHUP, &sa, &old);
+	printf("SIGHUP was dfl=%d\n", old.sa_handler == SIG_DFL);
+	raise(SIGHUP);
+	printf("SIGHUP ignored\n");
+	sigaction(SIGHUP, NULL, &old);
+	printf("SIGHUP ign=%d\n", old.sa_handler == SIG_IGN);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGALRM, &sa, &old);
+	printf("SIGALRM set dfl, was dfl=%d, now dfl=%d\n", old.sa_handler == SIG_DFL,
+	       is_dfl(SIGALRM));
+	printf("view done\n");
+}
+
+__attribute__((noinline)) static void leak_on_term(void)
+{
+	for (int i = 0; i < 100; i++) {
+		sink[i] = malloc(1000);
+		memset(sink[i], i, 1000);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 2 && !strcmp(argv[1], "view")) {
+		view();
+		return 0;
+	}
+	if (argc == 2 && !strcmp(argv[1], "wait")) {
+		leak_on_term();
+		printf("ready %d\n", (int)getpid());
+		fflush(stdout);
+		for (;;)
+			pause();
+	}
+	fprintf(stderr, "usage: term_signals view | wait\n");
+	return 2;
+}

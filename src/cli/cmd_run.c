@@ -429,7 +429,7 @@ static void become_waiter(int argc, char **argv, const char *session, int err_fd
 	if (!slash)
 		return;
 	snprintf(waiter, sizeof(waiter), "%.*s/heapscope-wait", (int)(slash - self), self);
-	args = calloc((size_t)argc + 8, sizeof(*args));
+	args = calloc((size_t)argc + 9, sizeof(*args));	/* 9 of ours, argc - 1, NULL */
 	if (!args)
 		return;
 	snprintf(pid, sizeof(pid), "%ld", (long)child_pid);

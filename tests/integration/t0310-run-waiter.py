@@ -9,25 +9,40 @@ import time
 from hstest import Env, eq, check, finish
 
 env = Env()
-rec = os.path.join(env.tmp, "sleep.hsr")
-p = subprocess.Popen([env.heapscope, "run", "-o", rec, "--", "sleep", "3"],
-                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=env.tmp)
-exe, rss = None, None
-for _ in range(100):		# until the exec has happened (within a few ms)
-    time.sleep(0.02)
-    try:
-        exe = os.readlink("/proc/%d/exe" % p.pid)
-        if exe.endswith("/heapscope-wait"):
-            with open("/proc/%d/status" % p.pid) as f:
-                rss = [int(l.split()[1]) for l in f if l.startswith("VmRSS:")][0]
-            break
-    except OSError:
-        pass
-check(exe is not None and exe.endswith("/heapscope-wait"),
-      "run waits as heapscope-wait (%s)" % exe)
-check(rss is not None and rss < 2048, "the waiter's RSS %s kB is under 2 MB" % rss)
-check(b"LD_PRELOAD" not in open("/proc/%d/environ" % p.pid, "rb").read(),
-      "the waiter runs without the agent preloaded")
+
+
+def waits_as_waiter(argv, name):
+    """Start `heapscope run -- argv`; check what it is while the program runs."""
+    rec = os.path.join(env.tmp, name + ".hsr")
+    p = subprocess.Popen([env.heapscope, "run", "-o", rec, "--"] + argv,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=env.tmp)
+    exe, rss = None, None
+    for _ in range(100):		# until the exec has happened (within a few ms)
+        time.sleep(0.02)
+        try:
+            exe = os.readlink("/proc/%d/exe" % p.pid)
+            if exe.endswith("/heapscope-wait"):
+                with open("/proc/%d/status" % p.pid) as f:
+                    rss = [int(l.split()[1]) for l in f if l.startswith("VmRSS:")][0]
+                break
+        except OSError:
+            pass
+    check(exe is not None and exe.endswith("/heapscope-wait"),
+          "%s: run waits as heapscope-wait (%s)" % (name, exe))
+    check(rss is not None and rss < 2048, "%s: the waiter's RSS %s kB is under 2 MB"
+          % (name, rss))
+    check(b"LD_PRELOAD" not in open("/proc/%d/environ" % p.pid, "rb").read(),
+          "%s: the waiter runs without the agent preloaded" % name)
+    return p
+
+
+# An odd and an even number of arguments: the waiter's argument list once lacked its NULL
+# terminator, which a calloc'd block's padding word hid for one parity (the exec failed
+# with EFAULT and `run` waited as itself, with the CLI's RSS).
+p = waits_as_waiter(["sleep", "1", "2"], "three")
+p.send_signal(signal.SIGTERM)
+p.communicate(timeout=30)
+p = waits_as_waiter(["sleep", "3"], "two")
 p.send_signal(signal.SIGTERM)	# passed on to the program
 out, err = p.communicate(timeout=30)
 eq(p.returncode, 128 + signal.SIGTERM, "a SIGTERM passed on: the program's status")

@@ -186,7 +186,8 @@ struct hs_sampling {
 	_Atomic uint64_t interval;
 	_Atomic uint32_t gen;
 	/* the hooks' one test: hs_sample_tag(gen) while tracking and sampling, without check
-	   mode; HS_SAMPLE_NO_FAST otherwise (hs_tracking_set and the tracker keep it so) */
+	   mode; HS_FAST_TRACKING_OFF while not tracking; HS_SAMPLE_NO_FAST otherwise
+	   (hs_tracking_set and the tracker keep it so) */
 	_Atomic uint32_t fast;
 	_Atomic uint16_t *filter;
 };
@@ -199,6 +200,8 @@ static inline uint32_t hs_sample_tag(uint32_t gen)
 
 /* hs_sampling.fast when the fast path is off: no thread's tag (0 before its first draw). */
 #define HS_SAMPLE_NO_FAST 2u
+/* hs_sampling.fast while tracking is off (not in check mode): every hooked call forwards. */
+#define HS_FAST_TRACKING_OFF 4u
 
 /* Turn tracking on or off (every change goes through here: it keeps hs_sampling.fast). */
 void hs_tracking_set(int on);
@@ -286,20 +289,30 @@ static inline int hs_should_track(void)
  * sample point only forwards it: a tail call, with no frame of its own and nothing to do
  * after (the hooks' slow paths decide again and do everything else). Sampling on (so the
  * agent has started and the real functions are known), no check mode, and then:
- * an allocation of `size` that the countdown skips, by a thread the agent tracks;
+ * an allocation of `size` that the countdown skips, by a thread the agent tracks, or any
+ * allocation while tracking is off;
  */
 static inline int hs_fast_alloc(size_t size)
 {
 	struct hs_thread *t = &hs_self;
+	uint32_t fast = atomic_load_explicit(&hs_sampling.fast, memory_order_relaxed);
 
-	return t->sample_gen == atomic_load_explicit(&hs_sampling.fast, memory_order_relaxed) &&
-	       !t->internal && hs_sample_take(t, size, 0);
+	if (fast == HS_FAST_TRACKING_OFF)
+		return 1;	/* stopped tracking costs next to nothing */
+	return t->sample_gen == fast && !t->internal && hs_sample_take(t, size, 0);
 }
 
-/* a block that was never sampled (free(NULL) included), not the bootstrap allocator's. */
+/*
+ * a block that was never sampled (free(NULL) included), or any block while tracking is
+ * off; not the bootstrap allocator's.
+ */
 static inline int hs_fast_free(void *p)
 {
-	return !hs_opt.check && hs_sample_free_skip(p) && !hs_bootstrap_owns(p);
+	if (hs_bootstrap_owns(p))
+		return 0;
+	return atomic_load_explicit(&hs_sampling.fast, memory_order_relaxed) ==
+		       HS_FAST_TRACKING_OFF ||
+	       (!hs_opt.check && hs_sample_free_skip(p));
 }
 
 #endif

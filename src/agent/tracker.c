@@ -84,7 +84,12 @@ static void sampling_refresh(void)
 {
 	uint32_t fast = HS_SAMPLE_NO_FAST;
 
-	if (atomic_load(&hs_state.tracking) && atomic_load(&hs_sampling.interval) && !hs_opt.check)
+	if (hs_opt.check)
+		;	/* every call goes by the checks */
+	else if (!atomic_load(&hs_state.tracking))
+		fast = hs_real.malloc && hs_real.free && hs_real.calloc && hs_real.realloc
+			       ? HS_FAST_TRACKING_OFF : HS_SAMPLE_NO_FAST;
+	else if (atomic_load(&hs_sampling.interval))
 		fast = hs_sample_tag(atomic_load(&hs_sampling.gen));
 	atomic_store(&hs_sampling.fast, fast);
 }

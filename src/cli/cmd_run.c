@@ -475,20 +475,38 @@ static int resume_result(const char *result, const char *program)
 static int launch(int run_argc, char **run_argv, const char *session, char **argv)
 {
 	struct sigaction ign = { .sa_handler = SIG_IGN }, fwd = { .sa_handler = forward_signal };
+	struct sigaction old_int, old_quit;
+	sigset_t held, old_mask;
 	int status, err_pipe[2], err = 0;
 	ssize_t n;
 
 	if (pipe2(err_pipe, O_CLOEXEC) < 0)
 		return 127;
 	fflush(NULL);
+	/*
+	 * From before the fork on, a Ctrl-C or a SIGTERM meant for the program must not find
+	 * this side without its dispositions, through the exec into heapscope-wait too: SIGINT
+	 * and SIGQUIT ignored (exec keeps that), SIGTERM and SIGHUP held back (exec keeps the
+	 * mask) until a handler is there to pass them on. The child puts back what it had.
+	 */
+	sigemptyset(&held);
+	sigaddset(&held, SIGTERM);
+	sigaddset(&held, SIGHUP);
+	sigaction(SIGINT, &ign, &old_int);
+	sigaction(SIGQUIT, &ign, &old_quit);
+	sigprocmask(SIG_BLOCK, &held, &old_mask);
 	child_pid = fork();
 	if (child_pid < 0) {
 		fprintf(stderr, "heapscope: cannot fork: %s\n", strerror(errno));
+		sigprocmask(SIG_SETMASK, &old_mask, NULL);
 		return 127;
 	}
 	if (child_pid == 0) {
 		char pid[32];
 
+		sigaction(SIGINT, &old_int, NULL);
+		sigaction(SIGQUIT, &old_quit, NULL);
+		sigprocmask(SIG_SETMASK, &old_mask, NULL);
 		close(err_pipe[0]);
 		snprintf(pid, sizeof(pid), "%ld", (long)getpid());
 		setenv("HEAPSCOPE_ROOT_PID", pid, 1);
@@ -500,10 +518,9 @@ static int launch(int run_argc, char **run_argv, const char *session, char **arg
 	}
 	close(err_pipe[1]);
 	become_waiter(run_argc, run_argv, session, err_pipe[0]);
-	sigaction(SIGINT, &ign, NULL);
-	sigaction(SIGQUIT, &ign, NULL);
 	sigaction(SIGTERM, &fwd, NULL);
 	sigaction(SIGHUP, &fwd, NULL);
+	sigprocmask(SIG_UNBLOCK, &held, NULL);
 	n = read(err_pipe[0], &err, sizeof(err));
 	close(err_pipe[0]);
 	while (waitpid(child_pid, &status, 0) < 0 && errno == EINTR)

@@ -8,7 +8,8 @@
  *
  *   heapscope-wait PID ERRFD CLI ARG...
  *
- * waits for PID (SIGINT and SIGQUIT ignored, as by a shell; SIGTERM and SIGHUP passed on),
+ * waits for PID (SIGINT and SIGQUIT ignored, as by a shell; SIGTERM and SIGHUP passed on;
+ * the CLI ignored and held those back from before its fork, so none is missed in between),
  * reads from ERRFD the errno of a failed exec (nothing when the program started), then
  * execs CLI with ARG..., where the argument "@RESULT@" becomes "e<errno>" or "s<status>"
  * (the wait status). If that exec fails, the status is passed through here.
@@ -42,6 +43,7 @@ int main(int argc, char **argv)
 	struct sigaction ign = { .sa_handler = SIG_IGN }, fwd = { .sa_handler = forward_signal };
 	char result[32];
 	int status = 0, err = 0, fd;
+	sigset_t held;
 	ssize_t n;
 
 	if (argc < 4) {
@@ -54,6 +56,10 @@ int main(int argc, char **argv)
 	sigaction(SIGQUIT, &ign, NULL);
 	sigaction(SIGTERM, &fwd, NULL);
 	sigaction(SIGHUP, &fwd, NULL);
+	sigemptyset(&held);	/* held back by the CLI from before the fork to here */
+	sigaddset(&held, SIGTERM);
+	sigaddset(&held, SIGHUP);
+	sigprocmask(SIG_UNBLOCK, &held, NULL);
 	do
 		n = read(fd, &err, sizeof(err));
 	while (n < 0 && errno == EINTR);

@@ -81,7 +81,8 @@ for name, sig, group in (("term", signal.SIGTERM, False), ("ctrl-c", signal.SIGI
        "%s: the 100 blocks it allocated before the signal" % name)
 
 # Off: the program dies as before, and nothing was written yet.
-rec, err = killed("off", signal.SIGTERM, False, {"HEAPSCOPE_TERM_HANDLER": "0"})
+rec, err = killed("off", signal.SIGTERM, False, {"HEAPSCOPE_TERM_HANDLER": "0",
+                                                 "HEAPSCOPE_AUTOSAVE": "0"})
 check("wrote no recording" in err, "HEAPSCOPE_TERM_HANDLER=0: no recording: %r" % err)
 
 # --- python3: its own SIGINT handler, and a SIGTERM that kills it --------------------------

@@ -151,15 +151,19 @@ static void leave(const sigset_t *saved)
 	pthread_sigmask(SIG_SETMASK, saved, NULL);
 }
 
-HS_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+HS_EXPORT int sigaction(int sig, const struct sigaction *act_in, struct sigaction *old)
 {
-	struct sigaction prev;
+	struct sigaction prev, copy, *act = NULL;
 	sigset_t saved;
 	int ret = 0;
 
 	if (sig <= 0 || sig >= NSIG || !hs_opt.term_handler || !is_term_sig(sig) ||
 	    sig == hs_opt.checkpoint_signal || hs_self.internal)
-		return hs_sigaction(sig, act, old);
+		return hs_sigaction(sig, act_in, old);
+	if (act_in) {
+		copy = *act_in;	/* old may be the same memory */
+		act = &copy;
+	}
 	enter(&saved);
 	if (atomic_load(&S.ours[sig]) && !still_ours(sig))
 		atomic_store(&S.ours[sig], 0);	/* changed around us: step aside */

@@ -36,7 +36,9 @@ def run(argv, extra, **kw):
 # --- what the program sees: the same with and without the agent -------------------------
 expected = ("SIGTERM dfl=1\nSIGTERM flags=0\nsignal(SIGINT) was dfl=1\nSIGINT dfl=0\n"
             "handled SIGINT\nback to dfl: was on_int=1\nSIGINT dfl=1\nSIGHUP was dfl=1\n"
-            "SIGHUP ignored\nSIGHUP ign=1\nSIGALRM set dfl, was dfl=1, now dfl=1\nview done\n")
+            "SIGHUP ignored\nSIGHUP ign=1\nSIGALRM set dfl, was dfl=1, now dfl=1\n"
+            "SIGQUIT was dfl=1\nSIGQUIT now on_int=1\nSIGQUIT back, was on_int=1, now dfl=1\n"
+            "view done\n")
 plain = run([prog, "view"], {})
 eq((plain.returncode, plain.stdout.decode()), (0, expected), "view without the agent")
 under = run([prog, "view"], {"LD_PRELOAD": env.agent,

@@ -60,6 +60,15 @@ static void view(void)
 	sigaction(SIGALRM, &sa, &old);
 	printf("SIGALRM set dfl, was dfl=%d, now dfl=%d\n", old.sa_handler == SIG_DFL,
 	       is_dfl(SIGALRM));
+	sa.sa_handler = on_int;		/* the new and the old action in the same memory */
+	sigaction(SIGQUIT, &sa, &sa);
+	printf("SIGQUIT was dfl=%d\n", sa.sa_handler == SIG_DFL);
+	sigaction(SIGQUIT, NULL, &old);
+	printf("SIGQUIT now on_int=%d\n", old.sa_handler == on_int);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGQUIT, &sa, &sa);
+	printf("SIGQUIT back, was on_int=%d, now dfl=%d\n", sa.sa_handler == on_int,
+	       is_dfl(SIGQUIT));
 	printf("view done\n");
 }
 

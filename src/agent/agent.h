@@ -168,6 +168,7 @@ struct hs_block_info {
 	size_t size;
 	struct hs_stack *stack;
 	int halves;	/* sampling: the halves of the samples it is in (tracker.c) */
+	uintptr_t addr;	/* where it was: its sampling weights depend on it */
 };
 void hs_track_forget(void *p, struct hs_block_info *out);
 void hs_track_restore(void *p, const struct hs_block_info *info);

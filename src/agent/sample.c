@@ -104,9 +104,19 @@ unsigned hs_sample_halves(uint64_t size, uint64_t interval, uint64_t *state)
 	return u < both + one ? 1 : 2;
 }
 
-void hs_sample_weight(uint64_t size, uint64_t interval, uint64_t *calls, uint64_t *bytes)
+/* v rounded down or up, up with probability frac(v), by the uniform u in [0, 1). */
+static uint64_t round_random(double v, double u)
+{
+	uint64_t n = (uint64_t)v;
+
+	return n + (u < v - (double)n);
+}
+
+void hs_sample_weight(uint64_t size, uint64_t interval, uint64_t key, uint64_t *calls,
+		      uint64_t *bytes)
 {
 	double x = (double)size / (double)interval, p;
+	uint64_t h = key ^ size * 0xd6e8feb86659fd93ull, r;	/* a generator seeded by both */
 
 	if (x < 1e-6)
 		p = x * (1 - x / 2);	/* 1 - exp(-x) without cancellation */
@@ -117,6 +127,8 @@ void hs_sample_weight(uint64_t size, uint64_t interval, uint64_t *calls, uint64_
 		*bytes = interval;
 		return;
 	}
-	*calls = (uint64_t)(1 / p + 0.5);
-	*bytes = (uint64_t)((double)size / p + 0.5);
+	r = splitmix(&h);
+	*calls = round_random(1 / p, (double)(r >> 11) * (1.0 / 9007199254740992.0));
+	r = splitmix(&h);
+	*bytes = round_random((double)size / p, (double)(r >> 11) * (1.0 / 9007199254740992.0));
 }

@@ -23,7 +23,13 @@ int64_t hs_sample_next(uint64_t *rng, uint64_t interval);
 unsigned hs_sample_halves(uint64_t size, uint64_t interval, uint64_t *state);
 
 
-/* Estimated calls and bytes that one sampled block of `size` stands for. */
-void hs_sample_weight(uint64_t size, uint64_t interval, uint64_t *calls, uint64_t *bytes);
+/*
+ * Estimated calls and bytes that one sampled block of `size` stands for: 1/p and size/p
+ * for p its probability of being sampled, rounded to an integer down or up at random
+ * (so the rounding adds no bias: 1/p is 32.5 for 8 bytes at 256), by a hash of `key`, the
+ * block's address: the same block gets the same weight at its allocation and its free.
+ */
+void hs_sample_weight(uint64_t size, uint64_t interval, uint64_t key, uint64_t *calls,
+		      uint64_t *bytes);
 
 #endif

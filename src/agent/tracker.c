@@ -297,15 +297,16 @@ struct weight {
 	uint64_t calls;
 	uint64_t bytes;
 	uint64_t size;		/* the block's own */
+	uintptr_t addr;		/* and its address: the key of its weights' rounding */
 };
 
-static inline struct weight weigh(uint64_t size)
+static inline struct weight weigh(uint64_t size, const void *addr)
 {
-	struct weight w = { 1, size, size };
+	struct weight w = { 1, size, size, (uintptr_t)addr };
 	uint64_t interval = atomic_load_explicit(&hs_sampling.interval, memory_order_relaxed);
 
 	if (interval)
-		hs_sample_weight(size, interval, &w.calls, &w.bytes);
+		hs_sample_weight(size, interval, w.addr, &w.calls, &w.bytes);
 	return w;
 }
 
@@ -322,7 +323,7 @@ static void account_half(struct hs_stack *s, struct weight w, int halves, int si
 		return;
 	/* in one half, a block stands for what it does when sampling at twice the interval */
 	hs_sample_weight(w.size, 2 * atomic_load_explicit(&hs_sampling.interval,
-							  memory_order_relaxed), &calls, &bytes);
+							  memory_order_relaxed), w.addr, &calls, &bytes);
 	b = sign * (int64_t)bytes;
 	if (halves & HALF_EST) {
 		atomic_fetch_add_explicit(&s->half_bytes, (uint64_t)b, memory_order_relaxed);
@@ -410,7 +411,7 @@ static void map_insert(void *p, uint64_t size, struct hs_stack *s, int halves)
 		return;
 	os = stack_by_id(old.id);
 	if (os)
-		account_free(os, weigh(old.size), 0, (int)old.halves);
+		account_free(os, weigh(old.size, p), 0, (int)old.halves);
 }
 
 /* Remove p from the map; 1 and its entry if it was there and counts. */
@@ -435,7 +436,7 @@ static void do_alloc(struct hs_thread *t, void *p, uint64_t size, struct hs_stac
 	uint64_t interval = atomic_load_explicit(&hs_sampling.interval, memory_order_relaxed);
 	int halves = interval ? (int)hs_sample_halves(size, interval, &t->coin) : 0;
 
-	account_alloc(s, weigh(size), halves);
+	account_alloc(s, weigh(size, p), halves);
 	map_insert(p, size, s, halves);
 	t->last_alloc = ~(uintptr_t)p;
 	timeline_tick(t);
@@ -453,7 +454,7 @@ static int do_free(struct hs_thread *t, void *p)
 		return 0;
 	s = stack_by_id(e.id);
 	if (s)
-		account_free(s, weigh(e.size), temporary, (int)e.halves);
+		account_free(s, weigh(e.size, p), temporary, (int)e.halves);
 	return 1;
 }
 
@@ -592,9 +593,9 @@ static void nested_alloc(struct hs_thread *t, void *p, uint64_t size, struct hs_
 	}
 	if (r < 0)
 		return;
-	account_alloc(s, weigh(size), 0);	/* not sampling: halves unused */
+	account_alloc(s, weigh(size, p), 0);	/* not sampling: halves unused */
 	if (r == 1 && counts(&old) && (os = stack_by_id(old.id)))
-		account_free(os, weigh(old.size), 0, 0);
+		account_free(os, weigh(old.size, p), 0, 0);
 }
 
 /* 1: done (the caller frees), 0: queued (the agent frees it later). */
@@ -611,7 +612,7 @@ static int nested_free(struct hs_thread *t, void *p, int kind)
 	if (r == -EBUSY)
 		return pending_push(t, p, (uint64_t)kind, NULL) == 0 ? 0 : 1;
 	if (r == 1 && counts(&e) && (s = stack_by_id(e.id)))
-		account_free(s, weigh(e.size), 0, (int)e.halves);
+		account_free(s, weigh(e.size, p), 0, (int)e.halves);
 	return 1;
 }
 
@@ -668,7 +669,8 @@ void hs_track_forget(void *p, struct hs_block_info *out)
 		if (r == -EBUSY)
 			pending_push(t, p, PENDING_FORGET, NULL);
 		else if (r == 1 && counts(&e))
-			*out = (struct hs_block_info){ 1, e.size, stack_by_id(e.id), (int)e.halves };
+			*out = (struct hs_block_info){ 1, e.size, stack_by_id(e.id), (int)e.halves,
+						       (uintptr_t)p };
 		return;
 	}
 	t->busy = 1;
@@ -677,6 +679,7 @@ void hs_track_forget(void *p, struct hs_block_info *out)
 		out->size = e.size;
 		out->stack = stack_by_id(e.id);
 		out->halves = (int)e.halves;
+		out->addr = (uintptr_t)p;
 	}
 	if (t->last_alloc == ~(uintptr_t)p)
 		t->last_alloc = 0;
@@ -708,7 +711,7 @@ void hs_track_restore(void *p, const struct hs_block_info *info)
 void hs_track_account_free(const struct hs_block_info *info)
 {
 	if (info->found && info->stack)
-		account_free(info->stack, weigh(info->size), 0, info->halves);
+		account_free(info->stack, weigh(info->size, (void *)info->addr), 0, info->halves);
 }
 
 void hs_tracker_totals(struct hs_totals *out)

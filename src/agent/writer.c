@@ -664,11 +664,37 @@ static int put_stacks(uint32_t max)
 	return err ? err : put_stack_epochs(max);
 }
 
+/* A uv of 10 bytes, the most one takes, to be patched in once its value is known. */
+static size_t put_uv_slot(struct hsr_buf *b)
+{
+	size_t at = b->len;
+
+	for (int i = 0; i < 10; i++)
+		hsr_put_u8(b, i < 9 ? 0x80 : 0);
+	return at;
+}
+
+static void patch_uv(struct hsr_buf *b, size_t at, uint64_t v)
+{
+	if (at + 10 > b->len)
+		return;		/* the buffer overflowed: the record is dropped anyway */
+	for (int i = 0; i < 10; i++, v >>= 7)
+		b->buf[at + i] = (uint8_t)((v & 0x7f) | (i < 9 ? 0x80 : 0));
+}
+
+/*
+ * The snapshot's totals are the sums of the stacks' figures it carries (those it lists and
+ * those the reader keeps from before), read once each: in a process that goes on
+ * allocating while it is written, totals read apart from the stacks would not add up.
+ * Stacks of other heaps are not in the totals (docs/HEAPS.md).
+ */
 static int put_snapshot(unsigned reason, const char *name, const struct hs_totals *tot,
 			uint32_t max)
 {
 	struct sparse sp;
 	uint32_t id;
+	uint64_t sum[5] = { 0 };
+	size_t at[5];
 	int err = sparse_begin(&sp, HSR_SNAPSHOT, 256 + (name ? strlen(name) : 0), 56, max);
 
 	if (err)
@@ -677,35 +703,44 @@ static int put_snapshot(unsigned reason, const char *name, const struct hs_total
 	hsr_put_uv(&sp.b, reason);
 	hsr_put_uv(&sp.b, hs_now_ns());
 	hsr_put_str(&sp.b, name);
-	hsr_put_uv(&sp.b, tot->alloc_calls);
-	hsr_put_uv(&sp.b, tot->alloc_bytes);
-	hsr_put_uv(&sp.b, tot->free_calls);
-	hsr_put_uv(&sp.b, tot->freed_bytes);
-	hsr_put_uv(&sp.b, tot->temporary);
+	for (int i = 0; i < 5; i++)
+		at[i] = put_uv_slot(&sp.b);	/* calls, bytes, frees, freed bytes, temporary */
 	hsr_put_uv(&sp.b, tot->peak_bytes);
 	hsr_put_uv(&sp.b, tot->peak_t);
 	sparse_list(&sp);
 	for (id = 1; id <= max + 1; id++) {
 		struct hs_stack *s = stack_at(id, max);
-		uint64_t calls, frees;
+		uint64_t v[5];
 
 		if (!s || !written_stack(s))
 			continue;
-		calls = atomic_load_explicit(&s->alloc_calls, memory_order_relaxed);
-		frees = atomic_load_explicit(&s->free_calls, memory_order_relaxed);
-		if (w.full ? !calls : calls == s->written_calls && frees == s->written_frees)
+		v[0] = atomic_load_explicit(&s->alloc_calls, memory_order_relaxed);
+		v[1] = atomic_load_explicit(&s->alloc_bytes, memory_order_relaxed);
+		v[2] = atomic_load_explicit(&s->free_calls, memory_order_relaxed);
+		v[3] = atomic_load_explicit(&s->freed_bytes, memory_order_relaxed);
+		v[4] = atomic_load_explicit(&s->temporary, memory_order_relaxed);
+		if (w.full ? !v[0] : v[0] == s->written_calls && v[2] == s->written_frees) {
+			/* unchanged: the reader keeps what it has, the same calls and frees
+			   (and the same bytes, but for a block whose calls were counted and
+			   bytes not yet when the stack was last written) */
+			if (!w.full && !hsr_kind_heap(s->kind))
+				for (int i = 0; i < 5; i++)
+					sum[i] += v[i];
 			continue;
-		if (!w.full) {
-			s->written_calls = calls;
-			s->written_frees = frees;
 		}
+		if (!w.full) {
+			s->written_calls = v[0];
+			s->written_frees = v[2];
+		}
+		if (!hsr_kind_heap(s->kind))
+			for (int i = 0; i < 5; i++)
+				sum[i] += v[i];
 		sparse_id(&sp, s->id);
-		hsr_put_uv(&sp.b, calls);
-		hsr_put_uv(&sp.b, atomic_load_explicit(&s->alloc_bytes, memory_order_relaxed));
-		hsr_put_uv(&sp.b, frees);
-		hsr_put_uv(&sp.b, atomic_load_explicit(&s->freed_bytes, memory_order_relaxed));
-		hsr_put_uv(&sp.b, atomic_load_explicit(&s->temporary, memory_order_relaxed));
+		for (int i = 0; i < 5; i++)
+			hsr_put_uv(&sp.b, v[i]);
 	}
+	for (int i = 0; i < 5; i++)
+		patch_uv(&sp.b, at[i], sum[i]);
 	return sparse_end(&sp, 1);
 }
 

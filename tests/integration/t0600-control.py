@@ -88,6 +88,9 @@ eq(ctl(pid, "snapshot", snapfile).returncode, 0, "ctl snapshot")
 snap = env.report(snapfile, "--leaks")
 eq(sum_field(stacks_at(snap, "startup"), "live_bytes"), 50000, "snapshot: startup block")
 check(sum_field(stacks_at(snap, "leak_per_request"), "live_blocks") > 0, "snapshot: leaks")
+snap_all = env.report(snapfile, "--allocs")
+eq(snap_all["summary"]["alloc_calls"], sum_field(snap_all["stacks"], "alloc_calls"),
+   "snapshot of a running process: its totals add up (read with its stacks)")
 
 window = os.path.join(env.tmp, "window.hsr")
 r = ctl(pid, "record", "--seconds", "0.5", "-o", window)

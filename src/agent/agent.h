@@ -101,7 +101,6 @@ struct hs_thread {
 	uintptr_t last_alloc;		/* ~address of the last block: for temporary
 					   allocations; inverted so that a leak scan,
 					   which reads this TLS, does not see a pointer */
-	struct hs_stack *last_stack;
 	uint32_t tick;			/* allocations, for timeline sampling */
 	uint32_t skipped;		/* sampling: calls that took the fast path */
 	int64_t sample_left;		/* sampling: bytes until the next sample point */

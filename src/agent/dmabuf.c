@@ -22,6 +22,7 @@
 #include "arena.h"
 #include "dmabuf.h"
 #include "heaps.h"
+#include "siglock.h"
 
 #ifndef DMA_BUF_MAGIC
 #define DMA_BUF_MAGIC 0x444d4142	/* "DMAB", linux/magic.h */
@@ -43,7 +44,7 @@ struct dmap {
 };
 
 static struct {
-	atomic_flag lock;
+	atomic_flag lock;		/* hs_siglock: a handler might close a dma-buf fd */
 	uint32_t *fd_buf;		/* also published in hs_dmabuf_fast */
 	int max_fd;			/* highest fd ever known */
 	unsigned nbufs_hw, nmaps_hw;	/* slots used so far (high-water marks) */
@@ -52,23 +53,6 @@ static struct {
 	struct dbuf *bufs;
 	struct dmap *maps;
 } D;
-
-/* The lock, with every signal blocked (a handler might close a dma-buf fd). */
-static void dlock(sigset_t *old)
-{
-	sigset_t all;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, old);
-	while (atomic_flag_test_and_set_explicit(&D.lock, memory_order_acquire))
-		hs_cpu_relax();
-}
-
-static void dunlock(const sigset_t *old)
-{
-	atomic_flag_clear_explicit(&D.lock, memory_order_release);
-	pthread_sigmask(SIG_SETMASK, old, NULL);
-}
 
 void hs_dmabuf_lock_all(void)
 {
@@ -219,7 +203,7 @@ void hs_dmabuf_ioctl_done(unsigned long request, void *arg, uintptr_t ra)
 	if (!size)
 		size = requested_len(request, arg);
 	s = hs_heaps_capture(HSR_HEAP_DMABUF, ra);
-	dlock(&old);
+	hs_siglock(&D.lock, &old);
 	if (tables() < 0)
 		goto out_unlock;
 	if (!key)
@@ -231,7 +215,7 @@ void hs_dmabuf_ioctl_done(unsigned long request, void *arg, uintptr_t ra)
 		hs_heaps_block_alloc(HSR_HEAP_DMABUF, (uintptr_t)key, size, s);
 	fd_point(fd, slot);
 out_unlock:
-	dunlock(&old);
+	hs_sigunlock(&D.lock, &old);
 }
 
 void hs_dmabuf_close(int fd)
@@ -240,10 +224,10 @@ void hs_dmabuf_close(int fd)
 
 	if (!fd_ok(fd) || !own_process())
 		return;
-	dlock(&old);
+	hs_siglock(&D.lock, &old);
 	if (D.fd_buf)
 		fd_point(fd, 0);
-	dunlock(&old);
+	hs_sigunlock(&D.lock, &old);
 }
 
 void hs_dmabuf_dup(int oldfd, int newfd)
@@ -252,10 +236,10 @@ void hs_dmabuf_dup(int oldfd, int newfd)
 
 	if (!fd_ok(oldfd) || !fd_ok(newfd) || oldfd == newfd || !own_process())
 		return;
-	dlock(&old);
+	hs_siglock(&D.lock, &old);
 	if (D.fd_buf)
 		fd_point(newfd, D.fd_buf[oldfd]);
-	dunlock(&old);
+	hs_sigunlock(&D.lock, &old);
 }
 
 void hs_dmabuf_close_range(unsigned first, unsigned last)
@@ -265,10 +249,10 @@ void hs_dmabuf_close_range(unsigned first, unsigned last)
 
 	if (!own_process())
 		return;
-	dlock(&old);
+	hs_siglock(&D.lock, &old);
 	for (fd = first; D.fd_buf && fd <= last && fd <= (unsigned)D.max_fd; fd++)
 		fd_point((int)fd, 0);
-	dunlock(&old);
+	hs_sigunlock(&D.lock, &old);
 }
 
 static uintptr_t page_up(uintptr_t v)
@@ -286,7 +270,7 @@ void hs_dmabuf_mmap(int fd, void *addr, size_t len)
 
 	if (!fd_ok(fd) || !len || !own_process())
 		return;
-	dlock(&old);
+	hs_siglock(&D.lock, &old);
 	if (!D.fd_buf || !D.fd_buf[fd])
 		goto out_unlock;
 	for (i = 0; i < D.nmaps_hw && D.maps[i].end; i++)
@@ -306,7 +290,7 @@ void hs_dmabuf_mmap(int fd, void *addr, size_t len)
 	if (end > D.map_hi)
 		D.map_hi = end;
 out_unlock:
-	dunlock(&old);
+	hs_sigunlock(&D.lock, &old);
 }
 
 /* Mapping i is gone. Lock held. */
@@ -346,10 +330,10 @@ void hs_dmabuf_munmap(void *addr, size_t len)
 
 	if (!len || !own_process())
 		return;
-	dlock(&old);
+	hs_siglock(&D.lock, &old);
 	if (D.maps && hi > D.map_lo && lo < D.map_hi)
 		unmap_range(lo, hi);
-	dunlock(&old);
+	hs_sigunlock(&D.lock, &old);
 }
 
 void hs_dmabuf_mremap(void *old_addr, size_t old_len, void *new_addr, size_t new_len)
@@ -360,7 +344,7 @@ void hs_dmabuf_mremap(void *old_addr, size_t old_len, void *new_addr, size_t new
 
 	if (!own_process())
 		return;
-	dlock(&old);
+	hs_siglock(&D.lock, &old);
 	for (i = 0; D.maps && i < D.nmaps_hw; i++) {
 		struct dmap *m = &D.maps[i];
 
@@ -374,7 +358,7 @@ void hs_dmabuf_mremap(void *old_addr, size_t old_len, void *new_addr, size_t new
 			break;
 		}
 	}
-	dunlock(&old);
+	hs_sigunlock(&D.lock, &old);
 }
 
 void hs_dmabuf_before_exec(void)
@@ -388,7 +372,7 @@ void hs_dmabuf_before_exec(void)
 		return;
 	if (!own_process())
 		return;
-	dlock(&old);
+	hs_siglock(&D.lock, &old);
 	for (fd = 0; D.fd_buf && fd <= D.max_fd; fd++) {
 		if (D.fd_buf[fd] && (syscall(SYS_fcntl, fd, F_GETFD) & FD_CLOEXEC))
 			fd_point(fd, 0);
@@ -397,5 +381,5 @@ void hs_dmabuf_before_exec(void)
 		if (D.maps[i].end)
 			map_drop(i);
 	}
-	dunlock(&old);
+	hs_sigunlock(&D.lock, &old);
 }

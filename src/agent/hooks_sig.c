@@ -25,6 +25,7 @@
 
 #include "agent.h"
 #include "hooks_sig.h"
+#include "siglock.h"
 
 static const int term_sigs[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGPIPE, SIGALRM };
 
@@ -134,23 +135,6 @@ void hs_term_handlers_install(void)
 	}
 }
 
-/* All signals blocked and the state locked (a handler on this thread can't come in). */
-static void enter(sigset_t *saved)
-{
-	sigset_t all;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, saved);
-	while (atomic_flag_test_and_set_explicit(&S.lock, memory_order_acquire))
-		hs_cpu_relax();
-}
-
-static void leave(const sigset_t *saved)
-{
-	atomic_flag_clear_explicit(&S.lock, memory_order_release);
-	pthread_sigmask(SIG_SETMASK, saved, NULL);
-}
-
 HS_EXPORT int sigaction(int sig, const struct sigaction *act_in, struct sigaction *old)
 {
 	struct sigaction prev, copy, *act = NULL;
@@ -164,7 +148,7 @@ HS_EXPORT int sigaction(int sig, const struct sigaction *act_in, struct sigactio
 		copy = *act_in;	/* old may be the same memory */
 		act = &copy;
 	}
-	enter(&saved);
+	hs_siglock(&S.lock, &saved);
 	if (atomic_load(&S.ours[sig]) && !still_ours(sig))
 		atomic_store(&S.ours[sig], 0);	/* changed around us: step aside */
 	if (!atomic_load(&S.ours[sig])) {
@@ -179,7 +163,7 @@ HS_EXPORT int sigaction(int sig, const struct sigaction *act_in, struct sigactio
 				ret = hs_sigaction(sig, act, NULL);
 			}
 		}
-		leave(&saved);
+		hs_sigunlock(&S.lock, &saved);
 		return ret;
 	}
 	prev = S.prog[sig];
@@ -192,7 +176,7 @@ HS_EXPORT int sigaction(int sig, const struct sigaction *act_in, struct sigactio
 	}
 	if (ret == 0 && old)
 		*old = prev;
-	leave(&saved);
+	hs_sigunlock(&S.lock, &saved);
 	return ret;
 }
 

@@ -508,13 +508,26 @@ static struct hs_stack *stack_at(uint32_t id, uint32_t max)
 	return atomic_load(&o->alloc_calls) ? o : NULL;
 }
 
-/* Fill a 4-byte placeholder with `count` as a padded (non-minimal) varint. */
-static void patch_count(struct hsr_buf *b, size_t at, uint32_t count)
+/*
+ * A placeholder of `width` bytes for a uv whose value is known only later, and its filling
+ * as a padded (non-minimal) varint: 4 bytes for a record's count of entries (below 2^28),
+ * 10 for any 64-bit value.
+ */
+static size_t put_uv_slot(struct hsr_buf *b, int width)
 {
-	b->buf[at + 0] = 0x80 | (count & 0x7f);
-	b->buf[at + 1] = 0x80 | ((count >> 7) & 0x7f);
-	b->buf[at + 2] = 0x80 | ((count >> 14) & 0x7f);
-	b->buf[at + 3] = (count >> 21) & 0x7f;
+	size_t at = b->len;
+
+	for (int i = 0; i < width; i++)
+		hsr_put_u8(b, i < width - 1 ? 0x80 : 0);
+	return at;
+}
+
+static void patch_uv(struct hsr_buf *b, size_t at, uint64_t v, int width)
+{
+	if (at + (size_t)width > b->len)
+		return;		/* the buffer overflowed: the record is dropped anyway */
+	for (int i = 0; i < width; i++, v >>= 7)
+		b->buf[at + i] = (uint8_t)((v & 0x7f) | (i < width - 1 ? 0x80 : 0));
 }
 
 /*
@@ -544,8 +557,7 @@ static int sparse_begin(struct sparse *sp, uint8_t type, size_t head, size_t per
 /* After the fixed fields: the place of the count. */
 static void sparse_list(struct sparse *sp)
 {
-	sp->nat = sp->b.len;
-	hsr_put_u32le(&sp->b, 0);
+	sp->nat = put_uv_slot(&sp->b, 4);
 }
 
 /* One more stack: its id (as a delta); its fields follow. */
@@ -564,7 +576,7 @@ static int sparse_end(struct sparse *sp, int keep_empty)
 		return -EOVERFLOW;
 	if (!sp->count && !keep_empty)
 		return 0;
-	patch_count(&sp->b, sp->nat, sp->count);
+	patch_uv(&sp->b, sp->nat, sp->count, 4);
 	commit(&sp->b);
 	return 0;
 }
@@ -664,24 +676,6 @@ static int put_stacks(uint32_t max)
 	return err ? err : put_stack_epochs(max);
 }
 
-/* A uv of 10 bytes, the most one takes, to be patched in once its value is known. */
-static size_t put_uv_slot(struct hsr_buf *b)
-{
-	size_t at = b->len;
-
-	for (int i = 0; i < 10; i++)
-		hsr_put_u8(b, i < 9 ? 0x80 : 0);
-	return at;
-}
-
-static void patch_uv(struct hsr_buf *b, size_t at, uint64_t v)
-{
-	if (at + 10 > b->len)
-		return;		/* the buffer overflowed: the record is dropped anyway */
-	for (int i = 0; i < 10; i++, v >>= 7)
-		b->buf[at + i] = (uint8_t)((v & 0x7f) | (i < 9 ? 0x80 : 0));
-}
-
 /*
  * The snapshot's totals are the sums of the stacks' figures it carries (those it lists and
  * those the reader keeps from before), read once each: in a process that goes on
@@ -704,7 +698,7 @@ static int put_snapshot(unsigned reason, const char *name, const struct hs_total
 	hsr_put_uv(&sp.b, hs_now_ns());
 	hsr_put_str(&sp.b, name);
 	for (int i = 0; i < 5; i++)
-		at[i] = put_uv_slot(&sp.b);	/* calls, bytes, frees, freed bytes, temporary */
+		at[i] = put_uv_slot(&sp.b, 10);	/* calls, bytes, frees, freed bytes, temporary */
 	hsr_put_uv(&sp.b, tot->peak_bytes);
 	hsr_put_uv(&sp.b, tot->peak_t);
 	sparse_list(&sp);
@@ -740,7 +734,7 @@ static int put_snapshot(unsigned reason, const char *name, const struct hs_total
 			hsr_put_uv(&sp.b, v[i]);
 	}
 	for (int i = 0; i < 5; i++)
-		patch_uv(&sp.b, at[i], sum[i]);
+		patch_uv(&sp.b, at[i], sum[i], 10);
 	return sparse_end(&sp, 1);
 }
 

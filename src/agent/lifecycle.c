@@ -68,10 +68,12 @@ static void atfork_prepare(void)
 	hs_self.internal++;
 	hs_writer_lock();
 	hs_tracker_lock_all();
+	hs_stacktab_lock();
 }
 
 static void atfork_parent(void)
 {
+	hs_stacktab_unlock();
 	hs_tracker_unlock_all();
 	hs_writer_unlock();
 	hs_self.internal--;
@@ -81,6 +83,7 @@ static void atfork_child(void)
 {
 	atomic_store(&hs_state.pid, getpid());
 	hs_self.need_control = 1;	/* the control thread did not come along */
+	hs_stacktab_unlock();
 	hs_tracker_unlock_all();
 	hs_modules_atfork_child();
 	hs_writer_atfork_child();

@@ -9,7 +9,9 @@
  * Records come from the agent's arena and are never freed. Must never call malloc.
  */
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "agent.h"
 #include "arena.h"
@@ -42,6 +44,225 @@ static struct table *table_new(uint64_t nslots)
 	return t;
 }
 
+
+/*
+ * Two independent hashes of (kind, frames), 128 bits together: the stack's identity. A
+ * collision of both among a million stacks has a probability near 2^-88; comparing the
+ * frames instead would mean walking the frame tree on every allocation.
+ */
+static inline void stack_hash(unsigned kind, const uintptr_t *frames, size_t n, uint64_t *h1,
+			      uint64_t *h2)
+{
+	uint64_t a = 0x9e3779b97f4a7c15ull ^ (kind * 0xff51afd7ed558ccdull) ^ n;
+	uint64_t b = 0x6a09e667f3bcc909ull ^ (kind * 0xc2b2ae3d27d4eb4full) ^ ((uint64_t)n << 32);
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		a ^= frames[i];
+		a *= 0xc4ceb9fe1a85ec53ull;
+		a ^= a >> 29;
+		b += frames[i] * 0x94d049bb133111ebull;
+		b = (b << 27 | b >> 37) * 0xbf58476d1ce4e5b9ull;
+	}
+	*h1 = a | 1;	/* never 0 */
+	*h2 = b ^ (b >> 31);
+}
+
+static inline int stack_equal(const struct hs_stack *s, uint64_t h1, uint64_t h2,
+			      unsigned kind, size_t n)
+{
+	return s->hash == h1 && s->hash2 == h2 && s->kind == kind && s->depth == n;
+}
+
+/* ---- the frame tree ----------------------------------------------------------------- */
+
+/*
+ * Nodes 1, 2, ... in pages that never move (readers index them without a lock); created
+ * under `nodes.lock` only, through an index of (parent, pc) that only the lock holder
+ * reads. A parent's id is always below its children's.
+ */
+struct fnode {
+	uintptr_t pc;
+	uint32_t parent;
+};
+
+#define NODE_PAGE_BITS 12
+#define NODE_PAGE (1u << NODE_PAGE_BITS)
+#define NODE_PAGES (1u << 14)		/* at most 64M nodes */
+
+static struct {
+	atomic_flag lock;
+	struct fnode *_Atomic *pages;
+	atomic_uint count;
+	uint32_t *index;		/* node ids, open addressing by (parent, pc) */
+	uint32_t mask;
+} nodes;
+
+static inline struct fnode *node_at(uint32_t id)
+{
+	return &atomic_load_explicit(&nodes.pages[id >> NODE_PAGE_BITS],
+				     memory_order_acquire)[id & (NODE_PAGE - 1)];
+}
+
+uintptr_t hs_stacktab_frame(uint32_t *node)
+{
+	const struct fnode *f;
+
+	if (!*node)
+		return 0;
+	f = node_at(*node);
+	*node = f->parent;
+	return f->pc;
+}
+
+size_t hs_stacktab_frames(const struct hs_stack *s, uintptr_t *out, size_t max)
+{
+	uint32_t node = s->leaf;
+	size_t i;
+
+	for (i = 0; i < s->depth && i < max && node; i++)
+		out[i] = hs_stacktab_frame(&node);
+	return i;
+}
+
+uint32_t hs_stacktab_nodes(void)
+{
+	return atomic_load_explicit(&nodes.count, memory_order_acquire);
+}
+
+static inline uint64_t node_hash(uint32_t parent, uintptr_t pc)
+{
+	uint64_t h = ((uint64_t)pc ^ ((uint64_t)parent << 40 | parent)) * 0x9e3779b97f4a7c15ull;
+
+	return h ^ (h >> 32);
+}
+
+static void index_put(uint32_t *index, uint32_t mask, uint32_t id)
+{
+	const struct fnode *f = node_at(id);
+	uint32_t i = (uint32_t)node_hash(f->parent, f->pc) & mask;
+
+	while (index[i])
+		i = (i + 1) & mask;
+	index[i] = id;
+}
+
+/* Double the index at half load. 0, or -1 when out of memory. */
+static int index_grow(void)
+{
+	uint32_t count = atomic_load_explicit(&nodes.count, memory_order_relaxed);
+	uint32_t cap = nodes.mask ? (nodes.mask + 1) * 2 : 1u << 14, *index;
+
+	if (nodes.mask && (uint64_t)(count + 1) * 2 < (uint64_t)nodes.mask + 1)
+		return 0;
+	index = hs_arena_map((size_t)cap * sizeof(*index));
+	if (!index)
+		return -1;
+	for (uint32_t id = 1; id <= count; id++)
+		index_put(index, cap - 1, id);
+	if (nodes.index)
+		munmap(nodes.index, (size_t)(nodes.mask + 1) * sizeof(*nodes.index));
+	nodes.index = index;
+	nodes.mask = cap - 1;
+	return 0;
+}
+
+/* The node (parent, pc), added if new; 0 when out of memory or nodes. Under the lock. */
+static uint32_t node_get(uint32_t parent, uintptr_t pc)
+{
+	uint32_t i, id, count;
+	struct fnode *page;
+
+	if (index_grow())
+		return 0;
+	for (i = (uint32_t)node_hash(parent, pc) & nodes.mask; (id = nodes.index[i]);
+	     i = (i + 1) & nodes.mask) {
+		const struct fnode *f = node_at(id);
+
+		if (f->pc == pc && f->parent == parent)
+			return id;
+	}
+	count = atomic_load_explicit(&nodes.count, memory_order_relaxed);
+	id = count + 1;
+	if (id >= NODE_PAGE * NODE_PAGES)
+		return 0;
+	page = atomic_load_explicit(&nodes.pages[id >> NODE_PAGE_BITS], memory_order_relaxed);
+	if (!page) {
+		page = hs_arena_map(NODE_PAGE * sizeof(*page));
+		if (!page)
+			return 0;
+		atomic_store_explicit(&nodes.pages[id >> NODE_PAGE_BITS], page,
+				      memory_order_release);
+	}
+	page[id & (NODE_PAGE - 1)].pc = pc;
+	page[id & (NODE_PAGE - 1)].parent = parent;
+	nodes.index[i] = id;
+	atomic_store_explicit(&nodes.count, id, memory_order_release);
+	return id;
+}
+
+void hs_stacktab_lock(void)
+{
+	unsigned spins = 0;
+
+	while (atomic_flag_test_and_set_explicit(&nodes.lock, memory_order_acquire)) {
+		if (++spins < 64)
+			hs_cpu_relax();
+		else
+			sched_yield();
+	}
+}
+
+void hs_stacktab_unlock(void)
+{
+	atomic_flag_clear_explicit(&nodes.lock, memory_order_release);
+}
+
+/*
+ * The leaf node of frames[0..n), with the nodes it lacks added; 0 on failure. A nested
+ * call (a signal handler, maybe of the lock's holder) only tries the lock.
+ */
+static uint32_t frames_leaf(const uintptr_t *frames, size_t n, int nested)
+{
+	uint32_t node = 0;
+
+	if (!n)
+		return 0;
+	hs_self.interning++;	/* first: a handler landing while we wait only tries, too */
+	if (nested) {
+		if (atomic_flag_test_and_set_explicit(&nodes.lock, memory_order_acquire)) {
+			hs_self.interning--;
+			return 0;
+		}
+	} else {
+		hs_stacktab_lock();
+	}
+	for (size_t i = n; i-- > 0;) {
+		node = node_get(node, frames[i]);
+		if (!node)
+			break;
+	}
+	hs_self.interning--;
+	hs_stacktab_unlock();
+	return node;
+}
+
+static struct hs_stack *stack_new(uint64_t h1, uint64_t h2, unsigned kind, uint32_t leaf,
+				  size_t n)
+{
+	struct hs_stack *s = hs_arena_alloc(sizeof(*s), 64);
+
+	if (!s)
+		return NULL;
+	s->hash = h1;
+	s->hash2 = h2;
+	s->kind = (uint8_t)kind;
+	s->depth = (uint16_t)n;
+	s->leaf = leaf;
+	s->epoch = hs_modules_epoch();
+	return s;
+}
+
 int hs_stacktab_init(unsigned max)
 {
 	max_slots = INITIAL_SLOTS;
@@ -49,55 +270,14 @@ int hs_stacktab_init(unsigned max)
 		max_slots <<= 1;
 	atomic_store(&cur, table_new(INITIAL_SLOTS));
 	by_id = hs_arena_map(((size_t)max + 2) * sizeof(*by_id));
-	if (!atomic_load(&cur) || !by_id)
+	if (!nodes.pages)
+		nodes.pages = hs_arena_map(NODE_PAGES * sizeof(*nodes.pages));
+	if (!atomic_load(&cur) || !by_id || !nodes.pages)
 		return -ENOMEM;
 	max_stacks = max;
 	overflow.kind = HSR_KIND_NONE;
 	overflow.id = max + 1;
 	return 0;
-}
-
-static uint64_t stack_hash(unsigned kind, const uintptr_t *frames, size_t n)
-{
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ (kind * 0xff51afd7ed558ccdull) ^ n;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= frames[i];
-		h *= 0xc4ceb9fe1a85ec53ull;
-		h ^= h >> 29;
-	}
-	return h | 1;	/* never 0 */
-}
-
-/* Inline word compare: stacks are short, and a libc call costs more than the loop. */
-static inline int stack_equal(const struct hs_stack *s, uint64_t h, unsigned kind,
-			      const uintptr_t *frames, size_t n)
-{
-	size_t i;
-
-	if (s->hash != h || s->kind != kind || s->depth != n)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (s->frames[i] != frames[i])
-			return 0;
-	return 1;
-}
-
-static struct hs_stack *stack_new(uint64_t h, unsigned kind, const uintptr_t *frames,
-				  size_t n)
-{
-	struct hs_stack *s = hs_arena_alloc(sizeof(*s) + n * sizeof(*frames), 64);
-
-	if (!s)
-		return NULL;
-	s->hash = h;
-	s->kind = (uint8_t)kind;
-	s->depth = (uint16_t)n;
-	s->epoch = hs_modules_epoch();
-	if (n)
-		memcpy(s->frames, frames, n * sizeof(*frames));
-	return s;
 }
 
 static struct hs_stack *refuse(void)
@@ -106,17 +286,17 @@ static struct hs_stack *refuse(void)
 	return &overflow;
 }
 
-static struct hs_stack *lookup(const struct table *t, uint64_t h, unsigned kind,
-				const uintptr_t *frames, size_t n)
+static struct hs_stack *lookup(const struct table *t, uint64_t h1, uint64_t h2, unsigned kind,
+				size_t n)
 {
 	uint64_t i;
 
-	for (i = h & t->mask;; i = (i + 1) & t->mask) {
+	for (i = h1 & t->mask;; i = (i + 1) & t->mask) {
 		struct hs_stack *s = atomic_load_explicit(&t->slots[i], memory_order_acquire);
 
 		if (!s)
 			return NULL;
-		if (stack_equal(s, h, kind, frames, n))
+		if (stack_equal(s, h1, h2, kind, n))
 			return s;
 	}
 }
@@ -133,7 +313,7 @@ static struct hs_stack *place(struct table *t, struct hs_stack *s)
 							    memory_order_acq_rel,
 							    memory_order_acquire))
 			return s;
-		if (stack_equal(o, s->hash, s->kind, s->frames, s->depth))
+		if (stack_equal(o, s->hash, s->hash2, s->kind, s->depth))
 			return o;
 	}
 }
@@ -176,38 +356,45 @@ static struct table *room(int nested)
 }
 
 static struct hs_stack *intern_slow(unsigned kind, const uintptr_t *frames, size_t n,
-				    uint64_t h, int nested);
+				    uint64_t h1, uint64_t h2, int nested);
 
 struct hs_stack *hs_stacktab_intern(unsigned kind, const uintptr_t *frames, size_t n)
 {
-	uint64_t h = stack_hash(kind, frames, n);
 	struct table *t = atomic_load_explicit(&cur, memory_order_acquire);
-	struct hs_stack *s = lookup(t, h, kind, frames, n);
+	uint64_t h1, h2;
+	struct hs_stack *s;
 
+	stack_hash(kind, frames, n, &h1, &h2);
+	s = lookup(t, h1, h2, kind, n);
 	if (hs_likely(s != NULL))
 		return s;
 	if (atomic_load_explicit(&next_id, memory_order_relaxed) >= max_stacks)
 		return refuse();
 	/*
-	 * A signal handler's call may land here while this thread is growing the table, before
-	 * the tracker marks it busy: it must neither wait for that grow nor start one.
+	 * A signal handler's call may land here while this thread is growing the table or the
+	 * frame tree, before the tracker marks it busy: it must neither wait for that nor
+	 * start a grow.
 	 */
-	return intern_slow(kind, frames, n, h, hs_self.busy || hs_self.interning);
+	return intern_slow(kind, frames, n, h1, h2, hs_self.busy || hs_self.interning);
 }
 
 static struct hs_stack *intern_slow(unsigned kind, const uintptr_t *frames, size_t n,
-				    uint64_t h, int nested)
+				    uint64_t h1, uint64_t h2, int nested)
 {
 	struct hs_stack *s, *fresh, *won;
 	struct table *t;
+	uint32_t leaf;
 
 	hs_self.interning++;
 	t = room(nested);
 	hs_self.interning--;
-	s = lookup(t, h, kind, frames, n);
+	s = lookup(t, h1, h2, kind, n);
 	if (s)
 		return s;
-	fresh = stack_new(h, kind, frames, n);
+	leaf = frames_leaf(frames, n, nested);
+	if (n && !leaf)
+		return refuse();
+	fresh = stack_new(h1, h2, kind, leaf, n);
 	if (!fresh)
 		return refuse();
 	fresh->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed) + 1;
@@ -228,7 +415,9 @@ size_t hs_stacktab_table_bytes(void)
 	const struct table *t = atomic_load(&cur);
 
 	return (t->mask + 1) * sizeof(t->slots[0]) +
-	       (size_t)hs_stacktab_max_id() * sizeof(*by_id);
+	       (size_t)hs_stacktab_max_id() * sizeof(*by_id) +
+	       (size_t)hs_stacktab_nodes() * sizeof(struct fnode) +
+	       (nodes.mask ? (size_t)(nodes.mask + 1) * sizeof(*nodes.index) : 0);
 }
 
 uint32_t hs_stacktab_max_id(void)

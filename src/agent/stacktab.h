@@ -3,7 +3,9 @@
  * Interned call stacks and their counters. A stack is (allocation kind, frames); interning
  * gives each distinct one a small id and a record that lives until the process ends. The
  * table is lock-free (open addressing, CAS on empty slots), bounded by
- * HEAPSCOPE_MAX_STACKS; when full, new stacks are counted on one overflow record.
+ * HEAPSCOPE_MAX_STACKS; when full, new stacks are counted on one overflow record. Frames
+ * are kept once for all stacks, in a tree of (return address, caller) nodes; a stack is
+ * found by a 128-bit hash of its kind and frames, never by comparing frames.
  * All functions are async-signal-safe and never call malloc.
  */
 #ifndef HS_STACKTAB_H
@@ -14,10 +16,12 @@
 #include <stdint.h>
 
 struct hs_stack {
-	uint64_t hash;
+	uint64_t hash;		/* (kind, frames) hashed two ways: 128 bits are its identity */
+	uint64_t hash2;
 	uint32_t id;		/* 1, 2, ...; the overflow record has id 0 until written */
 	uint16_t depth;
 	uint8_t kind;		/* enum hsr_alloc_kind */
+	uint32_t leaf;		/* node of frame 0 in the frame tree, 0 for depth 0 */
 	uint32_t epoch;		/* hs_modules_epoch() when it was interned */
 	uint32_t batch;		/* writer: the write that put it in the recording */
 	/* counters, cumulative, updated with relaxed atomics */
@@ -42,7 +46,6 @@ struct hs_stack {
 	/* jhook_check_leak's "changed since the last check" (compat.c) */
 	uint64_t checked_calls;
 	uint64_t checked_frees;
-	uintptr_t frames[];
 };
 
 /*
@@ -73,6 +76,26 @@ int hs_stacktab_init(unsigned max);
  * hs_stacktab_init succeeded (the overflow record when the table is full).
  */
 struct hs_stack *hs_stacktab_intern(unsigned kind, const uintptr_t *frames, size_t n);
+
+/*
+ * A stack's frames live in a tree shared by all stacks (a node is a return address and its
+ * caller's node): walk them innermost first with
+ *     uint32_t node = s->leaf;
+ *     for (i = 0; i < s->depth; i++) pc = hs_stacktab_frame(&node);
+ * which returns a node's address and moves to its parent. Lock-free; nodes are never
+ * freed or changed once their stack is visible.
+ */
+uintptr_t hs_stacktab_frame(uint32_t *node);
+
+/* s's frames into out[0..max), innermost first; the number stored. */
+size_t hs_stacktab_frames(const struct hs_stack *s, uintptr_t *out, size_t max);
+
+/* Nodes in the frame tree. */
+uint32_t hs_stacktab_nodes(void);
+
+/* The frame tree's lock, held across fork (lifecycle.c) so that the child finds it free. */
+void hs_stacktab_lock(void);
+void hs_stacktab_unlock(void);
 
 /* Highest id handed out so far, and the record of an id (NULL for a hole). */
 uint32_t hs_stacktab_max_id(void);

@@ -475,6 +475,8 @@ static int put_stack(struct hs_stack *s)
 	struct hsr_buf b;
 	size_t rec;
 	unsigned i;
+	uint32_t node;
+	uintptr_t prev;
 	int err = reserve(32 + (size_t)s->depth * 11);
 
 	if (err)
@@ -484,11 +486,14 @@ static int put_stack(struct hs_stack *s)
 	hsr_put_uv(&b, s->id);
 	hsr_put_uv(&b, s->kind);
 	hsr_put_uv(&b, s->depth);
-	for (i = 0; i < s->depth; i++) {
+	for (i = 0, node = s->leaf, prev = 0; i < s->depth; i++) {
+		uintptr_t pc = hs_stacktab_frame(&node);
+
 		if (i == 0)
-			hsr_put_uv(&b, s->frames[0]);
+			hsr_put_uv(&b, pc);
 		else
-			hsr_put_sv(&b, (int64_t)(intptr_t)(s->frames[i] - s->frames[i - 1]));
+			hsr_put_sv(&b, (int64_t)(intptr_t)(pc - prev));
+		prev = pc;
 	}
 	hsr_record_end(&b, rec);
 	commit(&b);
@@ -592,8 +597,11 @@ static int new_stack(struct hs_stack *s)
 	       (atomic_load(&s->alloc_calls) || atomic_load(&s->referenced));
 }
 
-/* The new stacks that have a call-tree leaf, in one STACK_NODE record. */
-static int put_stack_nodes(uint32_t max)
+/*
+ * The new stacks from *next on that have a call-tree leaf, in one STACK_NODE record, up to
+ * the first new one without (left in *next; max + 2 when none is left).
+ */
+static int put_stack_nodes(uint32_t *next, uint32_t max)
 {
 	struct sparse sp;
 	uint32_t id;
@@ -602,17 +610,20 @@ static int put_stack_nodes(uint32_t max)
 	if (err)
 		return err;
 	sparse_list(&sp);
-	for (id = 1; id <= max + 1; id++) {
+	for (id = *next; id <= max + 1; id++) {
 		struct hs_stack *s = stack_at(id, max);
 
-		if (!new_stack(s) || !s->node)
+		if (!new_stack(s))
 			continue;
+		if (!s->node)
+			break;
 		sparse_id(&sp, s->id);
 		hsr_put_uv(&sp.b, s->kind);
 		hsr_put_uv(&sp.b, s->depth);
 		hsr_put_uv(&sp.b, s->node);
 		atomic_store(&s->written, 1);
 	}
+	*next = id;
 	return sparse_end(&sp, 0);
 }
 
@@ -646,6 +657,7 @@ static int put_stack_epochs(uint32_t max)
  */
 static int put_stacks(uint32_t max)
 {
+	static uintptr_t frames[HS_MAX_DEPTH];	/* under the writer's lock; not on a signal stack */
 	struct hsr_buf b;
 	uint32_t id;
 	int err = 0;
@@ -656,7 +668,10 @@ static int put_stacks(uint32_t max)
 
 		if (!new_stack(s))
 			continue;
-		s->node = w.full || !s->depth ? 0 : hs_calltree_leaf(s->frames, s->depth);
+		s->node = 0;
+		if (!w.full && s->depth)
+			s->node = hs_calltree_leaf(frames, hs_stacktab_frames(s, frames,
+									      HS_MAX_DEPTH));
 		s->batch = w.batch;
 	}
 	err = reserve(hs_calltree_pending());
@@ -665,14 +680,15 @@ static int put_stacks(uint32_t max)
 	cursor(&b);
 	hs_calltree_flush(&b);
 	commit(&b);
-	for (id = 1; id <= max + 1 && !err; id++) {
-		struct hs_stack *s = stack_at(id, max);
-
-		if (new_stack(s) && !s->node)
-			err = put_stack(s);
+	/*
+	 * In increasing id order, as readers take them: runs of call-tree leaves, and between
+	 * them the stacks without frames (below BACKTRACE_MIN_SIZE, the overflow record).
+	 */
+	for (id = 1; id <= max + 1 && !err;) {
+		err = put_stack_nodes(&id, max);
+		if (!err && id <= max + 1)
+			err = put_stack(stack_at(id++, max));
 	}
-	if (!err)
-		err = put_stack_nodes(max);
 	return err ? err : put_stack_epochs(max);
 }
 

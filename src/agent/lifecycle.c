@@ -83,7 +83,7 @@ static void atfork_child(void)
 {
 	atomic_store(&hs_state.pid, getpid());
 	hs_self.need_control = 1;	/* the control thread did not come along */
-	hs_stacktab_unlock();
+	hs_stacktab_atfork_child();
 	hs_tracker_unlock_all();
 	hs_modules_atfork_child();
 	hs_writer_atfork_child();

@@ -28,6 +28,7 @@ struct table {
 
 static _Atomic(struct table *) cur;
 static atomic_int migrating;
+static atomic_uint inflight;		/* inserters at work (intern_slow) */
 static struct hs_stack *_Atomic *by_id;
 static uint64_t max_slots;
 static unsigned max_stacks;
@@ -218,6 +219,14 @@ void hs_stacktab_unlock(void)
 	atomic_flag_clear_explicit(&nodes.lock, memory_order_release);
 }
 
+void hs_stacktab_atfork_child(void)
+{
+	/* the threads that were inserting or growing did not come along */
+	atomic_store(&inflight, 0);
+	atomic_store(&migrating, 0);
+	hs_stacktab_unlock();
+}
+
 /*
  * The leaf node of frames[0..n), with the nodes it lacks added; 0 on failure. A nested
  * call (a signal handler, maybe of the lock's holder) only tries the lock.
@@ -345,6 +354,9 @@ static struct table *room(int nested)
 
 	if ((uint64_t)n * 2 >= t->mask + 1 && t->mask + 1 < max_slots && !nested &&
 	    atomic_compare_exchange_strong(&migrating, &expected, 1)) {
+		/* inserters that began before the grow finish in the old table first */
+		while (atomic_load(&inflight))
+			hs_cpu_relax();
 		if (t == atomic_load(&cur))
 			grow(t);
 		else
@@ -378,17 +390,13 @@ struct hs_stack *hs_stacktab_intern(unsigned kind, const uintptr_t *frames, size
 	return intern_slow(kind, frames, n, h1, h2, hs_self.busy || hs_self.interning);
 }
 
-static struct hs_stack *intern_slow(unsigned kind, const uintptr_t *frames, size_t n,
-				    uint64_t h1, uint64_t h2, int nested)
+/* Create the stack and put it in t (its id in by_id): the record that is in t for it. */
+static struct hs_stack *insert_new(struct table *t, unsigned kind, const uintptr_t *frames,
+				   size_t n, uint64_t h1, uint64_t h2, int nested)
 {
-	struct hs_stack *s, *fresh, *won;
-	struct table *t;
+	struct hs_stack *s = lookup(t, h1, h2, kind, n), *fresh, *won;
 	uint32_t leaf;
 
-	hs_self.interning++;
-	t = room(nested);
-	hs_self.interning--;
-	s = lookup(t, h1, h2, kind, n);
 	if (s)
 		return s;
 	leaf = frames_leaf(frames, n, nested);
@@ -402,12 +410,46 @@ static struct hs_stack *intern_slow(unsigned kind, const uintptr_t *frames, size
 	if (won != fresh)
 		return won;	/* another thread interned it first; our id is a hole */
 	atomic_store_explicit(&by_id[fresh->id], fresh, memory_order_release);
-	/* A grow may have copied the table before our stack was in it. */
+	/* A nested call's grow may have copied the table before our stack was in it. */
 	while (t != atomic_load_explicit(&cur, memory_order_acquire)) {
 		t = atomic_load_explicit(&cur, memory_order_acquire);
-		place(t, fresh);
+		won = place(t, fresh);
+		if (won != fresh)
+			return won;
 	}
 	return fresh;
+}
+
+/*
+ * A new stack. Inserters count themselves in `inflight` while they insert, and a grow
+ * waits for them, so that no insert lands in a table already copied: two threads
+ * interning one stack during a grow once made two records of it (unit.stacktab). A nested
+ * call (a signal handler) neither waits nor counts; it may still make a duplicate record,
+ * which only splits the stack's figures between two entries.
+ */
+static struct hs_stack *intern_slow(unsigned kind, const uintptr_t *frames, size_t n,
+				    uint64_t h1, uint64_t h2, int nested)
+{
+	struct hs_stack *s;
+	struct table *t;
+
+	hs_self.interning++;
+	for (;;) {
+		t = room(nested);
+		if (nested)
+			break;
+		atomic_fetch_add(&inflight, 1);
+		if (!atomic_load(&migrating))
+			break;
+		atomic_fetch_sub(&inflight, 1);	/* a grow began: wait for it */
+	}
+	if (!nested)
+		t = atomic_load_explicit(&cur, memory_order_acquire);
+	s = insert_new(t, kind, frames, n, h1, h2, nested);
+	if (!nested)
+		atomic_fetch_sub(&inflight, 1);
+	hs_self.interning--;
+	return s;
 }
 
 size_t hs_stacktab_table_bytes(void)

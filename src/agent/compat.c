@@ -107,11 +107,11 @@ static int leak_row_wanted(int choice, uint64_t diff, int changed)
 static void put_frames(struct hs_fmt *f, const struct hs_stack *s)
 {
 	Dl_info info;
-	uint32_t node = s->leaf;
+	struct hs_frames it = hs_frames_of(s);
 	unsigned i;
 
 	for (i = 0; i < s->depth && f->len + 200 < f->cap; i++) {
-		uintptr_t pc = hs_stacktab_frame(&node);
+		uintptr_t pc = hs_frames_next(&it);
 
 		hs_fmt_str(f, i ? " | " : "");
 		hs_fmt_hex(f, pc);

@@ -120,7 +120,7 @@ static void put_frame(unsigned i, uintptr_t pc)
 
 static void put_stack(unsigned rank, struct hs_stack *s)
 {
-	uint32_t node;
+	struct hs_frames it = hs_frames_of(s);
 	unsigned i;
 
 	out_line();
@@ -139,8 +139,8 @@ static void put_stack(unsigned rank, struct hs_stack *s)
 	hs_fmt_str(&out.f, "]\n");
 	if (!s->depth)
 		hs_fmt_str(&out.f, "    (no stack: smaller than BACKTRACE_MIN_SIZE)\n");
-	for (i = 0, node = s->leaf; i < s->depth; i++)
-		put_frame(i, hs_stacktab_frame(&node));
+	for (i = 0; i < s->depth; i++)
+		put_frame(i, hs_frames_next(&it));
 }
 
 static void put_header(const char *title, uint64_t nstacks)

@@ -33,16 +33,17 @@ static int same(const struct hs_error *a, const struct hs_error *b)
 
 static void say_stack(struct hs_fmt *f, const char *what, const struct hs_stack *s)
 {
-	uint32_t node;
+	struct hs_frames it;
 	unsigned i;
 
 	if (!s)
 		return;
+	it = hs_frames_of(s);
 	hs_fmt_str(f, "  ");
 	hs_fmt_str(f, what);
 	hs_fmt_str(f, ":\n");
-	for (i = 0, node = s->leaf; i < s->depth && i < 12 && f->len + 300 < f->cap; i++)
-		hs_dump_frame(f, i, hs_stacktab_frame(&node));
+	for (i = 0; i < s->depth && i < 12 && f->len + 300 < f->cap; i++)
+		hs_dump_frame(f, i, hs_frames_next(&it));
 }
 
 static void say(const struct hs_error *e)

@@ -105,25 +105,35 @@ static inline struct fnode *node_at(uint32_t id)
 				     memory_order_acquire)[id & (NODE_PAGE - 1)];
 }
 
-uintptr_t hs_stacktab_frame(uint32_t *node)
+uintptr_t hs_frames_next(struct hs_frames *it)
 {
 	const struct fnode *f;
 
-	if (!*node)
+	if (it->own)
+		return *it->own++;
+	if (!it->node)
 		return 0;
-	f = node_at(*node);
-	*node = f->parent;
+	f = node_at(it->node);
+	it->node = f->parent;
 	return f->pc;
 }
 
 size_t hs_stacktab_frames(const struct hs_stack *s, uintptr_t *out, size_t max)
 {
-	uint32_t node = s->leaf;
+	struct hs_frames it = hs_frames_of(s);
 	size_t i;
 
-	for (i = 0; i < s->depth && i < max && node; i++)
-		out[i] = hs_stacktab_frame(&node);
+	for (i = 0; i < s->depth && i < max; i++)
+		out[i] = hs_frames_next(&it);
 	return i;
+}
+
+void hs_stacktab_node(uint32_t id, uintptr_t *pc, uint32_t *parent)
+{
+	const struct fnode *f = node_at(id);
+
+	*pc = f->pc;
+	*parent = f->parent;
 }
 
 uint32_t hs_stacktab_nodes(void)
@@ -257,12 +267,18 @@ static uint32_t frames_leaf(const uintptr_t *frames, size_t n, int nested)
 }
 
 static struct hs_stack *stack_new(uint64_t h1, uint64_t h2, unsigned kind, uint32_t leaf,
-				  size_t n)
+				  const uintptr_t *frames, size_t n)
 {
 	struct hs_stack *s = hs_arena_alloc(sizeof(*s), 64);
 
 	if (!s)
 		return NULL;
+	if (n && !leaf) {	/* outside the tree: a copy of its own */
+		s->own = hs_arena_alloc(n * sizeof(*frames), sizeof(*frames));
+		if (!s->own)
+			return NULL;
+		memcpy(s->own, frames, n * sizeof(*frames));
+	}
 	s->hash = h1;
 	s->hash2 = h2;
 	s->kind = (uint8_t)kind;
@@ -400,9 +416,9 @@ static struct hs_stack *insert_new(struct table *t, unsigned kind, const uintptr
 	if (s)
 		return s;
 	leaf = frames_leaf(frames, n, nested);
-	if (n && !leaf)
-		return refuse();
-	fresh = stack_new(h1, h2, kind, leaf, n);
+	if (n && !leaf && !nested)
+		return refuse();	/* out of memory */
+	fresh = stack_new(h1, h2, kind, leaf, frames, n);
 	if (!fresh)
 		return refuse();
 	fresh->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed) + 1;

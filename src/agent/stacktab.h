@@ -22,6 +22,8 @@ struct hs_stack {
 	uint16_t depth;
 	uint8_t kind;		/* enum hsr_alloc_kind */
 	uint32_t leaf;		/* node of frame 0 in the frame tree, 0 for depth 0 */
+	uintptr_t *own;		/* its frames, when it could not join the tree (a signal
+				   handler's stack met while its thread held the tree's lock) */
 	uint32_t epoch;		/* hs_modules_epoch() when it was interned */
 	uint32_t batch;		/* writer: the write that put it in the recording */
 	/* counters, cumulative, updated with relaxed atomics */
@@ -40,7 +42,6 @@ struct hs_stack {
 	/* recording writer's bookkeeping (writer.c, under its lock) */
 	atomic_int written;
 	atomic_int referenced;	/* named by an error: written even without calls */
-	uint32_t node;		/* its leaf in the writer's call tree, 0 if none */
 	uint64_t written_calls;
 	uint64_t written_frees;
 	/* jhook_check_leak's "changed since the last check" (compat.c) */
@@ -80,12 +81,24 @@ struct hs_stack *hs_stacktab_intern(unsigned kind, const uintptr_t *frames, size
 /*
  * A stack's frames live in a tree shared by all stacks (a node is a return address and its
  * caller's node): walk them innermost first with
- *     uint32_t node = s->leaf;
- *     for (i = 0; i < s->depth; i++) pc = hs_stacktab_frame(&node);
- * which returns a node's address and moves to its parent. Lock-free; nodes are never
- * freed or changed once their stack is visible.
+ *     struct hs_frames it = hs_frames_of(s);
+ *     for (i = 0; i < s->depth; i++) pc = hs_frames_next(&it);
+ * Lock-free; nodes are never freed or changed once their stack is visible.
  */
-uintptr_t hs_stacktab_frame(uint32_t *node);
+struct hs_frames {
+	const uintptr_t *own;
+	uint32_t node;
+};
+
+static inline struct hs_frames hs_frames_of(const struct hs_stack *s)
+{
+	return (struct hs_frames){ s->own, s->leaf };
+}
+
+uintptr_t hs_frames_next(struct hs_frames *it);
+
+/* Node id's return address and parent (0: the outermost). id must exist. */
+void hs_stacktab_node(uint32_t id, uintptr_t *pc, uint32_t *parent);
 
 /* s's frames into out[0..max), innermost first; the number stored. */
 size_t hs_stacktab_frames(const struct hs_stack *s, uintptr_t *out, size_t max);

@@ -16,7 +16,6 @@
 
 #include "agent.h"
 #include "arena.h"
-#include "calltree.h"
 #include "fmt.h"
 #include "hsr_encode.h"
 #include "errors.h"
@@ -64,6 +63,7 @@ static struct {
 	uint64_t reset_written;	/* reset_t of the last RESET record */
 	uint64_t leaks_written;	/* seq of the last scan written */
 	uint32_t batch;		/* writes so far: marks the stacks each one adds */
+	uint32_t nodes_written;	/* frame-tree nodes 1..this are in the recording */
 	unsigned char *buf;
 	size_t cap, len;
 	unsigned nmsg, nmsg_written;
@@ -475,7 +475,7 @@ static int put_stack(struct hs_stack *s)
 	struct hsr_buf b;
 	size_t rec;
 	unsigned i;
-	uint32_t node;
+	struct hs_frames it = hs_frames_of(s);
 	uintptr_t prev;
 	int err = reserve(32 + (size_t)s->depth * 11);
 
@@ -486,8 +486,8 @@ static int put_stack(struct hs_stack *s)
 	hsr_put_uv(&b, s->id);
 	hsr_put_uv(&b, s->kind);
 	hsr_put_uv(&b, s->depth);
-	for (i = 0, node = s->leaf, prev = 0; i < s->depth; i++) {
-		uintptr_t pc = hs_stacktab_frame(&node);
+	for (i = 0, prev = 0; i < s->depth; i++) {
+		uintptr_t pc = hs_frames_next(&it);
 
 		if (i == 0)
 			hsr_put_uv(&b, pc);
@@ -597,9 +597,15 @@ static int new_stack(struct hs_stack *s)
 	       (atomic_load(&s->alloc_calls) || atomic_load(&s->referenced));
 }
 
+/* Whether s is written as a leaf of the frame tree (its nodes are in the recording). */
+static int as_leaf(const struct hs_stack *s)
+{
+	return !w.full && s->depth && s->leaf && s->leaf <= w.nodes_written;
+}
+
 /*
- * The new stacks from *next on that have a call-tree leaf, in one STACK_NODE record, up to
- * the first new one without (left in *next; max + 2 when none is left).
+ * The new stacks from *next on that are frame-tree leaves, in one STACK_NODE record, up to
+ * the first new one that is not (left in *next; max + 2 when none is left).
  */
 static int put_stack_nodes(uint32_t *next, uint32_t max)
 {
@@ -615,12 +621,12 @@ static int put_stack_nodes(uint32_t *next, uint32_t max)
 
 		if (!new_stack(s))
 			continue;
-		if (!s->node)
+		if (!as_leaf(s))
 			break;
 		sparse_id(&sp, s->id);
 		hsr_put_uv(&sp.b, s->kind);
 		hsr_put_uv(&sp.b, s->depth);
-		hsr_put_uv(&sp.b, s->node);
+		hsr_put_uv(&sp.b, s->leaf);
 		atomic_store(&s->written, 1);
 	}
 	*next = id;
@@ -651,14 +657,51 @@ static int put_stack_epochs(uint32_t max)
 	return sparse_end(&sp, 0);
 }
 
+#define FRAMES_CHUNK 65536u	/* nodes per FRAMES record */
+
 /*
- * New stacks: in a standalone dump, with their frames; otherwise as call-tree leaves, the
- * tree's new nodes first (one FRAMES record), then a STACK_NODE each.
+ * The frame tree's nodes not yet in the recording, up to `upto`: the agent's node ids are
+ * the recording's (1, 2, ..., each parent before its children).
+ */
+static int put_frame_nodes(uint32_t upto)
+{
+	while (w.nodes_written < upto) {
+		uint32_t from = w.nodes_written + 1, n = upto - w.nodes_written;
+		struct hsr_buf b;
+		size_t rec;
+		int err;
+
+		if (n > FRAMES_CHUNK)
+			n = FRAMES_CHUNK;
+		err = reserve(32 + (size_t)n * 16);
+		if (err)
+			return err;
+		cursor(&b);
+		rec = hsr_record_begin(&b, HSR_FRAMES);
+		hsr_put_uv(&b, n);
+		for (uint32_t id = from; id < from + n; id++) {
+			uintptr_t pc, base = 0;
+			uint32_t parent, up;
+
+			hs_stacktab_node(id, &pc, &parent);
+			if (parent)
+				hs_stacktab_node(parent, &base, &up);
+			hsr_put_uv(&b, id - parent);
+			hsr_put_sv(&b, (int64_t)(intptr_t)(pc - base));	/* signed on 32-bit too */
+		}
+		hsr_record_end(&b, rec);
+		commit(&b);
+		w.nodes_written = from + n - 1;
+	}
+	return 0;
+}
+
+/*
+ * New stacks: in a standalone dump, with their frames; otherwise as leaves of the frame
+ * tree, its nodes not yet written first (FRAMES records), then a STACK_NODE each.
  */
 static int put_stacks(uint32_t max)
 {
-	static uintptr_t frames[HS_MAX_DEPTH];	/* under the writer's lock; not on a signal stack */
-	struct hsr_buf b;
 	uint32_t id;
 	int err = 0;
 
@@ -666,20 +709,14 @@ static int put_stacks(uint32_t max)
 	for (id = 1; id <= max + 1; id++) {
 		struct hs_stack *s = stack_at(id, max);
 
-		if (!new_stack(s))
-			continue;
-		s->node = 0;
-		if (!w.full && s->depth)
-			s->node = hs_calltree_leaf(frames, hs_stacktab_frames(s, frames,
-									      HS_MAX_DEPTH));
-		s->batch = w.batch;
+		if (new_stack(s))
+			s->batch = w.batch;
 	}
-	err = reserve(hs_calltree_pending());
+	/* read after the stacks: the nodes of every stack seen so far are below it */
+	if (!w.full)
+		err = put_frame_nodes(hs_stacktab_nodes());
 	if (err)
 		return err;
-	cursor(&b);
-	hs_calltree_flush(&b);
-	commit(&b);
 	/*
 	 * In increasing id order, as readers take them: runs of call-tree leaves, and between
 	 * them the stacks without frames (below BACKTRACE_MIN_SIZE, the overflow record).
@@ -1124,7 +1161,7 @@ static void reset_marks(void)
 	w.snap_seq = 0;
 	w.peak_epoch_written = 0;
 	w.created = 0;
-	hs_calltree_reset();
+	w.nodes_written = 0;
 	for (id = 1; id <= max + 1; id++) {
 		struct hs_stack *s = stack_at(id, max);
 
@@ -1132,7 +1169,6 @@ static void reset_marks(void)
 			continue;
 		atomic_store(&s->written, 0);
 		s->written_calls = s->written_frees = 0;
-		s->node = 0;
 	}
 	for (i = 0; i < hs_modules_count(); i++) {
 		atomic_store(&hs_module_at(i)->written, 0);

@@ -3,8 +3,9 @@
  * The stack table (src/agent/stacktab.c): stacks that share outer frames share their
  * nodes in the frame tree (exactly one node per distinct chain of outer frames), a
  * stack's frames read back as interned, kind and depth are part of its identity, threads
- * interning the same stacks at once get the same records and no extra node, and a full
- * table counts on the overflow record.
+ * interning the same stacks at once get the same records and no extra node, a signal
+ * handler's stack that cannot join the tree keeps its own frames, and a full table counts
+ * on the overflow record.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -161,6 +162,28 @@ int main(void)
 		CHECK(z && z->depth == 0 && z->leaf == 0);
 		CHECK(hs_stacktab_frames(z, back, MAXD) == 0);
 		CHECK(hs_stacktab_intern(HSR_KIND_MALLOC, NULL, 0) == z);
+	}
+
+	/*
+	 * A signal handler's new stack while its thread holds the tree's lock (nested: it may
+	 * not wait): a record with frames of its own, found again by the next lookups.
+	 */
+	{
+		uintptr_t f[3] = { 0x800010, 0x800020, 0x800030 };
+		uint32_t nodes = hs_stacktab_nodes();
+		struct hs_stack *o;
+
+		hs_stacktab_lock();
+		hs_self.busy = 1;
+		o = hs_stacktab_intern(HSR_KIND_MALLOC, f, 3);
+		hs_self.busy = 0;
+		hs_stacktab_unlock();
+		CHECK(o != hs_stacktab_overflow() && o->own && o->leaf == 0);
+		CHECK(hs_stacktab_nodes() == nodes);
+		CHECK(hs_stacktab_frames(o, back, MAXD) == 3);
+		CHECK(back[0] == f[0] && back[1] == f[1] && back[2] == f[2]);
+		CHECK(hs_stacktab_intern(HSR_KIND_MALLOC, f, 3) == o);
+		CHECK(hs_stacktab_dropped() == 0);
 	}
 
 	/* a full table: new stacks count on the overflow record */

@@ -46,27 +46,50 @@ static struct table *table_new(uint64_t nslots)
 }
 
 
+static inline uint64_t rotl(uint64_t v, unsigned r)
+{
+	return v << r | v >> (64 - r);
+}
+
+/* The finalizer of MurmurHash3: every input bit reaches every output bit. */
+static inline uint64_t fmix(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	return h ^ (h >> 33);
+}
+
 /*
  * Two independent hashes of (kind, frames), 128 bits together: the stack's identity. A
  * collision of both among a million stacks has a probability near 2^-88; comparing the
- * frames instead would mean walking the frame tree on every allocation.
+ * frames instead would mean walking the frame tree on every allocation. Even and odd
+ * frames go to separate lanes of each hash, so that the processor works on four chains
+ * of multiplies at once instead of waiting on one (this loop was 9% of python3's time).
  */
 static inline void stack_hash(unsigned kind, const uintptr_t *frames, size_t n, uint64_t *h1,
 			      uint64_t *h2)
 {
-	uint64_t a = 0x9e3779b97f4a7c15ull ^ (kind * 0xff51afd7ed558ccdull) ^ n;
-	uint64_t b = 0x6a09e667f3bcc909ull ^ (kind * 0xc2b2ae3d27d4eb4full) ^ ((uint64_t)n << 32);
+	uint64_t a0 = 0x9e3779b97f4a7c15ull ^ (kind * 0xff51afd7ed558ccdull) ^ n, a1 = ~a0;
+	uint64_t b0 = 0x6a09e667f3bcc909ull ^ (kind * 0xc2b2ae3d27d4eb4full) ^ ((uint64_t)n << 32);
+	uint64_t b1 = rotl(b0, 17) + 0x3c6ef372fe94f82bull;
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		a ^= frames[i];
-		a *= 0xc4ceb9fe1a85ec53ull;
-		a ^= a >> 29;
-		b += frames[i] * 0x94d049bb133111ebull;
-		b = (b << 27 | b >> 37) * 0xbf58476d1ce4e5b9ull;
+	for (i = 0; i + 1 < n; i += 2) {
+		a0 = (a0 ^ frames[i]) * 0xc4ceb9fe1a85ec53ull;
+		a1 = (a1 ^ frames[i + 1]) * 0xc4ceb9fe1a85ec53ull;
+		b0 = rotl(b0 + frames[i] * 0x94d049bb133111ebull, 27) * 0xbf58476d1ce4e5b9ull;
+		b1 = rotl(b1 + frames[i + 1] * 0x94d049bb133111ebull, 27) * 0xbf58476d1ce4e5b9ull;
+		a0 ^= a0 >> 29;
+		a1 ^= a1 >> 29;
 	}
-	*h1 = a | 1;	/* never 0 */
-	*h2 = b ^ (b >> 31);
+	if (i < n) {
+		a0 = (a0 ^ frames[i]) * 0xc4ceb9fe1a85ec53ull;
+		b0 = rotl(b0 + frames[i] * 0x94d049bb133111ebull, 27) * 0xbf58476d1ce4e5b9ull;
+	}
+	*h1 = fmix(a0 ^ rotl(a1, 31)) | 1;	/* never 0 */
+	*h2 = fmix(b0 + rotl(b1, 23));
 }
 
 static inline int stack_equal(const struct hs_stack *s, uint64_t h1, uint64_t h2,

@@ -181,13 +181,13 @@ static void index_put(uint32_t *index, uint32_t mask, uint32_t id)
 	index[i] = id;
 }
 
-/* Double the index at half load. 0, or -1 when out of memory. */
+/* Double the index at three quarters' load. 0, or -1 when out of memory. */
 static int index_grow(void)
 {
 	uint32_t count = atomic_load_explicit(&nodes.count, memory_order_relaxed);
-	uint32_t cap = nodes.mask ? (nodes.mask + 1) * 2 : 1u << 14, *index;
+	uint32_t cap = nodes.mask ? (nodes.mask + 1) * 2 : 1u << 12, *index;
 
-	if (nodes.mask && (uint64_t)(count + 1) * 2 < (uint64_t)nodes.mask + 1)
+	if (nodes.mask && (uint64_t)(count + 1) * 4 < ((uint64_t)nodes.mask + 1) * 3)
 		return 0;
 	index = hs_arena_map((size_t)cap * sizeof(*index));
 	if (!index)

@@ -150,6 +150,13 @@ void hs_fail(const char *what);
 /* One line on stderr with write(2), prefixed "heapscope: ", unless quiet. */
 void hs_say(const char *msg);
 
+/*
+ * Write buf[0..n) to fd (the program's stderr, a dump file), all of it unless an error
+ * stops it: 0 or an errno value. A closed pipe gives EPIPE without raising SIGPIPE in the
+ * program; errno is left as it was. Async-signal-safe.
+ */
+int hs_write_out(int fd, const void *buf, size_t n);
+
 void hs_options_load(void);
 
 /*

@@ -142,8 +142,7 @@ static void put_leak_row(struct hs_stack *s, uint64_t calls, uint64_t frees)
 	hs_fmt_str(&f, " ");
 	put_frames(&f, s);
 	hs_fmt_str(&f, "\n");
-	if (write(STDERR_FILENO, line, f.len) < 0)
-		return;
+	hs_write_out(STDERR_FILENO, line, f.len);
 }
 
 static int by_mean_size(const void *a, const void *b)
@@ -173,7 +172,7 @@ HS_EXPORT void jhook_check_leak(int choice)
 			list[n++] = hs_stacktab_get(id);
 	if (list)
 		qsort(list, n, sizeof(*list), by_mean_size);
-	if (write(STDERR_FILENO, head, sizeof(head) - 1) < 0)
+	if (hs_write_out(STDERR_FILENO, head, sizeof(head) - 1))
 		n = 0;
 	for (id = 0; id < n; id++) {
 		struct hs_stack *s = list[id];
@@ -193,8 +192,7 @@ HS_EXPORT void jhook_check_leak(int choice)
 	hs_fmt_str(&f, " peak=");
 	hs_fmt_uint(&f, tot.peak_bytes);
 	hs_fmt_str(&f, " -----------\n");
-	if (write(STDERR_FILENO, tail, f.len) < 0)
-		f.len = 0;
+	hs_write_out(STDERR_FILENO, tail, f.len);
 	hs_self.internal--;
 }
 

@@ -35,18 +35,8 @@ static struct dump_out out;
 
 static void out_flush(void)
 {
-	size_t off = 0;
-
-	while (off < out.f.len && !out.err) {
-		ssize_t n = write(out.fd, out.buf + off, out.f.len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			out.err = n < 0 ? errno : EIO;
-		else
-			off += (size_t)n;
-	}
+	if (!out.err)
+		out.err = hs_write_out(out.fd, out.buf, out.f.len);
 	hs_fmt_init(&out.f, out.buf, sizeof(out.buf));
 }
 

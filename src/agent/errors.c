@@ -80,8 +80,7 @@ static void say(const struct hs_error *e)
 	say_stack(&f, "allocated at", e->alloc);
 	say_stack(&f, "freed at", e->freed);
 	hs_fmt_str(&f, "  (heapscope report --errors shows these stacks with files and lines)\n");
-	if (write(STDERR_FILENO, buf, f.len) < 0)
-		return;
+	hs_write_out(STDERR_FILENO, buf, f.len);
 }
 
 static void reference(struct hs_stack *s)

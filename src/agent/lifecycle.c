@@ -6,6 +6,7 @@
  * the target always goes on.
  */
 #include <dlfcn.h>
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -32,6 +33,37 @@
 
 struct hs_state hs_state;
 
+int hs_write_out(int fd, const void *buf, size_t n)
+{
+	static const struct timespec now = { 0, 0 };
+	int saved = errno, err = 0, had_pipe;
+	sigset_t pipe, old, pending;
+	size_t off = 0;
+
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, &old);
+	had_pipe = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
+	while (off < n) {
+		ssize_t r = write(fd, (const char *)buf + off, n - off);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			err = r < 0 ? errno : EIO;
+			break;
+		}
+		off += (size_t)r;
+	}
+	/* the SIGPIPE that write raised is ours to take, not one the program had waiting */
+	if (err == EPIPE && !had_pipe)
+		while (sigtimedwait(&pipe, NULL, &now) < 0 && errno == EINTR)
+			;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	errno = saved;
+	return err;
+}
+
 void hs_say(const char *msg)
 {
 	char line[512] = "heapscope: ";
@@ -42,8 +74,7 @@ void hs_say(const char *msg)
 	while (*msg && n < sizeof(line) - 2)
 		line[n++] = *msg++;
 	line[n++] = '\n';
-	if (write(STDERR_FILENO, line, n) < 0)
-		return;
+	hs_write_out(STDERR_FILENO, line, n);
 }
 
 void hs_fail(const char *what)
@@ -223,8 +254,7 @@ static void exit_line(void)
 	hs_fmt_str(&f, "MB, total peak used: ");
 	hs_fmt_uint(&f, total >> 20);
 	hs_fmt_str(&f, "MB\n");
-	if (write(STDERR_FILENO, line, f.len) < 0)
-		return;
+	hs_write_out(STDERR_FILENO, line, f.len);
 }
 
 /*

@@ -45,7 +45,6 @@ static struct table *table_new(uint64_t nslots)
 	return t;
 }
 
-
 static inline uint64_t rotl(uint64_t v, unsigned r)
 {
 	return v << r | v >> (64 - r);
@@ -394,8 +393,12 @@ static struct table *room(int nested)
 	if ((uint64_t)n * 2 >= t->mask + 1 && t->mask + 1 < max_slots && !nested &&
 	    atomic_compare_exchange_strong(&migrating, &expected, 1)) {
 		/* inserters that began before the grow finish in the old table first */
-		while (atomic_load(&inflight))
-			hs_cpu_relax();
+		for (unsigned spins = 0; atomic_load(&inflight); spins++) {
+			if (spins < 64)
+				hs_cpu_relax();
+			else
+				sched_yield();	/* one of them may wait for a core */
+		}
 		if (t == atomic_load(&cur))
 			grow(t);
 		else

@@ -61,6 +61,17 @@ eq(sorted(s["live_bytes"] for s in nostack), [100, 200, 300, 400, 500],
 withstack = [s["frames"][0]["function"] for s in rep["stacks"] if s["frames"]]
 check("leak_posix_memalign" in withstack and "leak_pvalloc" in withstack,
       "blocks of 600 bytes and more keep their stacks")
+# The exit line to a stderr that is a closed pipe: the program ends as it would have
+# (the agent's write once raised SIGPIPE in it, and hooks_c died of it instead of exiting 7).
+rd, wr = os.pipe()
+os.close(rd)
+proc = subprocess.run([env.target("hooks_c")], stdout=subprocess.DEVNULL, stderr=wr,
+                      timeout=60, env=dict(os.environ, LD_PRELOAD=env.agent,
+                                           HEAPSCOPE_OUTPUT=os.path.join(env.tmp, "epipe.hsr"),
+                                           DUMP_PEAK_VALUE_MB="1"))
+os.close(wr)
+eq(proc.returncode, 7, "exit status with the exit line written to a closed pipe")
+
 # Stacks without frames are written between the others in id order, as readers take
 # them: they once came first in a write and hid every lower id written after them (python3
 # starting up lost 87 of its 345 stacks' frames and kinds that way).

@@ -35,6 +35,8 @@ static unsigned max_stacks;
 static atomic_uint next_id;
 static atomic_ullong dropped;
 static struct hs_stack overflow;
+static struct hs_stack given_up;	/* by_id's mark of an id lost in a race, for good */
+static atomic_uint ready;		/* ids 1..ready are all published or given up */
 
 static struct table *table_new(uint64_t nslots)
 {
@@ -253,9 +255,14 @@ void hs_stacktab_unlock(void)
 
 void hs_stacktab_atfork_child(void)
 {
-	/* the threads that were inserting or growing did not come along */
+	uint32_t max = hs_stacktab_max_id();
+
+	/* the threads that were inserting or growing did not come along, nor their ids */
 	atomic_store(&inflight, 0);
 	atomic_store(&migrating, 0);
+	for (uint32_t id = atomic_load(&ready) + 1; by_id && id <= max; id++)
+		if (!atomic_load_explicit(&by_id[id], memory_order_relaxed))
+			atomic_store_explicit(&by_id[id], &given_up, memory_order_relaxed);
 	hs_stacktab_unlock();
 }
 
@@ -449,8 +456,11 @@ static struct hs_stack *insert_new(struct table *t, unsigned kind, const uintptr
 		return refuse();
 	fresh->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed) + 1;
 	won = place(t, fresh);
-	if (won != fresh)
-		return won;	/* another thread interned it first; our id is a hole */
+	if (won != fresh) {
+		/* another thread interned it first; our id is a hole */
+		atomic_store_explicit(&by_id[fresh->id], &given_up, memory_order_release);
+		return won;
+	}
 	atomic_store_explicit(&by_id[fresh->id], fresh, memory_order_release);
 	/* A nested call's grow may have copied the table before our stack was in it. */
 	while (t != atomic_load_explicit(&cur, memory_order_acquire)) {
@@ -513,9 +523,22 @@ uint32_t hs_stacktab_max_id(void)
 
 struct hs_stack *hs_stacktab_get(uint32_t id)
 {
+	struct hs_stack *s;
+
 	if (id == 0 || id > hs_stacktab_max_id())
 		return NULL;
-	return atomic_load_explicit(&by_id[id], memory_order_acquire);
+	s = atomic_load_explicit(&by_id[id], memory_order_acquire);
+	return s == &given_up ? NULL : s;
+}
+
+uint32_t hs_stacktab_ready_id(void)
+{
+	uint32_t max = hs_stacktab_max_id(), r = atomic_load_explicit(&ready, memory_order_relaxed);
+
+	while (r < max && atomic_load_explicit(&by_id[r + 1], memory_order_acquire))
+		r++;
+	atomic_store_explicit(&ready, r, memory_order_relaxed);
+	return r;
 }
 
 struct hs_stack *hs_stacktab_overflow(void)

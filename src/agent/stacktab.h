@@ -115,6 +115,13 @@ void hs_stacktab_atfork_child(void);	/* unlocks, and forgets the other threads' 
 uint32_t hs_stacktab_max_id(void);
 struct hs_stack *hs_stacktab_get(uint32_t id);
 
+/*
+ * The highest id below which every id is published (hs_stacktab_get gives its record) or
+ * given up for good: a writer that lists stacks in id order stops there, since a reader
+ * takes ids in increasing order and an id published later would be lost to it.
+ */
+uint32_t hs_stacktab_ready_id(void);
+
 /* The record that counts allocations whose stack was refused (id = max + 1, no frames). */
 struct hs_stack *hs_stacktab_overflow(void);
 

@@ -1041,7 +1041,7 @@ static int put_reset(const struct hs_totals *tot)
 static int write_records(unsigned reason, const char *name, int final, int created)
 {
 	struct hs_totals tot;
-	uint32_t max = hs_stacktab_max_id();
+	uint32_t max = hs_stacktab_ready_id();	/* ids in order, none skipped for a while */
 	int err = 0;
 
 	if (created) {

@@ -110,6 +110,9 @@ int main(void)
 	for (unsigned t = 0; t < THREADS; t++)
 		pthread_join(th[t], NULL);
 
+	/* every id handed out is published or given up for good: a writer may list them all */
+	CHECK(hs_stacktab_ready_id() == hs_stacktab_max_id());
+
 	/* one node per distinct chain of outer frames, none wasted by the races */
 	CHECK(hs_stacktab_nodes() == distinct_suffixes());
 	{

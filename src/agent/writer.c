@@ -322,12 +322,19 @@ static int flush(void)
 	return 0;
 }
 
-/* Room for a record of at most `need` bytes in the staging buffer. */
+/*
+ * Room for a record of at most `need` bytes in the staging buffer. What is staged goes out
+ * once it passes 64 KiB, not only when the buffer is full: the buffer's pages that a write
+ * touches are memory the program keeps (a reservation is sized for the worst case, the
+ * records are far smaller), and the file only ever gets whole records.
+ */
+#define FLUSH_AT (64u << 10)
+
 static int reserve(size_t need)
 {
 	int err;
 
-	if (w.len + need <= w.cap)
+	if (w.len + need <= w.cap && w.len < FLUSH_AT)
 		return 0;
 	err = flush();
 	if (err)
@@ -657,7 +664,7 @@ static int put_stack_epochs(uint32_t max)
 	return sparse_end(&sp, 0);
 }
 
-#define FRAMES_CHUNK 65536u	/* nodes per FRAMES record */
+#define FRAMES_CHUNK 8192u	/* nodes per FRAMES record: a reservation of 128 KiB */
 
 /*
  * The frame tree's nodes not yet in the recording, up to `upto`: the agent's node ids are

@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE	/* qsort_r */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -307,4 +308,11 @@ void hs_view_release(struct hs_view_result *v)
 	free(v->rows);
 	v->rows = NULL;
 	v->nrows = v->nmatching = 0;
+}
+
+uint64_t hs_sample_margin(uint64_t bytes, uint64_t interval, int half)
+{
+	double i = (double)interval * (half ? 2.0 : 1.0);
+
+	return interval ? (uint64_t)(1.96 * sqrt(i * ((double)bytes + i)) + 0.5) : 0;
 }

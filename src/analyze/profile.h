@@ -32,6 +32,18 @@ enum hs_sort {
 	HS_SORT_TEMPORARY,
 };
 
+/*
+ * The margin of a sampled estimate of `bytes` at mean interval `interval` (0: exact, no
+ * margin), at 95%: 1.96 standard errors. Sampling each byte with probability 1/interval,
+ * a block of s bytes stands for s/p with p = 1 - e^(-s/interval), and the estimate's
+ * variance, the sum of s^2 (1 - p) / p over the blocks, is at most interval x bytes (the
+ * bound is near for blocks much smaller than the interval, and large blocks only lower
+ * it); one interval more is added to the bytes so that an estimate resting on few or no
+ * samples (0 bytes: none fell there) keeps a margin of about two intervals. Peak figures
+ * come from one half of the samples (docs/AGENT.md): twice the interval.
+ */
+uint64_t hs_sample_margin(uint64_t bytes, uint64_t interval, int half);
+
 /* Everything known about a row at the end of the recording and at the peak. */
 struct hs_figures {
 	uint64_t alloc_calls;

@@ -98,7 +98,15 @@ static void put_heaps(struct hs_jw *w, const struct hs_summary *s)
 	hs_jw_seconds(w, "total_peak_time_s", s->total_peak_t);
 }
 
-static void put_summary(struct hs_jw *w, const struct hs_summary *s)
+/* With sampling, an estimate's 95% margin (hs_sample_margin) beside it. */
+static void put_margin(struct hs_jw *w, const char *key, uint64_t bytes, uint64_t interval,
+		       int half)
+{
+	if (interval)
+		hs_jw_u64(w, key, hs_sample_margin(bytes, interval, half));
+}
+
+static void put_summary(struct hs_jw *w, const struct hs_summary *s, uint64_t interval)
 {
 	hs_jw_open(w, "summary", '{', 0);
 	hs_jw_u64(w, "alloc_calls", s->total.alloc_calls);
@@ -107,8 +115,10 @@ static void put_summary(struct hs_jw *w, const struct hs_summary *s)
 	hs_jw_u64(w, "freed_bytes", s->total.freed_bytes);
 	hs_jw_u64(w, "temporary", s->total.temporary);
 	hs_jw_u64(w, "peak_bytes", s->peak_bytes);
+	put_margin(w, "peak_bytes_margin", s->peak_bytes, interval, 1);
 	hs_jw_seconds(w, "peak_time_s", s->peak_t);
 	hs_jw_u64(w, "live_bytes", s->live_bytes);
+	put_margin(w, "live_bytes_margin", s->live_bytes, interval, 0);
 	hs_jw_u64(w, "live_blocks", s->live_blocks);
 	hs_jw_seconds(w, "duration_s", s->duration_ns);
 	hs_jw_u64(w, "stacks", s->nstacks);
@@ -138,6 +148,7 @@ static void put_stack_leak(struct hs_jw *w, const struct hs_report *r, const str
 static int put_stack(struct hs_jw *w, const struct hs_report *r, const struct hs_row *row)
 {
 	const struct hs_figures *f = &row->f;
+	uint64_t interval = r->rec->process.sample_interval;
 	const struct hs_frame *frames;
 	size_t n;
 
@@ -148,12 +159,15 @@ static int put_stack(struct hs_jw *w, const struct hs_report *r, const struct hs
 	hs_jw_str(w, "allocator", hsr_stack_allocator(r->rec, row->stack_id));
 	hs_jw_u64(w, "alloc_calls", f->alloc_calls);
 	hs_jw_u64(w, "alloc_bytes", f->alloc_bytes);
+	put_margin(w, "alloc_bytes_margin", f->alloc_bytes, interval, 0);
 	hs_jw_u64(w, "free_calls", f->free_calls);
 	hs_jw_u64(w, "freed_bytes", f->freed_bytes);
 	hs_jw_u64(w, "live_bytes", f->live_bytes);
+	put_margin(w, "live_bytes_margin", f->live_bytes, interval, 0);
 	hs_jw_u64(w, "live_blocks", f->live_blocks);
 	hs_jw_u64(w, "temporary", f->temporary);
 	hs_jw_u64(w, "peak_bytes", f->peak_bytes);
+	put_margin(w, "peak_bytes_margin", f->peak_bytes, interval, 1);
 	hs_jw_u64(w, "peak_blocks", f->peak_blocks);
 	put_stack_leak(w, r, f);
 	hs_jw_frames(w, "frames", frames, n);
@@ -432,7 +446,7 @@ int hs_export_json(FILE *out, const struct hs_report *r)
 	hs_jw_str(&w, "tool", "heapscope");
 	hs_jw_str(&w, "heapscope_version", r->version);
 	put_recording(&w, r);
-	put_summary(&w, &r->summary);
+	put_summary(&w, &r->summary, r->rec->process.sample_interval);
 	if (put_view(&w, r))
 		return -ENOMEM;
 	put_leak_summary(&w, r->leaks);

@@ -173,10 +173,23 @@ static void summary_heaps(FILE *out, const struct hs_summary *s)
 	}
 }
 
+/* " (+/-0.3 MB)" after a sampled estimate of bytes; nothing when exact. */
+static const char *margin(char *buf, uint64_t bytes, uint64_t interval, int half)
+{
+	char m[HS_HUMAN_LEN];
+
+	buf[0] = 0;
+	if (interval)
+		snprintf(buf, HS_HUMAN_LEN + 8, " (+/-%s)",
+			 hs_human_bytes(m, hs_sample_margin(bytes, interval, half)));
+	return buf;
+}
+
 int hs_export_text_summary(FILE *out, const struct hs_report *r)
 {
 	const struct hs_summary *s = &r->summary;
-	char extra[96], a[HS_HUMAN_LEN], b[HS_HUMAN_LEN];
+	char extra[128], a[HS_HUMAN_LEN], b[HS_HUMAN_LEN], m[HS_HUMAN_LEN + 8];
+	uint64_t interval = r->rec->process.sample_interval;
 
 	summary_title(out, r);
 	snprintf(extra, sizeof(extra), "   (%s)", hs_human_bytes(a, s->total.alloc_bytes));
@@ -185,10 +198,11 @@ int hs_export_text_summary(FILE *out, const struct hs_report *r)
 	snprintf(extra, sizeof(extra), "   (%s of calls)",
 		 hs_human_percent(a, s->total.temporary, s->total.alloc_calls));
 	line_count(out, "temporary", s->total.temporary, extra);
-	snprintf(extra, sizeof(extra), " at %s", hs_human_seconds(a, s->peak_t));
+	snprintf(extra, sizeof(extra), "%s at %s", margin(m, s->peak_bytes, interval, 1),
+		 hs_human_seconds(a, s->peak_t));
 	line_bytes(out, "peak heap", s->peak_bytes, extra);
-	snprintf(extra, sizeof(extra), " in %s %s", hs_human_count(b, s->live_blocks),
-		 plural(s->live_blocks, "block", "blocks"));
+	snprintf(extra, sizeof(extra), "%s in %s %s", margin(m, s->live_bytes, interval, 0),
+		 hs_human_count(b, s->live_blocks), plural(s->live_blocks, "block", "blocks"));
 	line_bytes(out, "live at end", s->live_bytes, extra);
 	summary_agent_memory(out, r->rec);
 	summary_heaps(out, s);
@@ -347,24 +361,42 @@ static void leak_row_figures(char *buf, size_t len, const struct hs_figures *f)
 			 plural(f->alloc_calls, "call", "calls"));
 }
 
-/* The figures after "#N  " for a row of view v. */
-static void row_figures(char *buf, size_t len, enum hs_view view, const struct hs_figures *f)
+/*
+ * Sampled bytes with their 95% margin, "1.2 MB (+/-0.3 MB)"; exact ones (interval 0) alone.
+ * buf holds at least 2 * HS_HUMAN_LEN + 8.
+ */
+static const char *bytes_est(char *buf, uint64_t bytes, uint64_t interval, int half)
 {
-	char a[HS_HUMAN_LEN], b[HS_HUMAN_LEN], c[HS_HUMAN_LEN];
+	char a[HS_HUMAN_LEN], m[HS_HUMAN_LEN];
+
+	if (!interval)
+		return hs_human_bytes(buf, bytes);
+	snprintf(buf, 2 * HS_HUMAN_LEN + 8, "%s (+/-%s)", hs_human_bytes(a, bytes),
+		 hs_human_bytes(m, hs_sample_margin(bytes, interval, half)));
+	return buf;
+}
+
+/* The figures after "#N  " for a row of view v (interval: sampling's, 0 when exact). */
+static void row_figures(char *buf, size_t len, enum hs_view view, const struct hs_figures *f,
+			uint64_t interval)
+{
+	char a[2 * HS_HUMAN_LEN + 8], b[HS_HUMAN_LEN], c[HS_HUMAN_LEN];
 
 	if (view == HS_VIEW_LEAKS && hs_leak_figures_any(&f->leak))
 		leak_row_figures(buf, len, f);
 	else if (view == HS_VIEW_LEAKS)
-		snprintf(buf, len, "%s in %s %s, %s %s", hs_human_bytes(a, f->live_bytes),
+		snprintf(buf, len, "%s in %s %s, %s %s", bytes_est(a, f->live_bytes, interval, 0),
 			 hs_human_count(b, f->live_blocks), plural(f->live_blocks, "block", "blocks"),
 			 hs_human_count(c, f->alloc_calls), plural(f->alloc_calls, "call", "calls"));
 	else if (view == HS_VIEW_PEAK)
-		snprintf(buf, len, "%s in %s %s at peak, %s %s", hs_human_bytes(a, f->peak_bytes),
+		snprintf(buf, len, "%s in %s %s at peak, %s %s",
+			 bytes_est(a, f->peak_bytes, interval, 1),
 			 hs_human_count(b, f->peak_blocks), plural(f->peak_blocks, "block", "blocks"),
 			 hs_human_count(c, f->alloc_calls), plural(f->alloc_calls, "call", "calls"));
 	else if (view == HS_VIEW_ALLOCS)
-		snprintf(buf, len, "%s %s, %s", hs_human_count(a, f->alloc_calls),
-			 plural(f->alloc_calls, "call", "calls"), hs_human_bytes(b, f->alloc_bytes));
+		snprintf(buf, len, "%s %s, %s", hs_human_count(b, f->alloc_calls),
+			 plural(f->alloc_calls, "call", "calls"),
+			 bytes_est(a, f->alloc_bytes, interval, 0));
 	else
 		snprintf(buf, len, "%s temporary of %s %s (%s)", hs_human_count(a, f->temporary),
 			 hs_human_count(b, f->alloc_calls), plural(f->alloc_calls, "call", "calls"),
@@ -417,7 +449,8 @@ int hs_export_text_view(FILE *out, const struct hs_report *r, const struct hs_vi
 	for (size_t i = 0; i < v->nrows; i++) {
 		const struct hs_row *row = &v->rows[i];
 
-		row_figures(figures, sizeof(figures), v->view, &row->f);
+		row_figures(figures, sizeof(figures), v->view, &row->f,
+			    r->rec->process.sample_interval);
 		fprintf(out, "%s%s#%zu%s  %s   [%s]\n", compact ? "" : "\n", bold(r), i + 1, plain(r),
 			figures, hsr_stack_allocator(r->rec, row->stack_id));
 		if (hs_export_text_frames(out, r->res, row->stack_id))

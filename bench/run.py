@@ -22,6 +22,7 @@ import argparse
 import dataclasses
 import datetime
 import json
+import math
 import os
 import platform
 import shutil
@@ -440,13 +441,26 @@ def stack_key(stack: dict) -> tuple:
 
 
 def by_key(report: dict) -> Dict[tuple, Dict[str, int]]:
-    """peak_bytes and live_bytes per stack key (stacks sharing a key added up)."""
+    """peak_bytes and live_bytes per stack key (stacks sharing a key added up), and with
+    sampling the squares of their 95% margins (added up: independent samples)."""
     out: Dict[tuple, Dict[str, int]] = {}
     for st in report.get("stacks", []):
-        fig = out.setdefault(stack_key(st), {"peak_bytes": 0, "live_bytes": 0})
-        fig["peak_bytes"] += int(st.get("peak_bytes", 0))
-        fig["live_bytes"] += int(st.get("live_bytes", 0))
+        fig = out.setdefault(stack_key(st), {"peak_bytes": 0, "live_bytes": 0,
+                                             "peak_bytes_margin2": 0, "live_bytes_margin2": 0})
+        for field in ("peak_bytes", "live_bytes"):
+            fig[field] += int(st.get(field, 0))
+            fig[field + "_margin2"] += int(st.get(field + "_margin", 0)) ** 2
     return out
+
+
+def margin_of(sampled: Dict[tuple, Dict[str, int]], key: tuple, field: str,
+              interval: int) -> float:
+    """The sampled report's 95% margin for a stack key; for a stack it does not list (no
+    sample fell there), the margin of an estimate of 0 (docs/AGENT.md's formula)."""
+    if key in sampled:
+        return math.sqrt(sampled[key][field + "_margin2"])
+    i = interval * (2 if field == "peak_bytes" else 1)
+    return 1.96 * i
 
 
 @dataclasses.dataclass
@@ -459,19 +473,24 @@ class Accuracy:
     live_worst: Optional[float]
     live_samples: Optional[float]
     total_peak_error: Optional[float]   # of the whole heap's peak
+    peak_within: int = 0            # compared stacks whose exact figure lies in the margin
+    live_within: int = 0
+    total_within: int = 0           # 1 when the heap's exact peak lies in its margin
 
 
 def worst_error(exact: Dict[tuple, Dict[str, int]], sampled: Dict[tuple, Dict[str, int]],
                 field: str, total: int, interval: int):
     """(stacks compared, worst relative error, expected samples in the smallest compared
-    stack) over the exact top stacks by field."""
+    stack, stacks whose exact figure lies within the sampled margin) over the exact top
+    stacks by field."""
     floor = ACCURACY_MIN_SHARE * total
     top = sorted((k for k in exact if exact[k][field] >= floor and exact[k][field] > 0),
                  key=lambda k: -exact[k][field])[:ACCURACY_TOP]
-    errors = [abs(sampled.get(k, {}).get(field, 0) - exact[k][field]) / exact[k][field]
-              for k in top]
+    diffs = [abs(sampled.get(k, {}).get(field, 0) - exact[k][field]) for k in top]
+    errors = [d / exact[k][field] for d, k in zip(diffs, top)]
+    within = sum(d <= margin_of(sampled, k, field, interval) for d, k in zip(diffs, top))
     samples = exact[top[-1]][field] / interval if top and interval else None
-    return len(top), (max(errors) if errors else None), samples
+    return len(top), (max(errors) if errors else None), samples, within
 
 
 def accuracy(exact: dict, sampled: dict) -> Accuracy:
@@ -482,9 +501,11 @@ def accuracy(exact: dict, sampled: dict) -> Accuracy:
     exact_peak = int(exact["summary"]["peak_bytes"])
     peak = worst_error(ex, sa, "peak_bytes", exact_peak, interval)
     live = worst_error(ex, sa, "live_bytes", live_total, interval)
-    total = (abs(int(sampled["summary"]["peak_bytes"]) - exact_peak) / exact_peak
-             if exact_peak else None)
-    return Accuracy(peak[0], peak[1], peak[2], live[0], live[1], live[2], total)
+    diff = abs(int(sampled["summary"]["peak_bytes"]) - exact_peak)
+    total = diff / exact_peak if exact_peak else None
+    total_within = int(diff <= int(sampled["summary"].get("peak_bytes_margin", 0)))
+    return Accuracy(peak[0], peak[1], peak[2], live[0], live[1], live[2], total,
+                    peak[3], live[3], total_within)
 
 
 # ---------------------------------------------------------------- one workload
@@ -755,7 +776,8 @@ def summary_lines(results: List[WorkloadResult]) -> List[str]:
 
 ACCURACY_COLUMNS = ["workload", "interval", "sampled runs", "peak: stacks (fewest samples)",
                     "peak: worst error median (max)", "live: stacks (fewest samples)",
-                    "live: worst error median (max)", "heap peak error median (max)"]
+                    "live: worst error median (max)", "heap peak error median (max)",
+                    "within the stated margin: peak, live, heap peak"]
 
 
 def stacks_samples(n: int, samples: Optional[float]) -> str:
@@ -778,7 +800,9 @@ ACCURACY_NOTE = (
     "the exact total (smaller stacks hold few samples and are noise); the worst of them per "
     "run, median and max over the sampled runs; and the error of the whole heap's peak. "
     "'fewest samples' is the smallest compared stack's exact figure / the interval: the "
-    "samples its estimate rests on (relative standard error about 1/sqrt of it)."
+    "samples its estimate rests on (relative standard error about 1/sqrt of it). 'within "
+    "the stated margin': of the figures compared over all runs, those whose exact value lies "
+    "within the 95%% margin the sampled report gives with its estimate."
     % (ACCURACY_TOP, round(ACCURACY_MIN_SHARE * 100)))
 
 
@@ -798,7 +822,11 @@ def accuracy_rows(results: List[WorkloadResult]) -> List[List[str]]:
                      pct_spread([a.peak_worst for a in acc]),
                      stacks_samples(first.live_stacks, first.live_samples),
                      pct_spread([a.live_worst for a in acc]),
-                     pct_spread([a.total_peak_error for a in acc])])
+                     pct_spread([a.total_peak_error for a in acc]),
+                     "%d/%d, %d/%d, %d/%d" % (
+                         sum(a.peak_within for a in acc), sum(a.peak_stacks for a in acc),
+                         sum(a.live_within for a in acc), sum(a.live_stacks for a in acc),
+                         sum(a.total_within for a in acc), len(acc))])
     return rows
 
 

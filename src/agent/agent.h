@@ -111,6 +111,8 @@ struct hs_thread {
 	int need_control;		/* 1: fork child, restart the control thread;
 					   2: start the delayed control thread */
 	int park;			/* a leak scan wants this thread to stop */
+	int term_sig;			/* a termination signal that came during the
+					   bookkeeping, delivered when it ends (hooks_sig.c) */
 	struct hs_thread_rec *rec;	/* this thread in the registry (threads.c) */
 	unsigned npending;
 	struct hs_pending pending[HS_PENDING_MAX];

@@ -91,20 +91,13 @@ static int still_ours(int sig)
 	       cur.sa_sigaction == on_term_signal;
 }
 
-/*
- * The handler: the recording first (unless this thread was interrupted inside the agent,
- * whose locks it may hold: then the process dies as before, with what autosave wrote),
- * then the default action, by raising the signal again with it restored.
- */
-static void on_term_signal(int sig, siginfo_t *si, void *uc)
+/* The recording (unless `write` is 0), then the default action of sig. */
+static void die_of(int sig, int write)
 {
 	struct sigaction dfl;
 	sigset_t set;
-	int saved = errno;
 
-	(void)si;
-	(void)uc;
-	if (!hs_self.busy && !hs_self.internal && !hs_self.interning)
+	if (write)
 		hs_write_on_signal(sig);
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;
@@ -114,6 +107,39 @@ static void on_term_signal(int sig, siginfo_t *si, void *uc)
 	sigaddset(&set, sig);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	raise(sig);
+}
+
+void hs_term_deliver(int sig)
+{
+	int saved = errno;
+
+	if (atomic_load(&S.ours[sig]))	/* still the default's to take */
+		die_of(sig, 1);
+	else
+		raise(sig);	/* the program took the signal over meanwhile: its own now */
+	errno = saved;
+}
+
+/*
+ * The handler: the recording first, then the default action, by raising the signal again
+ * with it restored. A thread interrupted inside the tracker's bookkeeping may hold the
+ * locks the writer needs: the signal waits for the bookkeeping to end (a few hundred
+ * nanoseconds; tracker.c calls hs_term_deliver). Elsewhere inside the agent (its own
+ * calls into the C library, the stack table's slow path, the writer) the process dies
+ * without writing, with what autosave wrote.
+ */
+static void on_term_signal(int sig, siginfo_t *si, void *uc)
+{
+	int saved = errno;
+
+	(void)si;
+	(void)uc;
+	if (hs_self.busy && !hs_self.internal && !hs_self.interning) {
+		hs_self.term_sig = sig;
+		errno = saved;
+		return;
+	}
+	die_of(sig, !hs_self.internal && !hs_self.interning);
 	errno = saved;
 }
 

@@ -12,6 +12,14 @@
 /* At start (HEAPSCOPE_TERM_HANDLER): take over the termination signals left at SIG_DFL. */
 void hs_term_handlers_install(void);
 
+/*
+ * A termination signal the agent's handler deferred because it came while its thread was
+ * in the bookkeeping (whose locks the recording's writer needs): write the recording, then
+ * the signal's default action, as the handler would have. Called by the tracker once the
+ * bookkeeping ends. Weak: absent from the static wrap library, which has no such handler.
+ */
+void hs_term_deliver(int sig) __attribute__((weak));
+
 /* The C library's sigaction, for the agent's own use (not seen by the interposer). */
 int hs_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
 

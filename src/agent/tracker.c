@@ -16,6 +16,7 @@
 #include "arena.h"
 #include "control.h"
 #include "heaps.h"
+#include "hooks_sig.h"
 #include "hsr_format.h"
 #include "modules.h"
 #include "ptrmap.h"
@@ -527,6 +528,12 @@ static __attribute__((noinline, cold)) void after_busy(struct hs_thread *t)
 {
 	if (t->npending)
 		pending_drain(t);
+	if (t->term_sig && hs_term_deliver) {
+		int sig = t->term_sig;
+
+		t->term_sig = 0;
+		hs_term_deliver(sig);	/* returns only if the signal did not end the process */
+	}
 	if (t->park)
 		hs_threads_park_if_asked();
 }
@@ -634,7 +641,7 @@ struct hs_stack *hs_track_alloc(void *p, size_t size, unsigned kind, uintptr_t r
 	t->busy = 1;
 	do_alloc(t, p, size, s);
 	t->busy = 0;
-	if (hs_unlikely(t->npending | t->park))
+	if (hs_unlikely(t->npending | t->park | t->term_sig))
 		after_busy(t);
 	return s;
 }
@@ -648,7 +655,7 @@ int hs_track_free(void *p)
 	t->busy = 1;
 	do_free(t, p);
 	t->busy = 0;
-	if (hs_unlikely(t->npending | t->park))
+	if (hs_unlikely(t->npending | t->park | t->term_sig))
 		after_busy(t);
 	return 1;
 }
@@ -684,7 +691,7 @@ void hs_track_forget(void *p, struct hs_block_info *out)
 	if (t->last_alloc == ~(uintptr_t)p)
 		t->last_alloc = 0;
 	t->busy = 0;
-	if (hs_unlikely(t->npending | t->park))
+	if (hs_unlikely(t->npending | t->park | t->term_sig))
 		after_busy(t);
 }
 
@@ -704,7 +711,7 @@ void hs_track_restore(void *p, const struct hs_block_info *info)
 	t->busy = 1;
 	map_insert(p, info->size, info->stack, info->halves);
 	t->busy = 0;
-	if (hs_unlikely(t->npending | t->park))
+	if (hs_unlikely(t->npending | t->park | t->term_sig))
 		after_busy(t);
 }
 

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
  * What a program sees of the agent's handler for termination signals (hooks_sig.c).
- * Usage: term_signals view | wait
+ * Usage: term_signals view | wait | churn
  *   view: asks for and sets the actions of SIGTERM, SIGINT, SIGHUP and SIGALRM with
  *         sigaction() and signal() and prints what it finds; raises SIGINT under its own
  *         handler and SIGHUP ignored; must print the same with and without the agent.
  *   wait: leaks 100 blocks of 1000 bytes in leak_on_term(), prints "ready PID" and waits
  *         for a signal, which is to kill it (every action is the default).
+ *   churn: the same, then mallocs and frees without end instead of waiting, so that the
+ *         signal most often lands inside the agent's bookkeeping.
  * See tests/integration/t1025-term-signals.py.
  */
 #include <signal.h>
@@ -17,6 +19,7 @@
 
 static volatile sig_atomic_t got;
 static void *volatile sink[100];
+static void *volatile churn_sink;
 
 static void on_int(int sig)
 {
@@ -93,6 +96,15 @@ int main(int argc, char **argv)
 		for (;;)
 			pause();
 	}
-	fprintf(stderr, "usage: term_signals view | wait\n");
+	if (argc == 2 && !strcmp(argv[1], "churn")) {
+		leak_on_term();
+		printf("ready %d\n", (int)getpid());
+		fflush(stdout);
+		for (size_t i = 0;; i++) {
+			churn_sink = malloc(16 + i % 256);
+			free(churn_sink);
+		}
+	}
+	fprintf(stderr, "usage: term_signals view | wait | churn\n");
 	return 2;
 }

@@ -77,6 +77,19 @@ static const char *base_name(const char *path)
 	return slash ? slash + 1 : path ? path : "";
 }
 
+/* With sampling, the 95% margins of the byte figures (hs_sample_margin), for the page. */
+static void put_margins(FILE *out, const struct hs_report *r, uint64_t alloc, uint64_t live,
+			uint64_t peak)
+{
+	uint64_t i = r->rec->process.sample_interval;
+
+	if (!i)
+		return;
+	fprintf(out, ", \"alloc_bytes_margin\": %" PRIu64 ", \"live_bytes_margin\": %" PRIu64
+		", \"peak_bytes_margin\": %" PRIu64, hs_sample_margin(alloc, i, 0),
+		hs_sample_margin(live, i, 0), hs_sample_margin(peak, i, 1));
+}
+
 static void put_summary(FILE *out, const struct hs_report *r)
 {
 	const struct hs_summary *s = &r->summary;
@@ -96,10 +109,12 @@ static void put_summary(FILE *out, const struct hs_report *r)
 	fprintf(out, ", \"sample_interval\": %" PRIu64 ", \"alloc_calls\": %" PRIu64
 		", \"alloc_bytes\": %" PRIu64 ", \"free_calls\": %" PRIu64 ", \"temporary\": %" PRIu64
 		", \"peak_bytes\": %" PRIu64 ", \"peak_time_s\": %.6f, \"live_bytes\": %" PRIu64
-		", \"live_blocks\": %" PRIu64 ", \"duration_s\": %.6f, \"stacks\": %zu, \"problem\": ",
+		", \"live_blocks\": %" PRIu64 ", \"duration_s\": %.6f, \"stacks\": %zu",
 		p->sample_interval, s->total.alloc_calls, s->total.alloc_bytes, s->total.free_calls,
 		s->total.temporary, s->peak_bytes, seconds(s->peak_t), s->live_bytes, s->live_blocks,
 		seconds(s->duration_ns), s->nstacks);
+	put_margins(out, r, s->total.alloc_bytes, s->live_bytes, s->peak_bytes);
+	fputs(", \"problem\": ", out);
 	put_str(out, r->rec->truncated ? r->rec->problem : "");
 	fputs("},\n", out);
 }
@@ -229,9 +244,11 @@ static int put_row(FILE *out, const struct hs_report *r, const struct hs_row *ro
 	put_str(out, hsr_kind_name(r->rec->stacks[row->stack_id].kind));
 	fprintf(out, ", \"alloc_calls\": %" PRIu64 ", \"alloc_bytes\": %" PRIu64 ", \"free_calls\": %"
 		PRIu64 ", \"temporary\": %" PRIu64 ", \"live_bytes\": %" PRIu64 ", \"live_blocks\": %"
-		PRIu64 ", \"peak_bytes\": %" PRIu64 ", \"peak_blocks\": %" PRIu64 ", \"frames\": [",
+		PRIu64 ", \"peak_bytes\": %" PRIu64 ", \"peak_blocks\": %" PRIu64,
 		f->alloc_calls, f->alloc_bytes, f->free_calls, f->temporary, f->live_bytes,
 		f->live_blocks, f->peak_bytes, f->peak_blocks);
+	put_margins(out, r, f->alloc_bytes, f->live_bytes, f->peak_bytes);
+	fputs(", \"frames\": [", out);
 	for (size_t i = 0; i < n && i < MAX_FRAMES && !hs_frame_is_program_start(&frames[i]); i++) {
 		char name[1024];
 

@@ -111,6 +111,7 @@ static void put_summary(struct hs_jw *w, const struct hs_summary *s, uint64_t in
 	hs_jw_open(w, "summary", '{', 0);
 	hs_jw_u64(w, "alloc_calls", s->total.alloc_calls);
 	hs_jw_u64(w, "alloc_bytes", s->total.alloc_bytes);
+	put_margin(w, "alloc_bytes_margin", s->total.alloc_bytes, interval, 0);
 	hs_jw_u64(w, "free_calls", s->total.free_calls);
 	hs_jw_u64(w, "freed_bytes", s->total.freed_bytes);
 	hs_jw_u64(w, "temporary", s->total.temporary);

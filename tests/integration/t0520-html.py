@@ -97,4 +97,32 @@ check(res.get("svg_width_after", 0) > 4 * res.get("svg_width_before", 1e9), "svg
 eq(res.get("svg_matches"), 1, "svg: search highlights")
 for s in res.get("screenshots", []):
     check(os.path.getsize(s) > 1000, "screenshot %s is an image" % s)
+check(not any("\u00b1" in c for c in res.get("cards", [])), "exact figures: no margins")
+
+# A sampled recording: its byte figures carry their 95% margins, the same as in JSON.
+proc, srec = env.run([env.target("hooks_c")], rec_name="sampled.hsr",
+                     opts=["--leak-check=none", "--sample", "4k"])
+eq(proc.returncode, 7, "hooks_c ran sampled")
+shtml = os.path.join(env.tmp, "sampled.html")
+r = env.text("report", srec, "--leaks", "--format", "html", "-o", shtml)
+eq(r.returncode, 0, "report --format html, sampled")
+_, sdata = page_data(shtml)
+sjs = env.report(srec, "--leaks")
+eq((sdata["summary"].get("peak_bytes_margin"), sdata["summary"].get("live_bytes_margin")),
+   (sjs["summary"]["peak_bytes_margin"], sjs["summary"]["live_bytes_margin"]),
+   "sampled page: the summary's margins as in JSON")
+eq([r.get("live_bytes_margin") for r in sdata["tables"][0]["rows"]],
+   [s["live_bytes_margin"] for s in sjs["stacks"]][:len(sdata["tables"][0]["rows"])],
+   "sampled page: each row's margin as in JSON")
+shots2 = os.path.join(shots, "sampled")
+os.makedirs(shots2)
+run = subprocess.run([node, os.path.join(here, "html-check.js"), shtml, shots2, "main", svg],
+                     capture_output=True, timeout=240)
+try:
+    res2 = json.loads(run.stdout)
+except ValueError:
+    res2 = {}
+eq(res2.get("console_errors"), [], "sampled page: no console errors")
+cards = [c for c in res2.get("cards", []) if c.startswith("peak heap")]
+check(cards and "\u00b1" in cards[0], "sampled page: the peak card shows its margin (%r)" % cards)
 finish(env)

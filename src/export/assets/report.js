@@ -29,6 +29,11 @@
 	function value(n) { return data.is_bytes ? bytes(n) : count(n); }
 	function pct(a, b) { return b ? (100 * a / b).toFixed(2) + '%' : '0.00%'; }
 	function secs(s) { return Number(s).toFixed(3) + ' s'; }
+	/* A byte figure, with its 95% margin when the recording is sampled. */
+	function est(r, field) {
+		const m = r[field + '_margin'];
+		return bytes(r[field]) + (m === undefined ? '' : ' \u00b1' + bytes(m));
+	}
 
 	/* ---- summary -------------------------------------------------------------------- */
 	function summary() {
@@ -39,11 +44,11 @@
 			', ' + (s.sample_interval ? 'sampled every ' + bytes(s.sample_interval) : 'exact') +
 			', ' + secs(s.duration_s) + ', ' + count(s.stacks) + ' stacks';
 		const cards = [
-			['allocation calls', count(s.alloc_calls), bytes(s.alloc_bytes) + ' allocated'],
+			['allocation calls', count(s.alloc_calls), est(s, 'alloc_bytes') + ' allocated'],
 			['frees', count(s.free_calls), ''],
 			['temporary', count(s.temporary), pct(s.temporary, s.alloc_calls) + ' of calls'],
-			['peak heap', bytes(s.peak_bytes), 'at ' + secs(s.peak_time_s)],
-			['live at end', bytes(s.live_bytes), count(s.live_blocks) + ' blocks'],
+			['peak heap', est(s, 'peak_bytes'), 'at ' + secs(s.peak_time_s)],
+			['live at end', est(s, 'live_bytes'), count(s.live_blocks) + ' blocks'],
 		];
 		const box = document.getElementById('cards');
 		for (const [label, v, sub] of cards) {
@@ -296,20 +301,21 @@
 	}
 
 	const num = (title, field, fmt) => ({ title, key: (r) => r[field], show: (r) => fmt(r[field]) });
+	const byt = (title, field) => ({ title, key: (r) => r[field], show: (r) => est(r, field) });
 	const viewColumns = {
-		leaks: [num('live bytes', 'live_bytes', bytes), num('live blocks', 'live_blocks', count),
+		leaks: [byt('live bytes', 'live_bytes'), num('live blocks', 'live_blocks', count),
 			num('calls', 'alloc_calls', count)],
-		peak: [num('bytes at peak', 'peak_bytes', bytes), num('blocks at peak', 'peak_blocks', count),
+		peak: [byt('bytes at peak', 'peak_bytes'), num('blocks at peak', 'peak_blocks', count),
 			num('calls', 'alloc_calls', count)],
-		allocs: [num('allocated', 'alloc_bytes', bytes), num('calls', 'alloc_calls', count),
+		allocs: [byt('allocated', 'alloc_bytes'), num('calls', 'alloc_calls', count),
 			num('temporary', 'temporary', count)],
 		temporary: [num('temporary', 'temporary', count), num('calls', 'alloc_calls', count),
 			{ title: 'temporary %', key: (r) => r.alloc_calls ? r.temporary / r.alloc_calls : 0,
 				show: (r) => pct(r.temporary, r.alloc_calls) },
-			num('allocated', 'alloc_bytes', bytes)],
+			byt('allocated', 'alloc_bytes')],
 	};
-	const otherColumns = [num('allocated', 'alloc_bytes', bytes), num('calls', 'alloc_calls', count),
-		num('live bytes', 'live_bytes', bytes)];
+	const otherColumns = [byt('allocated', 'alloc_bytes'), num('calls', 'alloc_calls', count),
+		byt('live bytes', 'live_bytes')];
 
 	function tables() {
 		const box = document.getElementById('view-tables');

@@ -531,12 +531,37 @@ struct hs_stack *hs_stacktab_get(uint32_t id)
 	return s == &given_up ? NULL : s;
 }
 
+/*
+ * An id left unpublished for a second: its thread will not publish it (a signal handler
+ * that interrupted the insert and never returned, by longjmp). Given up then, so that the
+ * stacks after it are written; if it is published after all, readers see a hole there.
+ */
+#define STUCK_NS 1000000000ull
+
 uint32_t hs_stacktab_ready_id(void)
 {
+	static uint32_t stuck_id;	/* the writer's own (it calls this under its lock) */
+	static uint64_t stuck_since;
 	uint32_t max = hs_stacktab_max_id(), r = atomic_load_explicit(&ready, memory_order_relaxed);
 
-	while (r < max && atomic_load_explicit(&by_id[r + 1], memory_order_acquire))
+	while (r < max) {
+		struct hs_stack *s = atomic_load_explicit(&by_id[r + 1], memory_order_acquire);
+
+		if (!s) {
+			uint64_t now = hs_now_ns();
+
+			if (stuck_id != r + 1) {
+				stuck_id = r + 1;
+				stuck_since = now;
+				break;
+			}
+			if (now - stuck_since < STUCK_NS)
+				break;
+			/* given up; or published this very moment (the CAS fails): taken either way */
+			atomic_compare_exchange_strong(&by_id[r + 1], &s, &given_up);
+		}
 		r++;
+	}
 	atomic_store_explicit(&ready, r, memory_order_relaxed);
 	return r;
 }

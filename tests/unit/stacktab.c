@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "agent.h"
 #include "hsr_format.h"
@@ -22,6 +23,14 @@ __thread struct hs_thread hs_self;
 uint32_t hs_modules_epoch(void)
 {
 	return 0;
+}
+
+uint64_t hs_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 #define NSTACKS 4000

@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -156,6 +157,38 @@ static int by_mean_size(const void *a, const void *b)
 	return mx < my ? -1 : mx > my;
 }
 
+/*
+ * Each stack's calls and frees at the previous check, by stack id ("changed since the last
+ * check"): kept here, not in every stack record, as only programs that call
+ * jhook_check_leak need them. Under check_lock.
+ */
+struct checked {
+	uint64_t calls, frees;
+};
+
+static atomic_flag check_lock;
+static struct checked *checked;
+static size_t checked_cap;
+
+/* Room for ids up to max (0 when there is none: every stack then reads as changed). */
+static int checked_room(uint32_t max)
+{
+	struct checked *c;
+	size_t cap = checked_cap;
+
+	if (max < checked_cap)
+		return 0;
+	while (cap <= max)
+		cap = cap ? cap * 2 : 1024;
+	c = realloc(checked, cap * sizeof(*c));
+	if (!c)
+		return -1;
+	memset(c + checked_cap, 0, (cap - checked_cap) * sizeof(*c));
+	checked = c;
+	checked_cap = cap;
+	return 0;
+}
+
 HS_EXPORT void jhook_check_leak(int choice)
 {
 	static const char head[] = "size alloc free diff addr\n";
@@ -164,8 +197,12 @@ HS_EXPORT void jhook_check_leak(int choice)
 	struct hs_totals tot;
 	char tail[128];
 	struct hs_fmt f;
+	int room;
 
 	hs_self.internal++;
+	while (atomic_flag_test_and_set_explicit(&check_lock, memory_order_acquire))
+		hs_cpu_relax();
+	room = checked_room(max + 1) == 0;
 	list = malloc(((size_t)max + 1) * sizeof(*list));
 	for (id = 1; list && id <= max; id++)
 		if (hs_stacktab_get(id) && atomic_load(&hs_stacktab_get(id)->alloc_calls))
@@ -177,14 +214,18 @@ HS_EXPORT void jhook_check_leak(int choice)
 	for (id = 0; id < n; id++) {
 		struct hs_stack *s = list[id];
 		uint64_t calls = atomic_load(&s->alloc_calls), frees = atomic_load(&s->free_calls);
-		int changed = calls != s->checked_calls || frees != s->checked_frees;
+		struct checked *c = room && s->id < checked_cap ? &checked[s->id] : NULL;
+		int changed = !c || calls != c->calls || frees != c->frees;
 
 		if (leak_row_wanted(choice, calls - frees, changed))
 			put_leak_row(s, calls, frees);
-		s->checked_calls = calls;
-		s->checked_frees = frees;
+		if (c) {
+			c->calls = calls;
+			c->frees = frees;
+		}
 	}
 	free(list);
+	atomic_flag_clear_explicit(&check_lock, memory_order_release);
 	hs_tracker_totals(&tot);
 	hs_fmt_init(&f, tail, sizeof(tail));
 	hs_fmt_str(&f, "----------- total=");

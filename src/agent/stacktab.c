@@ -298,15 +298,14 @@ static uint32_t frames_leaf(const uintptr_t *frames, size_t n, int nested)
 static struct hs_stack *stack_new(uint64_t h1, uint64_t h2, unsigned kind, uint32_t leaf,
 				  const uintptr_t *frames, size_t n)
 {
-	struct hs_stack *s = hs_arena_alloc(sizeof(*s), 64);
+	size_t extra = n && !leaf ? n * sizeof(*frames) : 0;	/* outside the tree */
+	struct hs_stack *s = hs_arena_alloc(sizeof(*s) + extra, 8);
 
 	if (!s)
 		return NULL;
-	if (n && !leaf) {	/* outside the tree: a copy of its own */
-		s->own = hs_arena_alloc(n * sizeof(*frames), sizeof(*frames));
-		if (!s->own)
-			return NULL;
-		memcpy(s->own, frames, n * sizeof(*frames));
+	if (extra) {
+		s->own = 1;
+		memcpy(s + 1, frames, extra);
 	}
 	s->hash = h1;
 	s->hash2 = h2;

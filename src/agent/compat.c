@@ -15,6 +15,7 @@
 
 #include "agent.h"
 #include "check.h"
+#include "control.h"
 #include "dump.h"
 #include "fmt.h"
 #include "hsr_format.h"
@@ -47,6 +48,7 @@ HS_EXPORT int jhook_init(int tail_num)
 HS_EXPORT void jhook_uninit(void)
 {
 	hs_tracking_set(0);
+	hs_control_tracking_off();
 }
 
 HS_EXPORT void jhook_start(void)
@@ -60,6 +62,7 @@ HS_EXPORT void jhook_stop(void)
 {
 	hs_tracking_set(0);
 	hs_tracker_reset(hs_tracker_sample_interval());
+	hs_control_tracking_off();
 }
 
 HS_EXPORT void jhook_check_bound(void)

@@ -562,6 +562,12 @@ __attribute__((noinline, cold)) void hs_control_poll(void)
 		hs_control_start_late();
 }
 
+void hs_control_tracking_off(void)
+{
+	if (!atomic_load(&thread_started) && start_after)
+		hs_control_start_late();
+}
+
 void hs_control_start_late(void)
 {
 	int expected = 0;

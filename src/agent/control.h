@@ -24,6 +24,13 @@ void hs_control_request(unsigned req);
 /* Whether the delayed thread should start now (from the allocation path; cheap). */
 int hs_control_due(uint64_t now);
 
+/*
+ * The program stopped tracking (jhook_stop, jhook_uninit): the allocation path, which
+ * starts a delayed control thread, no longer runs, so start it now if it is still to come.
+ * Normal context only (it may create the thread).
+ */
+void hs_control_tracking_off(void);
+
 /* Start it (from the allocation path, outside the agent's bookkeeping). */
 void hs_control_start_late(void);
 

@@ -61,6 +61,22 @@ eq(sorted(s["live_bytes"] for s in nostack), [100, 200, 300, 400, 500],
 withstack = [s["frames"][0]["function"] for s in rep["stacks"] if s["frames"]]
 check("leak_posix_memalign" in withstack and "leak_pvalloc" in withstack,
       "blocks of 600 bytes and more keep their stacks")
+# jhook_stop in the program's first second: the control thread, which the allocation path
+# starts after a second, would never start with tracking off; it starts at jhook_stop, so
+# `heapscope ctl` still reaches the process (it answered "cannot reach" before).
+code = ("import ctypes, sys, time\n"
+        "ctypes.CDLL(None).jhook_stop()\n"
+        "print('ready', flush=True)\n"
+        "sys.stdin.readline()\n")
+p = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                     env=dict(os.environ, LD_PRELOAD=env.agent,
+                              HEAPSCOPE_OUTPUT=os.path.join(env.tmp, "stopped.hsr")))
+p.stdout.readline()
+st = env.text("ctl", str(p.pid), "status")
+p.communicate(b"\n", timeout=60)
+eq(st.returncode, 0, "ctl status after jhook_stop: %r" % st.stderr)
+check(b"tracking 0" in st.stdout, "ctl status says tracking is off")
+
 # The exit line to a stderr that is a closed pipe: the program ends as it would have
 # (the agent's write once raised SIGPIPE in it, and hooks_c died of it instead of exiting 7).
 rd, wr = os.pipe()

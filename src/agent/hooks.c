@@ -12,6 +12,7 @@
 #include "agent.h"
 #include "check.h"
 #include "hsr_format.h"
+#include "tracker.h"
 
 #define RA() ((uintptr_t)__builtin_return_address(0))
 
@@ -68,6 +69,8 @@ static __attribute__((noinline)) void *malloc_slow(size_t size, uintptr_t ra)
 {
 	if (hs_unlikely(!hooks_ready()))
 		return hs_bootstrap_alloc(size, 16);
+	if (hs_unlikely(hs_self.need_control) && !hs_should_track())
+		hs_tracker_poll_untracked();	/* a forked child, tracking off */
 	if (checking())
 		return hs_check_alloc(size, 0, HSR_KIND_MALLOC, 0, ra);
 	return track_new_block(hs_real.malloc(size), size, HSR_KIND_MALLOC, ra);

@@ -116,6 +116,7 @@ static void atfork_child(void)
 	hs_self.need_control = 1;	/* the control thread did not come along */
 	hs_stacktab_atfork_child();
 	hs_tracker_unlock_all();
+	hs_tracker_atfork_child();
 	hs_modules_atfork_child();
 	hs_writer_atfork_child();
 	hs_writer_unlock();

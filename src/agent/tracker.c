@@ -81,12 +81,15 @@ static struct {
 } tl;
 
 /* hs_sampling.fast from the state it sums up (agent.h). */
+/* A forked child with tracking off: its hooks take the slow path until its control starts. */
+static atomic_int fork_poll;
+
 static void sampling_refresh(void)
 {
 	uint32_t fast = HS_SAMPLE_NO_FAST;
 
-	if (hs_opt.check)
-		;	/* every call goes by the checks */
+	if (hs_opt.check || atomic_load(&fork_poll))
+		;	/* every call goes by the checks, or by hs_tracker_poll_untracked */
 	else if (!atomic_load(&hs_state.tracking))
 		fast = hs_real.malloc && hs_real.free && hs_real.calloc && hs_real.realloc
 			       ? HS_FAST_TRACKING_OFF : HS_SAMPLE_NO_FAST;
@@ -575,6 +578,8 @@ static inline int size_wanted(uint64_t size)
 
 static __attribute__((noinline, cold)) void need_control(struct hs_thread *t)
 {
+	if (atomic_exchange(&fork_poll, 0))
+		sampling_refresh();	/* the hooks' fast path again */
 	if (t->need_control == 2)
 		hs_control_start_late();
 	else
@@ -818,4 +823,20 @@ void hs_tracker_unlock_all(void)
 {
 	hs_ptrmap_unlock_all();
 	atomic_flag_clear_explicit(&tl.lock, memory_order_release);
+}
+
+void hs_tracker_atfork_child(void)
+{
+	if (!atomic_load(&hs_state.tracking)) {
+		atomic_store(&fork_poll, 1);
+		sampling_refresh();
+	}
+}
+
+void hs_tracker_poll_untracked(void)
+{
+	struct hs_thread *t = &hs_self;
+
+	if (t->need_control && !t->busy && !t->internal)
+		need_control(t);
 }

@@ -68,6 +68,15 @@ void hs_tracker_timeline_drain(void (*cb)(const struct hs_timeline_point *pts, u
  */
 void hs_tracker_reset(uint64_t sample_interval);
 
+/*
+ * In a forked child: with tracking off, no allocation reaches the tracker, which starts the
+ * child's control thread; the hooks take their slow path until one has started it.
+ */
+void hs_tracker_atfork_child(void);
+
+/* From the hooks' slow path while tracking is off: start the child's control if due. */
+void hs_tracker_poll_untracked(void);
+
 /* Track only blocks of min_size..max_size bytes (max 0: no upper bound). */
 void hs_tracker_set_limits(uint64_t min_size, uint64_t max_size);
 

@@ -77,6 +77,25 @@ p.communicate(b"\n", timeout=60)
 eq(st.returncode, 0, "ctl status after jhook_stop: %r" % st.stderr)
 check(b"tracking 0" in st.stdout, "ctl status says tracking is off")
 
+# Loaded with tracking off (HEAPSCOPE_START=0), a process forks: the child's control starts
+# on its first allocation, which tracking-off used to skip (its socket never appeared).
+code = ("import os, sys\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    x = [str(i) for i in range(1000)]\n"
+        "    print(os.getpid(), flush=True)\n"
+        "    sys.stdin.readline()\n"
+        "    os._exit(0)\n"
+        "os.waitpid(pid, 0)\n")
+p = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                     env=dict(os.environ, LD_PRELOAD=env.agent, HEAPSCOPE_START="0",
+                              HEAPSCOPE_OUTPUT=os.path.join(env.tmp, "forked.hsr")))
+child = int(p.stdout.readline())
+st = env.text("ctl", str(child), "status")
+p.communicate(b"\n", timeout=60)
+eq(st.returncode, 0, "ctl status of a child forked with tracking off: %r" % st.stderr)
+check(b"tracking 0" in st.stdout, "the child's tracking is off, as its parent's")
+
 # The exit line to a stderr that is a closed pipe: the program ends as it would have
 # (the agent's write once raised SIGPIPE in it, and hooks_c died of it instead of exiting 7).
 rd, wr = os.pipe()

@@ -7,6 +7,7 @@
 #ifndef HS_AGENT_H
 #define HS_AGENT_H
 
+#include <sched.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,6 +25,28 @@ static inline void hs_cpu_relax(void)
 #elif defined(__aarch64__) || defined(__arm__)
 	__asm__ __volatile__("yield" ::: "memory");
 #endif
+}
+
+/*
+ * One wait of a spin loop: spin briefly, then yield. With more threads than cores the
+ * thread waited for may have been preempted, and spinning out our time slice would
+ * serialize everyone behind it. `spins` starts at 0.
+ */
+static inline void hs_backoff(unsigned *spins)
+{
+	if (++*spins < 64)
+		hs_cpu_relax();
+	else
+		sched_yield();
+}
+
+/* A spinlock taken with hs_backoff (no signals blocked: see siglock.h for that). */
+static inline void hs_spin_lock(atomic_flag *lock)
+{
+	unsigned spins = 0;
+
+	while (atomic_flag_test_and_set_explicit(lock, memory_order_acquire))
+		hs_backoff(&spins);
 }
 
 /* The functions the hooks forward to, found with dlsym(RTLD_NEXT, ...). */

@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <sched.h>
 #include <sys/mman.h>
 
 #include "agent.h"
@@ -52,20 +51,9 @@ static inline struct shard *shard_of(uint64_t h)
 	return &shards[(h >> 40) & (NSHARDS - 1)];
 }
 
-/*
- * Spin briefly, then yield: with more threads than cores, the holder may have been
- * preempted, and spinning out its time slice would serialize everyone behind it.
- */
 static inline void shard_lock(struct shard *s)
 {
-	unsigned spins = 0;
-
-	while (atomic_flag_test_and_set_explicit(&s->lock, memory_order_acquire)) {
-		if (++spins < 64)
-			hs_cpu_relax();
-		else
-			sched_yield();
-	}
+	hs_spin_lock(&s->lock);
 }
 
 static inline void shard_unlock(struct shard *s)

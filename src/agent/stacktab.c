@@ -9,7 +9,6 @@
  * Records come from the agent's arena and are never freed. Must never call malloc.
  */
 #include <errno.h>
-#include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -239,14 +238,7 @@ static uint32_t node_get(uint32_t parent, uintptr_t pc)
 
 void hs_stacktab_lock(void)
 {
-	unsigned spins = 0;
-
-	while (atomic_flag_test_and_set_explicit(&nodes.lock, memory_order_acquire)) {
-		if (++spins < 64)
-			hs_cpu_relax();
-		else
-			sched_yield();
-	}
+	hs_spin_lock(&nodes.lock);
 }
 
 void hs_stacktab_unlock(void)
@@ -400,12 +392,8 @@ static struct table *room(int nested)
 	if ((uint64_t)n * 2 >= t->mask + 1 && t->mask + 1 < max_slots && !nested &&
 	    atomic_compare_exchange_strong(&migrating, &expected, 1)) {
 		/* inserters that began before the grow finish in the old table first */
-		for (unsigned spins = 0; atomic_load(&inflight); spins++) {
-			if (spins < 64)
-				hs_cpu_relax();
-			else
-				sched_yield();	/* one of them may wait for a core */
-		}
+		for (unsigned spins = 0; atomic_load(&inflight);)
+			hs_backoff(&spins);
 		if (t == atomic_load(&cur))
 			grow(t);
 		else

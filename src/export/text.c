@@ -84,6 +84,28 @@ static void line_bytes(FILE *out, const char *label, uint64_t bytes, const char 
 	fprintf(out, "  %-17s%8s %s%s\n", label, num, unit, extra);
 }
 
+/* " (+/-0.3 MB)" after a sampled estimate of bytes; nothing when exact. */
+static const char *margin(char *buf, uint64_t bytes, uint64_t interval, int half)
+{
+	char m[HS_HUMAN_LEN];
+
+	buf[0] = 0;
+	if (interval)
+		snprintf(buf, HS_HUMAN_LEN + 8, " (+/-%s)",
+			 hs_human_bytes(m, hs_sample_margin(bytes, interval, half)));
+	return buf;
+}
+
+/* Sampled bytes with their 95% margin, "1.2 MB (+/-0.3 MB)"; exact ones alone. */
+static const char *bytes_est(char *buf, uint64_t bytes, uint64_t interval, int half)
+{
+	char a[HS_HUMAN_LEN], m[HS_HUMAN_LEN + 8];
+
+	snprintf(buf, 2 * HS_HUMAN_LEN + 8, "%s%s", hs_human_bytes(a, bytes),
+		 margin(m, bytes, interval, half));
+	return buf;
+}
+
 /* The agent's own memory, per live block and per stack (what heapscope cost the target). */
 static void summary_agent_memory(FILE *out, const struct hsr_recording *rec)
 {
@@ -171,18 +193,6 @@ static void summary_heaps(FILE *out, const struct hs_summary *s)
 			 plural(h->live_blocks, "block", "blocks"));
 		line_bytes(out, label, h->live_bytes, extra);
 	}
-}
-
-/* " (+/-0.3 MB)" after a sampled estimate of bytes; nothing when exact. */
-static const char *margin(char *buf, uint64_t bytes, uint64_t interval, int half)
-{
-	char m[HS_HUMAN_LEN];
-
-	buf[0] = 0;
-	if (interval)
-		snprintf(buf, HS_HUMAN_LEN + 8, " (+/-%s)",
-			 hs_human_bytes(m, hs_sample_margin(bytes, interval, half)));
-	return buf;
 }
 
 int hs_export_text_summary(FILE *out, const struct hs_report *r)
@@ -359,21 +369,6 @@ static void leak_row_figures(char *buf, size_t len, const struct hs_figures *f)
 	if (n < len)
 		snprintf(buf + n, len - n, ", %s %s", hs_human_count(a, f->alloc_calls),
 			 plural(f->alloc_calls, "call", "calls"));
-}
-
-/*
- * Sampled bytes with their 95% margin, "1.2 MB (+/-0.3 MB)"; exact ones (interval 0) alone.
- * buf holds at least 2 * HS_HUMAN_LEN + 8.
- */
-static const char *bytes_est(char *buf, uint64_t bytes, uint64_t interval, int half)
-{
-	char a[HS_HUMAN_LEN], m[HS_HUMAN_LEN];
-
-	if (!interval)
-		return hs_human_bytes(buf, bytes);
-	snprintf(buf, 2 * HS_HUMAN_LEN + 8, "%s (+/-%s)", hs_human_bytes(a, bytes),
-		 hs_human_bytes(m, hs_sample_margin(bytes, interval, half)));
-	return buf;
 }
 
 /* The figures after "#N  " for a row of view v (interval: sampling's, 0 when exact). */

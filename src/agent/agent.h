@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "unwind.h"
+
 #define HS_EXPORT __attribute__((visibility("default")))
 #define hs_likely(x) __builtin_expect(!!(x), 1)
 #define hs_unlikely(x) __builtin_expect(!!(x), 0)
@@ -69,6 +71,8 @@ extern struct hs_real hs_real;
 struct hs_options {
 	unsigned depth;			/* HEAPSCOPE_DEPTH, frames per stack, default 64 */
 	int unwind_fp;			/* HEAPSCOPE_UNWIND=fp */
+	int unwind_reuse;		/* HEAPSCOPE_UNWIND_REUSE: walks take the last
+					   walk's frames where unchanged (unwind.h) */
 	int start_tracking;		/* HEAPSCOPE_START=0 loads with tracking off */
 	int quiet;			/* HEAPSCOPE_QUIET=1: no messages on stderr */
 	int from_run;			/* HEAPSCOPE_RUN=1: started by `heapscope run` */
@@ -139,6 +143,7 @@ struct hs_thread {
 	struct hs_thread_rec *rec;	/* this thread in the registry (threads.c) */
 	unsigned npending;
 	struct hs_pending pending[HS_PENDING_MAX];
+	struct hs_unwind_memo memo;	/* the last walk's frames (unwind.h) */
 };
 extern __thread struct hs_thread hs_self;
 

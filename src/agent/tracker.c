@@ -380,7 +380,7 @@ struct hs_stack *hs_tracker_capture(unsigned kind, uintptr_t ra)
 
 	if (hs_unlikely(!t->ready))
 		hs_threads_register(t);
-	n = hs_unwind(frames, hs_opt.depth, ra, t->stack_lo, t->stack_hi);
+	n = hs_unwind(frames, hs_opt.depth, ra, t->stack_lo, t->stack_hi, &t->memo);
 	if (n == 0 && hs_opt.depth) {
 		frames[0] = ra;
 		n = 1;

@@ -4,7 +4,9 @@
  * rule comes from a lock-free cache of 64K one-word entries (2-way, keyed by the address
  * the rule is for); a miss finds the module, reads its CFI (cfi.c), packs the row
  * (unwind_<arch>.c) and stores it. Rules that do not pack are evaluated from the CFI each
- * time; frames without CFI take a frame-pointer step when one is plausible.
+ * time; frames without CFI take a frame-pointer step when one is plausible. A thread's
+ * memo of its last walk lets the next one take the frames both share by reading back the
+ * words their steps read instead of looking rules up (see record_memo).
  *
  * Runs on every tracked allocation, in any thread, in signal handlers: it must not
  * allocate, lock, or read stack memory outside the caller's bounds.
@@ -25,6 +27,7 @@
 #endif
 #define SKIP_MAX 8			/* frames searched for first_ra */
 #define SHARDS 16
+#define RULE_TRANSIENT (1u << 31)	/* a rule not cached (modules being refreshed) */
 
 struct bounds {
 	uintptr_t lo, hi;
@@ -33,17 +36,19 @@ struct bounds {
 struct walk {
 	struct bounds b;
 	int fp_only;
-	unsigned hits, misses;
+	unsigned hits, misses, reused;
 };
 
 struct shard {
-	_Atomic uint64_t hits, misses;
+	_Atomic uint64_t hits, misses, reused;
 } __attribute__((aligned(64)));
 
 static _Atomic uint64_t *cache;
 static atomic_int method;
 static uintptr_t self_lo, self_hi;	/* the agent's own code, once known */
 static struct shard shards[SHARDS];
+static atomic_uint memo_epoch = 1;	/* memos of other epochs are empty */
+static atomic_int memo_off;
 
 static inline uint32_t cache_get(uintptr_t key)
 {
@@ -85,8 +90,8 @@ static __attribute__((noinline, cold)) uint32_t rule_miss(uintptr_t key, uintptr
 	struct hs_cfi_rules cr;
 	uint32_t rule;
 
-	if (hs_module_lookup(key, &m) == -EAGAIN)
-		return HS_RULE_FPSTEP;	/* the table is being refreshed: ask again later */
+	if (hs_module_lookup(key, &m) == -EAGAIN)	/* being refreshed: ask again later */
+		return HS_RULE_FPSTEP | RULE_TRANSIENT;
 	rule = HS_RULE_FPSTEP;		/* no module, or no usable CFI */
 	if (m && ra && hs_arch_is_sigreturn(m, pc))
 		rule = HS_RULE_SIGNAL;
@@ -331,6 +336,105 @@ static size_t record(struct walk *w, const struct hs_uregs *start, uintptr_t *fr
 	}
 }
 
+#ifdef HS_ARCH_MEMO
+/*
+ * The memo. A step from a frame depends on its registers (pc, sp, fp), on its pc's rule
+ * (fixed while no module goes away: the memo's epoch) and on the stack words it reads. So
+ * where this walk reaches a frame in exactly the state of frame j of the last walk, and
+ * the words that the last walk's step from j read (hs_arch_memo_reads) still hold what it
+ * read, the step lands in the last walk's frame j + 1, and so on: each such frame costs
+ * one or two loads that do not depend on each other, not a rule lookup and a step. The
+ * first word found changed, or a rule that cannot be checked so (signal frames, complex
+ * or uncached rules), or the end of the memo, and the walk goes on the usual way from
+ * there. The memo covers the first HS_UNWIND_MEMO_FRAMES frames.
+ */
+static inline int memo_same(const struct hs_unwind_memo_frame *f, const struct hs_uregs *r)
+{
+	return f->sp == r->sp && f->pc == r->pc && f->nfp == ~r->fp && f->ra == r->ra;
+}
+
+static inline void memo_put(struct hs_unwind_memo_frame *f, const struct hs_uregs *r,
+			    uint32_t rule)
+{
+	f->pc = r->pc;
+	f->sp = r->sp;
+	f->nfp = ~r->fp;
+	f->rule = rule;
+	f->ra = (uint32_t)r->ra;
+}
+
+/* Whether the step from f still leads to next (next->ra set: a normal step). */
+static inline int memo_holds(const struct walk *w, const struct hs_unwind_memo_frame *f,
+			     const struct hs_unwind_memo_frame *next)
+{
+	uintptr_t ra_at, fp_at;
+
+	if ((f->rule & RULE_TRANSIENT) || !next->ra ||
+	    !hs_arch_memo_reads(f->rule, next->sp, &ra_at, &fp_at) || ra_at < w->b.lo)
+		return 0;
+	if (hs_load_word(ra_at) != next->pc)
+		return 0;
+	if (!fp_at)
+		return next->nfp == f->nfp;
+	return fp_at >= w->b.lo && hs_load_word(fp_at) == ~next->nfp;
+}
+
+static size_t record_memo(struct walk *w, const struct hs_uregs *start, uintptr_t *frames,
+			  size_t max, struct hs_unwind_memo *m, uint32_t epoch)
+{
+	const struct hs_unwind_memo_frame *old = m->f[m->cur];
+	struct hs_unwind_memo_frame *out = m->f[m->cur ^ 1];
+	unsigned on = m->epoch == epoch && m->hi == w->b.hi ? m->n[m->cur] : 0, j = 0;
+	struct hs_uregs r = *start;
+	size_t n = 0;
+
+	for (;;) {
+		uint32_t rule;
+
+		while (j < on && old[j].sp < r.sp)
+			j++;
+		if (j < on && memo_same(&old[j], &r)) {
+			for (;;) {
+				frames[n] = old[j].pc - old[j].ra + 1;
+				if (HS_RULE_KIND(old[j].rule) == HS_RULE_SIGNAL)
+					frames[n] = old[j].pc + 1;
+				if (n < HS_UNWIND_MEMO_FRAMES)
+					out[n] = old[j];
+				if (++n == max) {
+					w->reused++;
+					goto done;
+				}
+				if (j + 1 >= on || !memo_holds(w, &old[j], &old[j + 1]))
+					break;
+				w->reused++;	/* a frame without a lookup */
+				j++;
+			}
+			/* From frame j on the usual way (its step had to be checked by a rule). */
+			r.pc = old[j].pc;
+			r.sp = old[j].sp;
+			r.fp = ~old[j].nfp;
+			r.ra = old[j].ra;
+			j++;
+			if (frame_step(w, &r, frame_rule(w, &r)) < 0)
+				goto done;
+			continue;
+		}
+		rule = frame_rule(w, &r);
+		frames[n] = frame_addr(&r, rule);
+		if (n < HS_UNWIND_MEMO_FRAMES)
+			memo_put(&out[n], &r, rule);
+		if (++n == max || frame_step(w, &r, rule) < 0)
+			break;
+	}
+done:
+	m->n[m->cur ^ 1] = n < HS_UNWIND_MEMO_FRAMES ? (unsigned)n : HS_UNWIND_MEMO_FRAMES;
+	m->epoch = epoch;
+	m->hi = w->b.hi;
+	m->cur ^= 1;
+	return n;
+}
+#endif
+
 /* Per-thread-ish shards; plain load + store: counts may be lost in a race, never torn. */
 static void stats_add(const struct walk *w, uintptr_t sp)
 {
@@ -341,10 +445,16 @@ static void stats_add(const struct walk *w, uintptr_t sp)
 	atomic_store_explicit(&s->hits, h + w->hits, memory_order_relaxed);
 	if (w->misses)
 		atomic_store_explicit(&s->misses, m + w->misses, memory_order_relaxed);
+	if (w->reused)
+		atomic_store_explicit(&s->reused,
+				      atomic_load_explicit(&s->reused, memory_order_relaxed) +
+					      w->reused,
+				      memory_order_relaxed);
 }
 
 __attribute__((noinline)) size_t hs_unwind(uintptr_t *frames, size_t max, uintptr_t first_ra,
-					    uintptr_t stack_lo, uintptr_t stack_hi)
+					    uintptr_t stack_lo, uintptr_t stack_hi,
+					    struct hs_unwind_memo *memo)
 {
 	uintptr_t own = (uintptr_t)__builtin_frame_address(0);
 	struct hs_uregs r;
@@ -361,17 +471,34 @@ __attribute__((noinline)) size_t hs_unwind(uintptr_t *frames, size_t max, uintpt
 	w.b.lo = stack_lo > own ? stack_lo : own;
 	w.b.hi = stack_hi;
 	w.fp_only = !cache || atomic_load_explicit(&method, memory_order_relaxed) == HS_UNWIND_FP;
-	w.hits = w.misses = 0;
+	w.hits = w.misses = w.reused = 0;
 #ifdef HS_ARCH_CAPTURE_SELF
 	/* r is hs_unwind's own frame (aarch64, ARM): start in its caller, as documented. */
 	if (frame_step(&w, &r, frame_rule(&w, &r)) < 0)
 		return 0;
 #endif
-	if (find_start(&w, &r, first_ra) == 0)
-		n = record(&w, &r, frames, max);
+	if (find_start(&w, &r, first_ra) == 0) {
+#ifdef HS_ARCH_MEMO
+		uint32_t epoch = atomic_load_explicit(&memo_epoch, memory_order_relaxed);
+
+		if (memo && !memo->busy && !atomic_load_explicit(&memo_off, memory_order_relaxed)) {
+			memo->busy = 1;	/* a signal handler's walk goes without it */
+			atomic_signal_fence(memory_order_seq_cst);
+			n = record_memo(&w, &r, frames, max, memo, epoch);
+			atomic_signal_fence(memory_order_seq_cst);
+			memo->busy = 0;
+		} else
+#endif
+			n = record(&w, &r, frames, max);
+	}
 	if (!w.fp_only)
 		stats_add(&w, own);
 	return n;
+}
+
+void hs_unwind_set_reuse(int on)
+{
+	atomic_store_explicit(&memo_off, !on, memory_order_relaxed);
 }
 
 int hs_unwind_init(enum hs_unwind_method how)
@@ -388,25 +515,29 @@ int hs_unwind_init(enum hs_unwind_method how)
 			return -ENOMEM;
 	}
 	atomic_store_explicit(&method, how, memory_order_relaxed);
+	atomic_fetch_add_explicit(&memo_epoch, 1, memory_order_relaxed);	/* other rules */
 	return 0;
 }
 
 void hs_unwind_invalidate(void)
 {
+	atomic_fetch_add_explicit(&memo_epoch, 1, memory_order_relaxed);
 	if (!cache)
 		return;
 	for (unsigned i = 0; i < CACHE_SETS * 2; i++)
 		atomic_store_explicit(&cache[i], 0, memory_order_relaxed);
 }
 
-void hs_unwind_stats(uint64_t *hits, uint64_t *misses)
+void hs_unwind_stats(uint64_t *hits, uint64_t *misses, uint64_t *reused)
 {
-	uint64_t h = 0, m = 0;
+	uint64_t h = 0, m = 0, r = 0;
 
 	for (unsigned i = 0; i < SHARDS; i++) {
 		h += atomic_load_explicit(&shards[i].hits, memory_order_relaxed);
 		m += atomic_load_explicit(&shards[i].misses, memory_order_relaxed);
+		r += atomic_load_explicit(&shards[i].reused, memory_order_relaxed);
 	}
 	*hits = h;
 	*misses = m;
+	*reused = r;
 }

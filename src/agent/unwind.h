@@ -27,6 +27,36 @@ enum hs_unwind_method {
 int hs_unwind_init(enum hs_unwind_method method);
 
 /*
+ * What a thread's last walk saw, so that its next walk can take the frames they share
+ * without looking their rules up again (docs/UNWIND.md, "Reusing the last walk"): the
+ * state of each of the first HS_UNWIND_MEMO_FRAMES frames and the rule it stepped by, in
+ * two halves that alternate (the walk reads one and writes the other). Zeroed is empty.
+ * Frame pointers are kept inverted, as a leak scan reads this thread-local memory and a
+ * register that is no frame pointer may hold the address of a block. x86_64 only for now;
+ * elsewhere it stays empty.
+ */
+#if defined(__x86_64__)
+#define HS_UNWIND_MEMO_FRAMES 64
+#else
+#define HS_UNWIND_MEMO_FRAMES 1
+#endif
+
+struct hs_unwind_memo_frame {
+	uintptr_t pc, sp, nfp;		/* nfp: ~frame pointer */
+	uint32_t rule;			/* the rule the walk stepped from this frame by */
+	uint32_t ra;			/* pc is a return address */
+};
+
+struct hs_unwind_memo {
+	int busy;			/* in use: a walk in a signal handler goes without */
+	unsigned cur;			/* the half the last walk wrote */
+	uint32_t epoch;			/* of the rules, when written */
+	unsigned n[2];
+	uintptr_t hi;			/* the stack bound of the walk that wrote it */
+	struct hs_unwind_memo_frame f[2][HS_UNWIND_MEMO_FRAMES];
+};
+
+/*
  * Walk the calling thread's stack. Frames are return addresses, innermost first. Recording
  * starts at the first frame whose return address equals `first_ra` (what the hook saw as
  * __builtin_return_address(0)), so the agent's own frames are left out; if that frame is
@@ -38,20 +68,30 @@ int hs_unwind_init(enum hs_unwind_method method);
  * caller's own frame are refused too). Returns the number of frames stored (at most max).
  * Async-signal-safe and reentrant; takes no lock of its own (a cache miss on an unknown pc
  * may call dl_iterate_phdr, whose loader lock is recursive).
+ *
+ * memo: the calling thread's memo, or NULL. Where this walk meets a frame of the last one
+ * in the same state, each following frame of the last walk is taken after reading back the
+ * stack words its step read and finding them unchanged: the frames are the same as
+ * without it, sooner. Ignored after hs_unwind_set_reuse(0).
  */
 size_t hs_unwind(uintptr_t *frames, size_t max, uintptr_t first_ra, uintptr_t stack_lo,
-		 uintptr_t stack_hi);
+		 uintptr_t stack_hi, struct hs_unwind_memo *memo);
+
+/* 1: walks use their memo (the default); 0: they ignore it. */
+void hs_unwind_set_reuse(int on);
 
 /*
- * Forget cached rules (a module went away, its addresses may be reused). Racing walks may
- * still see old rules or store one back; every cache word is read and written atomically.
+ * Forget cached rules (a module went away, its addresses may be reused) and every
+ * thread's memo. Racing walks may still see old rules or store one back; every cache word
+ * is read and written atomically.
  */
 void hs_unwind_invalidate(void);
 
 /*
- * Statistics for the agent's self-report: cache hits and misses so far (per looked-up
- * frame; counted per thread-ish shard without atomic adds, so a race may lose a few).
+ * Statistics: rule cache hits and misses so far (per looked-up frame) and frames taken
+ * from a memo without a lookup; counted per thread-ish shard without atomic adds, so a
+ * race may lose a few.
  */
-void hs_unwind_stats(uint64_t *hits, uint64_t *misses);
+void hs_unwind_stats(uint64_t *hits, uint64_t *misses, uint64_t *reused);
 
 #endif

@@ -183,7 +183,7 @@ static void set_bounds(void)
 /* Like the agent's hooks: built with frame pointers, passes its own return address. */
 WITHFP static size_t hook(uintptr_t *f, size_t max)
 {
-	size_t n = hs_unwind(f, max, (uintptr_t)__builtin_return_address(0), t_lo, t_hi);
+	size_t n = hs_unwind(f, max, (uintptr_t)__builtin_return_address(0), t_lo, t_hi, NULL);
 
 	FORCE_FP();	/* and no tail call */
 	return n;
@@ -584,8 +584,8 @@ NOFP static void test_bad_bounds(void)
 	t_lo = lo;
 	t_hi = hi;
 	/* A bogus first_ra: recording starts after the agent's (here: this program's) frames. */
-	CHECK(hs_unwind(f, MAXF, 1, t_lo, t_hi) <= MAXF);
-	CHECK(hs_unwind(f, 0, 0, t_lo, t_hi) == 0);
+	CHECK(hs_unwind(f, MAXF, 1, t_lo, t_hi, NULL) <= MAXF);
+	CHECK(hs_unwind(f, 0, 0, t_lo, t_hi, NULL) == 0);
 }
 
 /* ---- corrupt CFI: a copy of our own segment, mutated, must never make the parser fault -- */
@@ -693,6 +693,104 @@ WITHFP static void test_fp_mode(void)
 
 /* ---- timing: 10 frames, hot cache ---------------------------------------------------------- */
 
+/* ---- the memo: a walk that takes the last walk's frames gives the same frames ------------- */
+
+static struct hs_unwind_memo memo_m;
+static uintptr_t mf[MAXF], pf[MAXF];
+static size_t mn, pn;
+static unsigned char chain_path[16];
+static unsigned plen;
+static size_t pmax;
+
+/* The same walk twice from one frame: with the memo, then without. */
+WITHFP static void hook_pair(void)
+{
+	uintptr_t ra = (uintptr_t)__builtin_return_address(0);
+
+	mn = hs_unwind(mf, pmax, ra, t_lo, t_hi, &memo_m);
+	pn = hs_unwind(pf, pmax, ra, t_lo, t_hi, NULL);
+	FORCE_FP();
+}
+
+static void rec_a(unsigned i);
+static void rec_b(unsigned i);
+static void rec_c(unsigned i);
+static void (*const volatile recs[3])(unsigned) = { rec_a, rec_b, rec_c };
+
+/*
+ * rec_a and rec_b have the same frame, so that a chain through one and a chain through the
+ * other put the same frames at the same addresses with other return addresses: the memo's
+ * check must see that.
+ */
+#define REC(name, padn)                                                                   \
+	NOFP static void name(unsigned i)                                                 \
+	{                                                                                 \
+		volatile char pad[padn];                                                  \
+		pad[0] = (char)i;                                                         \
+		if (i == plen)                                                            \
+			hook_pair();                                                      \
+		else                                                                      \
+			recs[chain_path[i]](i + 1);                                             \
+		pad[padn - 1] = pad[0];                                                   \
+	}
+REC(rec_a, 24)
+REC(rec_b, 24)
+REC(rec_c, 200)
+
+static void test_memo(void)
+{
+	uint64_t h, m, r0, r1, r2;
+	unsigned differ = 0, seed = 12345;
+	struct hs_unwind_memo before;
+
+	set_bounds();
+	memset(&memo_m, 0, sizeof(memo_m));
+	hs_unwind_stats(&h, &m, &r0);
+	for (int it = 0; it < 4000; it++) {
+		seed = seed * 1103515245u + 12345u;
+		if ((seed >> 16) % 4 == 0) {	/* a new chain */
+			plen = (seed >> 8) % 15;
+			for (unsigned k = 0; k < plen; k++)
+				chain_path[k] = (unsigned char)((seed >> (k % 13)) % 3);
+		} else if (plen) {		/* the same chain but its innermost calls */
+			for (unsigned k = plen - 1 - (seed >> 20) % plen; k < plen; k++)
+				chain_path[k] = (unsigned char)((seed >> (k + 3)) % 3);
+		}
+		pmax = (seed >> 12) % 8 == 0 ? 1 + (seed >> 24) % 20 : MAXF;
+		rec_a(0);
+		if (mn != pn || memcmp(mf, pf, mn * sizeof(mf[0])))
+			differ++;
+	}
+	hs_unwind_stats(&h, &m, &r1);
+	CHECK(differ == 0);
+	/* the memo was used (x86_64 only for now: elsewhere it stays empty) */
+	CHECK(!CHECK_NOFP || HS_UNWIND_MEMO_FRAMES == 1 || r1 - r0 > 4000 * 3);
+	if (differ || (HS_UNWIND_MEMO_FRAMES > 1 && r1 - r0 <= 4000 * 3))
+		printf("memo: %u of 4000 walks differ, %llu frames reused\n", differ,
+		       (unsigned long long)(r1 - r0));
+
+	/* A walk in a signal handler while the memo is in use goes without it. */
+	memo_m.busy = 1;
+	before = memo_m;
+	rec_a(0);
+	CHECK(mn == pn && memcmp(&before, &memo_m, sizeof(before)) == 0);
+	memo_m.busy = 0;
+
+	/* After a module went away (new epoch), the memo is not used once. */
+	rec_a(0);
+	hs_unwind_invalidate();
+	hs_unwind_stats(&h, &m, &r1);
+	rec_a(0);
+	hs_unwind_stats(&h, &m, &r2);
+	CHECK(r2 == r1 && mn == pn && memcmp(mf, pf, mn * sizeof(mf[0])) == 0);
+	hs_unwind_set_reuse(0);
+	rec_a(0);
+	rec_a(0);
+	hs_unwind_stats(&h, &m, &r1);
+	CHECK(r1 == r2);
+	hs_unwind_set_reuse(1);
+}
+
 #define ITERS 1000000
 
 static double now_s(void)
@@ -757,16 +855,16 @@ T_FN(WITHFP, FORCE_FP(), u_1, u_2)
 static void test_timing(void)
 {
 	uintptr_t f[MAXF];
-	uint64_t h0, m0, h1, m1;
+	uint64_t h0, m0, h1, m1, r0, r1;
 	double cfi, fp, full, fpcfi;
 	size_t n, nfull;
 
-	hs_unwind_stats(&h0, &m0);
+	hs_unwind_stats(&h0, &m0, &r0);
 	t_1(f, 10, &cfi);	/* warm-up */
 	n = t_1(f, 10, &cfi);
-	hs_unwind_stats(&h1, &m1);
+	hs_unwind_stats(&h1, &m1, &r1);
 	CHECK(n == 10 && in_fn(f[0], "t_leaf") && in_fn(f[9], "t_1"));
-	CHECK(h1 > h0 && m1 - m0 < 100);
+	CHECK(h1 > h0 && m1 - m0 < 100 && r1 == r0);	/* hook() walks without a memo */
 	nfull = t_1(f, MAXF, &full);
 	hs_unwind_init(HS_UNWIND_FP);
 	n = u_1(f, 10, &fp);
@@ -852,7 +950,7 @@ int main(void)
 		"test_fault", "thread_main", "racer", "fp_a", "fp_b", "fp_c", "test_fp_mode", "t_leaf",
 		"t_1", "t_9", "u_leaf", "u_1", "load_syms", "test_bad_bounds",
 	};
-	uint64_t hits, misses;
+	uint64_t hits, misses, reused;
 
 	load_syms(names, sizeof(names) / sizeof(names[0]));
 	CHECK(hs_modules_init() == 0);
@@ -869,10 +967,12 @@ int main(void)
 	test_corrupt_cfi();
 	test_fp_mode();
 	test_fork();
+	test_memo();
 	test_timing();
-	hs_unwind_stats(&hits, &misses);
-	printf("unwind: cache hits %llu, misses %llu\n", (unsigned long long)hits,
-	       (unsigned long long)misses);
+	hs_unwind_stats(&hits, &misses, &reused);
+	printf("unwind: cache hits %llu, misses %llu, frames reused %llu\n",
+	       (unsigned long long)hits, (unsigned long long)misses,
+	       (unsigned long long)reused);
 	if (failures) {
 		fprintf(stderr, "unit_unwind: %d check(s) failed\n", failures);
 		return 1;

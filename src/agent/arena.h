@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The agent's own memory: mmap-backed, never from the target's heap. Memory handed out is
- * zeroed and lives until the process ends (there is no free). Thread-safe and lock-free;
- * safe in signal handlers and across fork.
+ * zeroed and lives until the process ends, unless given back for later requests to reuse
+ * (the pointer map's outgrown tables). Thread-safe and lock-free; safe in signal handlers
+ * and across fork.
  */
 #ifndef HS_ARENA_H
 #define HS_ARENA_H
@@ -14,6 +15,13 @@
  * when the system refuses memory. Async-signal-safe.
  */
 void *hs_arena_alloc(size_t size, size_t align);
+
+/*
+ * Give back memory from hs_arena_alloc that nothing uses any more: later hs_arena_alloc
+ * calls of any size are carved from it first. If another thread (or the code a signal
+ * handler interrupted) is at the list, the memory is simply not reused. Async-signal-safe.
+ */
+void hs_arena_give_back(void *p, size_t size);
 
 /*
  * A large zeroed mapping of its own (tables that are sized once): rounded up to pages,

@@ -78,46 +78,19 @@ static inline void unpack(const struct entry *en, struct hs_ptrmap_entry *out)
 
 /*
  * Small tables come from the arena (a page of their own each would cost 4 kB of memory per
- * shard, 4 MB in all, as soon as every shard holds a block); one a shard grows out of goes
- * on a free list of its size, for the next shard that grows to that size (the tables left
- * behind were arena memory for good: 67 KB of python3's 4 MB arena). Large tables are
- * mappings of their own, unmapped when replaced.
+ * shard, 4 MB in all, as soon as every shard holds a block); one a shard grows out of is
+ * given back to the arena, whose later requests (stack records, other tables) are carved
+ * from it: without that, the tables python3's shards grew out of stayed as dead memory
+ * (about 0.6 MB of its 1 MB of tables). Large tables are mappings of their own, unmapped
+ * when replaced.
  */
 #define SMALL_TABLE (16u << 10)
-#define SMALL_CLASSES 6		/* INITIAL_CAP << 0 .. << 5: 256 bytes to 8 KiB */
-
-struct free_table {
-	struct free_table *next;
-};
-
-static struct {
-	atomic_flag lock;	/* only tried: a signal handler may interrupt its holder */
-	struct free_table *head[SMALL_CLASSES];
-} small_free;
-
-static unsigned size_class(uint32_t cap)
-{
-	return (unsigned)__builtin_ctz(cap / INITIAL_CAP);
-}
 
 static struct entry *table_new(uint32_t cap)
 {
 	size_t bytes = (size_t)cap * sizeof(struct entry);
-	struct entry *t = NULL;
+	struct entry *t = bytes < SMALL_TABLE ? hs_arena_alloc(bytes, 64) : hs_arena_map(bytes);
 
-	if (bytes < SMALL_TABLE &&
-	    !atomic_flag_test_and_set_explicit(&small_free.lock, memory_order_acquire)) {
-		struct free_table *f = small_free.head[size_class(cap)];
-
-		if (f) {
-			small_free.head[size_class(cap)] = f->next;
-			t = (struct entry *)f;
-			memset(t, 0, bytes);
-		}
-		atomic_flag_clear_explicit(&small_free.lock, memory_order_release);
-	}
-	if (!t)
-		t = bytes < SMALL_TABLE ? hs_arena_alloc(bytes, 64) : hs_arena_map(bytes);
 	if (t)
 		atomic_fetch_add_explicit(&table_bytes, bytes, memory_order_relaxed);
 	return t;
@@ -128,15 +101,10 @@ static void table_release(struct entry *t, uint32_t cap)
 	size_t bytes = (size_t)cap * sizeof(struct entry);
 
 	atomic_fetch_sub_explicit(&table_bytes, bytes, memory_order_relaxed);
-	if (bytes >= SMALL_TABLE) {
+	if (bytes >= SMALL_TABLE)
 		munmap(t, bytes);
-	} else if (!atomic_flag_test_and_set_explicit(&small_free.lock, memory_order_acquire)) {
-		struct free_table *f = (struct free_table *)t;
-
-		f->next = small_free.head[size_class(cap)];
-		small_free.head[size_class(cap)] = f;
-		atomic_flag_clear_explicit(&small_free.lock, memory_order_release);
-	}
+	else
+		hs_arena_give_back(t, bytes);
 }
 
 static void table_put(struct entry *t, uint32_t cap, uint64_t key, uint64_t val)

@@ -29,6 +29,7 @@ static _Atomic(struct table *) cur;
 static atomic_int migrating;
 static atomic_uint inflight;		/* inserters at work (intern_slow) */
 static struct hs_stack *_Atomic *by_id;
+static struct hs_stack_half *halves;	/* by id, the overflow record's (max + 1) too */
 static uint64_t max_slots;
 static unsigned max_stacks;
 static atomic_uint next_id;
@@ -104,42 +105,44 @@ static inline int stack_equal(const struct hs_stack *s, uint64_t h1, uint64_t h2
 /*
  * Nodes 1, 2, ... in pages that never move (readers index them without a lock); created
  * under `nodes.lock` only, through an index of (parent, pc) that only the lock holder
- * reads. A parent's id is always below its children's.
+ * reads. A parent's id is always below its children's. A page keeps its nodes' pcs and
+ * parents in two arrays: 12 bytes a node on 64-bit, not 16 with a struct's padding.
  */
-struct fnode {
-	uintptr_t pc;
-	uint32_t parent;
-};
-
 #define NODE_PAGE_BITS 12
 #define NODE_PAGE (1u << NODE_PAGE_BITS)
 #define NODE_PAGES (1u << 14)		/* at most 64M nodes */
 
+struct fpage {
+	uintptr_t pc[NODE_PAGE];
+	uint32_t parent[NODE_PAGE];
+};
+
 static struct {
 	atomic_flag lock;
-	struct fnode *_Atomic *pages;
+	struct fpage *_Atomic *pages;
 	atomic_uint count;
 	uint32_t *index;		/* node ids, open addressing by (parent, pc) */
 	uint32_t mask;
 } nodes;
 
-static inline struct fnode *node_at(uint32_t id)
+static inline const struct fpage *node_page(uint32_t id)
 {
-	return &atomic_load_explicit(&nodes.pages[id >> NODE_PAGE_BITS],
-				     memory_order_acquire)[id & (NODE_PAGE - 1)];
+	return atomic_load_explicit(&nodes.pages[id >> NODE_PAGE_BITS], memory_order_acquire);
 }
 
 uintptr_t hs_frames_next(struct hs_frames *it)
 {
-	const struct fnode *f;
+	const struct fpage *pg;
+	uint32_t i;
 
 	if (it->own)
 		return *it->own++;
 	if (!it->node)
 		return 0;
-	f = node_at(it->node);
-	it->node = f->parent;
-	return f->pc;
+	pg = node_page(it->node);
+	i = it->node & (NODE_PAGE - 1);
+	it->node = pg->parent[i];
+	return pg->pc[i];
 }
 
 size_t hs_stacktab_frames(const struct hs_stack *s, uintptr_t *out, size_t max)
@@ -154,10 +157,10 @@ size_t hs_stacktab_frames(const struct hs_stack *s, uintptr_t *out, size_t max)
 
 void hs_stacktab_node(uint32_t id, uintptr_t *pc, uint32_t *parent)
 {
-	const struct fnode *f = node_at(id);
+	const struct fpage *pg = node_page(id);
 
-	*pc = f->pc;
-	*parent = f->parent;
+	*pc = pg->pc[id & (NODE_PAGE - 1)];
+	*parent = pg->parent[id & (NODE_PAGE - 1)];
 }
 
 uint32_t hs_stacktab_nodes(void)
@@ -174,8 +177,8 @@ static inline uint64_t node_hash(uint32_t parent, uintptr_t pc)
 
 static void index_put(uint32_t *index, uint32_t mask, uint32_t id)
 {
-	const struct fnode *f = node_at(id);
-	uint32_t i = (uint32_t)node_hash(f->parent, f->pc) & mask;
+	const struct fpage *pg = node_page(id);
+	uint32_t k = id & (NODE_PAGE - 1), i = (uint32_t)node_hash(pg->parent[k], pg->pc[k]) & mask;
 
 	while (index[i])
 		i = (i + 1) & mask;
@@ -206,15 +209,15 @@ static int index_grow(void)
 static uint32_t node_get(uint32_t parent, uintptr_t pc)
 {
 	uint32_t i, id, count;
-	struct fnode *page;
+	struct fpage *page;
 
 	if (index_grow())
 		return 0;
 	for (i = (uint32_t)node_hash(parent, pc) & nodes.mask; (id = nodes.index[i]);
 	     i = (i + 1) & nodes.mask) {
-		const struct fnode *f = node_at(id);
+		const struct fpage *pg = node_page(id);
 
-		if (f->pc == pc && f->parent == parent)
+		if (pg->pc[id & (NODE_PAGE - 1)] == pc && pg->parent[id & (NODE_PAGE - 1)] == parent)
 			return id;
 	}
 	count = atomic_load_explicit(&nodes.count, memory_order_relaxed);
@@ -223,14 +226,14 @@ static uint32_t node_get(uint32_t parent, uintptr_t pc)
 		return 0;
 	page = atomic_load_explicit(&nodes.pages[id >> NODE_PAGE_BITS], memory_order_relaxed);
 	if (!page) {
-		page = hs_arena_map(NODE_PAGE * sizeof(*page));
+		page = hs_arena_map(sizeof(*page));
 		if (!page)
 			return 0;
 		atomic_store_explicit(&nodes.pages[id >> NODE_PAGE_BITS], page,
 				      memory_order_release);
 	}
-	page[id & (NODE_PAGE - 1)].pc = pc;
-	page[id & (NODE_PAGE - 1)].parent = parent;
+	page->pc[id & (NODE_PAGE - 1)] = pc;
+	page->parent[id & (NODE_PAGE - 1)] = parent;
 	nodes.index[i] = id;
 	atomic_store_explicit(&nodes.count, id, memory_order_release);
 	return id;
@@ -316,9 +319,10 @@ int hs_stacktab_init(unsigned max)
 		max_slots <<= 1;
 	atomic_store(&cur, table_new(INITIAL_SLOTS));
 	by_id = hs_arena_map(((size_t)max + 2) * sizeof(*by_id));
+	halves = hs_arena_map(((size_t)max + 2) * sizeof(*halves));
 	if (!nodes.pages)
 		nodes.pages = hs_arena_map(NODE_PAGES * sizeof(*nodes.pages));
-	if (!atomic_load(&cur) || !by_id || !nodes.pages)
+	if (!atomic_load(&cur) || !by_id || !halves || !nodes.pages)
 		return -ENOMEM;
 	max_stacks = max;
 	overflow.kind = HSR_KIND_NONE;
@@ -503,13 +507,18 @@ static struct hs_stack *intern_slow(unsigned kind, const uintptr_t *frames, size
 	return s;
 }
 
+struct hs_stack_half *hs_stacktab_half(const struct hs_stack *s)
+{
+	return &halves[s->id];
+}
+
 size_t hs_stacktab_table_bytes(void)
 {
 	const struct table *t = atomic_load(&cur);
 
 	return (t->mask + 1) * sizeof(t->slots[0]) +
 	       (size_t)hs_stacktab_max_id() * sizeof(*by_id) +
-	       (size_t)hs_stacktab_nodes() * sizeof(struct fnode) +
+	       (size_t)hs_stacktab_nodes() * (sizeof(uintptr_t) + sizeof(uint32_t)) +
 	       (nodes.mask ? (size_t)(nodes.mask + 1) * sizeof(*nodes.index) : 0);
 }
 

@@ -129,11 +129,12 @@ static struct hs_stack *stack_by_id(uint32_t id)
 
 static __attribute__((noinline)) void save_peak_half(struct hs_stack *s, uint64_t epoch)
 {
-	atomic_store_explicit(&s->peak_bytes,
-			      atomic_load_explicit(&s->half_bytes, memory_order_relaxed),
+	struct hs_stack_half *h = hs_stacktab_half(s);
+
+	atomic_store_explicit(&s->peak_bytes, atomic_load_explicit(&h->bytes, memory_order_relaxed),
 			      memory_order_relaxed);
 	atomic_store_explicit(&s->peak_blocks,
-			      atomic_load_explicit(&s->half_blocks, memory_order_relaxed),
+			      atomic_load_explicit(&h->blocks, memory_order_relaxed),
 			      memory_order_relaxed);
 	atomic_store_explicit(&s->peak_epoch, epoch, memory_order_relaxed);
 }
@@ -158,8 +159,10 @@ void hs_tracker_stack_peak(struct hs_stack *s, uint64_t epoch, uint64_t *bytes,
 		return;
 	}
 	if (sampling()) {
-		*bytes = atomic_load_explicit(&s->half_bytes, memory_order_relaxed);
-		*blocks = atomic_load_explicit(&s->half_blocks, memory_order_relaxed);
+		struct hs_stack_half *h = hs_stacktab_half(s);
+
+		*bytes = atomic_load_explicit(&h->bytes, memory_order_relaxed);
+		*blocks = atomic_load_explicit(&h->blocks, memory_order_relaxed);
 		return;
 	}
 	*bytes = atomic_load_explicit(&s->alloc_bytes, memory_order_relaxed) -
@@ -330,8 +333,10 @@ static void account_half(struct hs_stack *s, struct weight w, int halves, int si
 							  memory_order_relaxed), w.addr, &calls, &bytes);
 	b = sign * (int64_t)bytes;
 	if (halves & HALF_EST) {
-		atomic_fetch_add_explicit(&s->half_bytes, (uint64_t)b, memory_order_relaxed);
-		atomic_fetch_add_explicit(&s->half_blocks, (uint64_t)(sign * (int64_t)calls),
+		struct hs_stack_half *h = hs_stacktab_half(s);
+
+		atomic_fetch_add_explicit(&h->bytes, (uint64_t)b, memory_order_relaxed);
+		atomic_fetch_add_explicit(&h->blocks, (uint64_t)(sign * (int64_t)calls),
 					  memory_order_relaxed);
 		atomic_fetch_add_explicit(&g.live_half, b, memory_order_relaxed);
 	}
@@ -752,13 +757,19 @@ void hs_tracker_totals(struct hs_totals *out)
 
 static void stack_reset(struct hs_stack *s)
 {
+	struct hs_stack_half *h = hs_stacktab_half(s);
+
 	atomic_store_explicit(&s->alloc_calls, 0, memory_order_relaxed);
 	atomic_store_explicit(&s->alloc_bytes, 0, memory_order_relaxed);
 	atomic_store_explicit(&s->free_calls, 0, memory_order_relaxed);
 	atomic_store_explicit(&s->freed_bytes, 0, memory_order_relaxed);
 	atomic_store_explicit(&s->temporary, 0, memory_order_relaxed);
-	atomic_store_explicit(&s->half_bytes, 0, memory_order_relaxed);
-	atomic_store_explicit(&s->half_blocks, 0, memory_order_relaxed);
+	/* read first: a page of halves never written stays untouched (exact mode) */
+	if (atomic_load_explicit(&h->bytes, memory_order_relaxed) ||
+	    atomic_load_explicit(&h->blocks, memory_order_relaxed)) {
+		atomic_store_explicit(&h->bytes, 0, memory_order_relaxed);
+		atomic_store_explicit(&h->blocks, 0, memory_order_relaxed);
+	}
 	atomic_store_explicit(&s->peak_bytes, 0, memory_order_relaxed);
 	atomic_store_explicit(&s->peak_blocks, 0, memory_order_relaxed);
 	s->written_calls = s->written_frees = 0;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * The stack walk (see unwind.h and docs/UNWIND.md): architecture-neutral. Each frame's
- * rule comes from a lock-free cache of 64K one-word entries (2-way, keyed by the address
+ * rule comes from a lock-free cache of one-word entries (2-way, keyed by the address
  * the rule is for); a miss finds the module, reads its CFI (cfi.c), packs the row
  * (unwind_<arch>.c) and stores it. Rules that do not pack are evaluated from the CFI each
  * time; frames without CFI take a frame-pointer step when one is plausible. A thread's
@@ -18,10 +18,19 @@
 #include "unwind.h"
 #include "unwind_arch.h"
 
-#define CACHE_SETS (1u << 15)		/* x 2 ways = 64K words, 512 KiB */
+/*
+ * A word is tag (key >> TAG_SHIFT) << 31 | rule, so keys must fit in TAG_SHIFT + 33 bits.
+ * x86_64 code lies below 2^47: 16K sets x 2 ways, 256 KiB (every page of it gets touched;
+ * python3 uses 2,900 rules); elsewhere (aarch64 maps libraries near 2^48) 32K sets, 512 KiB.
+ */
+#if defined(__x86_64__)
+#define TAG_SHIFT 14
+#else
 #define TAG_SHIFT 15
+#endif
+#define CACHE_SETS (1u << TAG_SHIFT)
 #if UINTPTR_MAX > 0xffffffffu
-#define KEY_CACHEABLE(key) ((key) < ((uintptr_t)1 << 48))	/* keys above are not cached */
+#define KEY_CACHEABLE(key) ((key) < ((uintptr_t)1 << (TAG_SHIFT + 33)))	/* else not cached */
 #else
 #define KEY_CACHEABLE(key) 1
 #endif

@@ -20,7 +20,7 @@ enum hs_unwind_method {
 };
 
 /*
- * Set up the rule cache (512 KiB, mapped once) and choose the method; calling it again
+ * Set up the rule cache (256 KiB on x86_64, else 512 KiB, mapped once) and choose the method; calling it again
  * only switches the method. Needs hs_modules_init() first. 0 or -errno. Until it has
  * succeeded, hs_unwind walks frame pointers.
  */

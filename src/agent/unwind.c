@@ -363,36 +363,47 @@ static inline int memo_same(const struct hs_unwind_memo_frame *f, const struct h
 }
 
 static inline void memo_put(struct hs_unwind_memo_frame *f, const struct hs_uregs *r,
-			    uint32_t rule)
+			    uintptr_t addr)
 {
 	f->pc = r->pc;
 	f->sp = r->sp;
 	f->nfp = ~r->fp;
-	f->rule = rule;
+	f->addr = addr;
 	f->ra = (uint32_t)r->ra;
+	f->ra_at = 0;
 }
 
-/* Whether the step from f still leads to next (next->ra set: a normal step). */
-static inline int memo_holds(const struct walk *w, const struct hs_unwind_memo_frame *f,
-			     const struct hs_unwind_memo_frame *next)
+/*
+ * f stepped by rule to a frame at next_sp: note the words to read back. Only words at or
+ * above f's sp, which any later walk that meets f in the same state may read (its bounds
+ * start below f's sp).
+ */
+static inline void memo_link(struct hs_unwind_memo_frame *f, uint32_t rule, uintptr_t next_sp)
 {
 	uintptr_t ra_at, fp_at;
 
-	if ((f->rule & RULE_TRANSIENT) || !next->ra ||
-	    !hs_arch_memo_reads(f->rule, next->sp, &ra_at, &fp_at) || ra_at < w->b.lo)
-		return 0;
-	if (hs_load_word(ra_at) != next->pc)
-		return 0;
-	if (!fp_at)
-		return next->nfp == f->nfp;
-	return fp_at >= w->b.lo && hs_load_word(fp_at) == ~next->nfp;
+	if (!(rule & RULE_TRANSIENT) && hs_arch_memo_reads(rule, next_sp, &ra_at, &fp_at) &&
+	    ra_at >= f->sp && (!fp_at || fp_at >= f->sp)) {
+		f->ra_at = ra_at;
+		f->fp_at = fp_at;
+	}
 }
 
-static size_t record_memo(struct walk *w, const struct hs_uregs *start, uintptr_t *frames,
-			  size_t max, struct hs_unwind_memo *m, uint32_t epoch)
+/* Whether the step from f still leads to next. */
+static inline int memo_holds(const struct hs_unwind_memo_frame *f,
+			     const struct hs_unwind_memo_frame *next)
 {
-	const struct hs_unwind_memo_frame *old = m->f[m->cur];
-	struct hs_unwind_memo_frame *out = m->f[m->cur ^ 1];
+	if (!f->ra_at || hs_load_word(f->ra_at) != next->pc)
+		return 0;
+	return f->fp_at ? hs_load_word(f->fp_at) == ~next->nfp : next->nfp == f->nfp;
+}
+
+static size_t record_memo(struct walk *w, const struct hs_uregs *start,
+			  uintptr_t *restrict frames, size_t max, struct hs_unwind_memo *m,
+			  uint32_t epoch)
+{
+	const struct hs_unwind_memo_frame *restrict old = m->f[m->cur];
+	struct hs_unwind_memo_frame *restrict out = m->f[m->cur ^ 1];
 	unsigned on = m->epoch == epoch && m->hi == w->b.hi ? m->n[m->cur] : 0, j = 0;
 	struct hs_uregs r = *start;
 	size_t n = 0;
@@ -404,16 +415,16 @@ static size_t record_memo(struct walk *w, const struct hs_uregs *start, uintptr_
 			j++;
 		if (j < on && memo_same(&old[j], &r)) {
 			for (;;) {
-				frames[n] = old[j].pc - old[j].ra + 1;
-				if (HS_RULE_KIND(old[j].rule) == HS_RULE_SIGNAL)
-					frames[n] = old[j].pc + 1;
+				const struct hs_unwind_memo_frame *f = &old[j];
+
+				frames[n] = f->addr;
 				if (n < HS_UNWIND_MEMO_FRAMES)
-					out[n] = old[j];
+					out[n] = *f;
 				if (++n == max) {
 					w->reused++;
 					goto done;
 				}
-				if (j + 1 >= on || !memo_holds(w, &old[j], &old[j + 1]))
+				if (j + 1 >= on || !memo_holds(f, f + 1))
 					break;
 				w->reused++;	/* a frame without a lookup */
 				j++;
@@ -424,16 +435,23 @@ static size_t record_memo(struct walk *w, const struct hs_uregs *start, uintptr_
 			r.fp = ~old[j].nfp;
 			r.ra = old[j].ra;
 			j++;
-			if (frame_step(w, &r, frame_rule(w, &r)) < 0)
+			rule = frame_rule(w, &r);
+			if (frame_step(w, &r, rule) < 0)
 				goto done;
+			if (n <= HS_UNWIND_MEMO_FRAMES) {	/* what this step read */
+				out[n - 1].ra_at = 0;
+				memo_link(&out[n - 1], rule, r.sp);
+			}
 			continue;
 		}
 		rule = frame_rule(w, &r);
 		frames[n] = frame_addr(&r, rule);
 		if (n < HS_UNWIND_MEMO_FRAMES)
-			memo_put(&out[n], &r, rule);
+			memo_put(&out[n], &r, frames[n]);
 		if (++n == max || frame_step(w, &r, rule) < 0)
 			break;
+		if (n <= HS_UNWIND_MEMO_FRAMES)
+			memo_link(&out[n - 1], rule, r.sp);
 	}
 done:
 	m->n[m->cur ^ 1] = n < HS_UNWIND_MEMO_FRAMES ? (unsigned)n : HS_UNWIND_MEMO_FRAMES;

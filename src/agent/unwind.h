@@ -42,8 +42,10 @@ int hs_unwind_init(enum hs_unwind_method method);
 #endif
 
 struct hs_unwind_memo_frame {
-	uintptr_t pc, sp, nfp;		/* nfp: ~frame pointer */
-	uint32_t rule;			/* the rule the walk stepped from this frame by */
+	uintptr_t pc, sp, nfp;		/* the frame's state; nfp: ~frame pointer */
+	uintptr_t addr;			/* what the walk recorded for it */
+	uintptr_t ra_at, fp_at;		/* the words its step read (0: not checkable; fp_at
+					   0: the frame pointer stays) */
 	uint32_t ra;			/* pc is a return address */
 };
 

@@ -368,24 +368,25 @@ static inline void memo_put(struct hs_unwind_memo_frame *f, const struct hs_ureg
 	f->pc = r->pc;
 	f->sp = r->sp;
 	f->nfp = ~r->fp;
-	f->addr = addr;
-	f->ra = (uint32_t)r->ra;
-	f->ra_at = 0;
+	f->ra = (uint8_t)r->ra;
+	f->after = (uint8_t)(addr - r->pc);	/* 0 or 1 (frame_addr) */
+	f->ra_off = 0;
 }
 
 /*
- * f stepped by rule to a frame at next_sp: note the words to read back. Only words at or
- * above f's sp, which any later walk that meets f in the same state may read (its bounds
- * start below f's sp).
+ * f stepped by rule to a frame at next_sp: note where the words its step read lie. Only
+ * words at or above f's sp, which any later walk that meets f in the same state may read
+ * (its bounds start below f's sp).
  */
 static inline void memo_link(struct hs_unwind_memo_frame *f, uint32_t rule, uintptr_t next_sp)
 {
-	uintptr_t ra_at, fp_at;
+	uint32_t ra_off, fp_off;
 
-	if (!(rule & RULE_TRANSIENT) && hs_arch_memo_reads(rule, next_sp, &ra_at, &fp_at) &&
-	    ra_at >= f->sp && (!fp_at || fp_at >= f->sp)) {
-		f->ra_at = ra_at;
-		f->fp_at = fp_at;
+	if (!(rule & RULE_TRANSIENT) && hs_arch_memo_reads(rule, &ra_off, &fp_off) &&
+	    ra_off && ra_off <= UINT16_MAX && fp_off <= UINT16_MAX &&
+	    next_sp - ra_off >= f->sp && (!fp_off || next_sp - fp_off >= f->sp)) {
+		f->ra_off = (uint16_t)ra_off;
+		f->fp_off = (uint16_t)fp_off;
 	}
 }
 
@@ -393,9 +394,9 @@ static inline void memo_link(struct hs_unwind_memo_frame *f, uint32_t rule, uint
 static inline int memo_holds(const struct hs_unwind_memo_frame *f,
 			     const struct hs_unwind_memo_frame *next)
 {
-	if (!f->ra_at || hs_load_word(f->ra_at) != next->pc)
+	if (!f->ra_off || hs_load_word(next->sp - f->ra_off) != next->pc)
 		return 0;
-	return f->fp_at ? hs_load_word(f->fp_at) == ~next->nfp : next->nfp == f->nfp;
+	return f->fp_off ? hs_load_word(next->sp - f->fp_off) == ~next->nfp : next->nfp == f->nfp;
 }
 
 static size_t record_memo(struct walk *w, const struct hs_uregs *start,
@@ -417,7 +418,7 @@ static size_t record_memo(struct walk *w, const struct hs_uregs *start,
 			for (;;) {
 				const struct hs_unwind_memo_frame *f = &old[j];
 
-				frames[n] = f->addr;
+				frames[n] = f->pc + f->after;
 				if (n < HS_UNWIND_MEMO_FRAMES)
 					out[n] = *f;
 				if (++n == max) {
@@ -439,7 +440,7 @@ static size_t record_memo(struct walk *w, const struct hs_uregs *start,
 			if (frame_step(w, &r, rule) < 0)
 				goto done;
 			if (n <= HS_UNWIND_MEMO_FRAMES) {	/* what this step read */
-				out[n - 1].ra_at = 0;
+				out[n - 1].ra_off = 0;
 				memo_link(&out[n - 1], rule, r.sp);
 			}
 			continue;

@@ -43,10 +43,11 @@ int hs_unwind_init(enum hs_unwind_method method);
 
 struct hs_unwind_memo_frame {
 	uintptr_t pc, sp, nfp;		/* the frame's state; nfp: ~frame pointer */
-	uintptr_t addr;			/* what the walk recorded for it */
-	uintptr_t ra_at, fp_at;		/* the words its step read (0: not checkable; fp_at
-					   0: the frame pointer stays) */
-	uint32_t ra;			/* pc is a return address */
+	uint16_t ra_off, fp_off;	/* the words its step read, below the next frame's
+					   sp (ra_off 0: not checkable; fp_off 0: the frame
+					   pointer stays) */
+	uint8_t ra;			/* pc is a return address */
+	uint8_t after;			/* what the walk recorded for it is pc + after */
 };
 
 struct hs_unwind_memo {

@@ -29,7 +29,9 @@ static _Atomic(struct table *) cur;
 static atomic_int migrating;
 static atomic_uint inflight;		/* inserters at work (intern_slow) */
 static struct hs_stack *_Atomic *by_id;
-static struct hs_stack_half *halves;	/* by id, the overflow record's (max + 1) too */
+/* by id, the overflow record's (max + 1) too; mapped when sampling first starts */
+static struct hs_stack_half *_Atomic halves;
+static struct hs_stack_half no_half;	/* where a race with that start lands */
 static uint64_t max_slots;
 static unsigned max_stacks;
 static atomic_uint next_id;
@@ -319,10 +321,9 @@ int hs_stacktab_init(unsigned max)
 		max_slots <<= 1;
 	atomic_store(&cur, table_new(INITIAL_SLOTS));
 	by_id = hs_arena_map(((size_t)max + 2) * sizeof(*by_id));
-	halves = hs_arena_map(((size_t)max + 2) * sizeof(*halves));
 	if (!nodes.pages)
 		nodes.pages = hs_arena_map(NODE_PAGES * sizeof(*nodes.pages));
-	if (!atomic_load(&cur) || !by_id || !halves || !nodes.pages)
+	if (!atomic_load(&cur) || !by_id || !nodes.pages)
 		return -ENOMEM;
 	max_stacks = max;
 	overflow.kind = HSR_KIND_NONE;
@@ -507,9 +508,36 @@ static struct hs_stack *intern_slow(unsigned kind, const uintptr_t *frames, size
 	return s;
 }
 
+int hs_stacktab_halves(void)
+{
+	static atomic_flag mapping;
+	struct hs_stack_half *h;
+
+	if (atomic_load_explicit(&halves, memory_order_acquire))
+		return 0;
+	while (atomic_flag_test_and_set_explicit(&mapping, memory_order_acquire))
+		hs_cpu_relax();		/* ctl and a reset at once: rare, short */
+	if (!atomic_load_explicit(&halves, memory_order_acquire)) {
+		h = hs_arena_map(((size_t)max_stacks + 2) * sizeof(*h));
+		if (h)
+			atomic_store_explicit(&halves, h, memory_order_release);
+	}
+	atomic_flag_clear_explicit(&mapping, memory_order_release);
+	return atomic_load_explicit(&halves, memory_order_acquire) ? 0 : -ENOMEM;
+}
+
 struct hs_stack_half *hs_stacktab_half(const struct hs_stack *s)
 {
-	return &halves[s->id];
+	struct hs_stack_half *h = atomic_load_explicit(&halves, memory_order_acquire);
+
+	return h ? &h[s->id] : NULL;
+}
+
+struct hs_stack_half *hs_stacktab_half_of_sampled(const struct hs_stack *s)
+{
+	struct hs_stack_half *h = hs_stacktab_half(s);
+
+	return h ? h : &no_half;
 }
 
 size_t hs_stacktab_table_bytes(void)

@@ -111,6 +111,8 @@ int hs_tracker_init(void)
 	if (!tl.pts || !hs_sampling.filter)
 		return -1;
 	tl.interval = hs_opt.timeline_ns;
+	if (hs_opt.sample && hs_stacktab_halves() < 0)
+		return -1;
 	atomic_store(&hs_sampling.interval, hs_opt.sample);
 	atomic_store(&peak.max_size, UINT64_MAX);
 	atomic_store(&peak.total_at, UINT64_MAX);
@@ -129,7 +131,7 @@ static struct hs_stack *stack_by_id(uint32_t id)
 
 static __attribute__((noinline)) void save_peak_half(struct hs_stack *s, uint64_t epoch)
 {
-	struct hs_stack_half *h = hs_stacktab_half(s);
+	struct hs_stack_half *h = hs_stacktab_half_of_sampled(s);
 
 	atomic_store_explicit(&s->peak_bytes, atomic_load_explicit(&h->bytes, memory_order_relaxed),
 			      memory_order_relaxed);
@@ -159,7 +161,7 @@ void hs_tracker_stack_peak(struct hs_stack *s, uint64_t epoch, uint64_t *bytes,
 		return;
 	}
 	if (sampling()) {
-		struct hs_stack_half *h = hs_stacktab_half(s);
+		struct hs_stack_half *h = hs_stacktab_half_of_sampled(s);
 
 		*bytes = atomic_load_explicit(&h->bytes, memory_order_relaxed);
 		*blocks = atomic_load_explicit(&h->blocks, memory_order_relaxed);
@@ -333,7 +335,7 @@ static void account_half(struct hs_stack *s, struct weight w, int halves, int si
 							  memory_order_relaxed), w.addr, &calls, &bytes);
 	b = sign * (int64_t)bytes;
 	if (halves & HALF_EST) {
-		struct hs_stack_half *h = hs_stacktab_half(s);
+		struct hs_stack_half *h = hs_stacktab_half_of_sampled(s);
 
 		atomic_fetch_add_explicit(&h->bytes, (uint64_t)b, memory_order_relaxed);
 		atomic_fetch_add_explicit(&h->blocks, (uint64_t)(sign * (int64_t)calls),
@@ -764,9 +766,7 @@ static void stack_reset(struct hs_stack *s)
 	atomic_store_explicit(&s->free_calls, 0, memory_order_relaxed);
 	atomic_store_explicit(&s->freed_bytes, 0, memory_order_relaxed);
 	atomic_store_explicit(&s->temporary, 0, memory_order_relaxed);
-	/* read first: a page of halves never written stays untouched (exact mode) */
-	if (atomic_load_explicit(&h->bytes, memory_order_relaxed) ||
-	    atomic_load_explicit(&h->blocks, memory_order_relaxed)) {
+	if (h) {
 		atomic_store_explicit(&h->bytes, 0, memory_order_relaxed);
 		atomic_store_explicit(&h->blocks, 0, memory_order_relaxed);
 	}
@@ -782,6 +782,8 @@ void hs_tracker_reset(uint64_t sample_interval)
 	/* no fast path while the state changes */
 	atomic_store(&hs_sampling.fast, HS_SAMPLE_NO_FAST);
 	atomic_fetch_add(&hs_sampling.gen, 1);
+	if (sample_interval && hs_stacktab_halves() < 0)
+		sample_interval = 0;	/* no memory for sampling's halves: exact */
 	atomic_store(&hs_sampling.interval, sample_interval);
 	for (id = 1; id <= max + 1; id++) {
 		struct hs_stack *s = id <= max ? hs_stacktab_get(id) : hs_stacktab_overflow();

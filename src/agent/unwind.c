@@ -347,19 +347,23 @@ static size_t record(struct walk *w, const struct hs_uregs *start, uintptr_t *fr
 
 #ifdef HS_ARCH_MEMO
 /*
- * The memo. A step from a frame depends on its registers (pc, sp, fp), on its pc's rule
- * (fixed while no module goes away: the memo's epoch) and on the stack words it reads. So
- * where this walk reaches a frame in exactly the state of frame j of the last walk, and
- * the words that the last walk's step from j read (hs_arch_memo_reads) still hold what it
- * read, the step lands in the last walk's frame j + 1, and so on: each such frame costs
- * one or two loads that do not depend on each other, not a rule lookup and a step. The
- * first word found changed, or a rule that cannot be checked so (signal frames, complex
+ * The memo. A step from a frame depends on its registers (pc, sp and, for some rules, the
+ * frame pointer), on its pc's rule (fixed while no module goes away: the memo's epoch) and
+ * on the stack words it reads. So where this walk reaches a frame with the pc and sp of
+ * frame j of the last walk, and the words that the last walk's step from j read still hold
+ * what it read, the step lands in the last walk's frame j + 1 (its pc and sp), and so on:
+ * each such frame costs one or two loads that do not depend on each other, not a rule
+ * lookup and a step. The frame pointer is carried along as this walk has it: in code
+ * without frame pointers rbp is an ordinary register whose value (an outer function's
+ * loop counter, say) differs from one walk to the next, so it is compared only where a
+ * step computes the CFA from it. The first word found changed, a step that needs the
+ * frame pointer while it differs, a rule that cannot be checked so (signal frames, complex
  * or uncached rules), or the end of the memo, and the walk goes on the usual way from
  * there. The memo covers the first HS_UNWIND_MEMO_FRAMES frames.
  */
 static inline int memo_same(const struct hs_unwind_memo_frame *f, const struct hs_uregs *r)
 {
-	return f->sp == r->sp && f->pc == r->pc && f->nfp == ~r->fp && f->ra == r->ra;
+	return f->sp == r->sp && f->pc == r->pc && f->ra == r->ra;
 }
 
 static inline void memo_put(struct hs_unwind_memo_frame *f, const struct hs_uregs *r,
@@ -381,22 +385,15 @@ static inline void memo_put(struct hs_unwind_memo_frame *f, const struct hs_ureg
 static inline void memo_link(struct hs_unwind_memo_frame *f, uint32_t rule, uintptr_t next_sp)
 {
 	uint32_t ra_off, fp_off;
+	int uses_fp;
 
-	if (!(rule & RULE_TRANSIENT) && hs_arch_memo_reads(rule, &ra_off, &fp_off) &&
+	if (!(rule & RULE_TRANSIENT) && hs_arch_memo_reads(rule, &ra_off, &fp_off, &uses_fp) &&
 	    ra_off && ra_off <= UINT16_MAX && fp_off <= UINT16_MAX &&
 	    next_sp - ra_off >= f->sp && (!fp_off || next_sp - fp_off >= f->sp)) {
 		f->ra_off = (uint16_t)ra_off;
 		f->fp_off = (uint16_t)fp_off;
+		f->uses_fp = (uint8_t)uses_fp;
 	}
-}
-
-/* Whether the step from f still leads to next. */
-static inline int memo_holds(const struct hs_unwind_memo_frame *f,
-			     const struct hs_unwind_memo_frame *next)
-{
-	if (!f->ra_off || hs_load_word(next->sp - f->ra_off) != next->pc)
-		return 0;
-	return f->fp_off ? hs_load_word(next->sp - f->fp_off) == ~next->nfp : next->nfp == f->nfp;
 }
 
 static size_t record_memo(struct walk *w, const struct hs_uregs *start,
@@ -415,25 +412,35 @@ static size_t record_memo(struct walk *w, const struct hs_uregs *start,
 		while (j < on && old[j].sp < r.sp)
 			j++;
 		if (j < on && memo_same(&old[j], &r)) {
+			uintptr_t fp = r.fp;			/* this walk's, at frame j */
+			int fp_same = old[j].nfp == ~fp;	/* and the last walk's */
+
 			for (;;) {
-				const struct hs_unwind_memo_frame *f = &old[j];
+				const struct hs_unwind_memo_frame *f = &old[j], *nx = f + 1;
 
 				frames[n] = f->pc + f->after;
-				if (n < HS_UNWIND_MEMO_FRAMES)
+				if (n < HS_UNWIND_MEMO_FRAMES) {
 					out[n] = *f;
+					out[n].nfp = ~fp;
+				}
 				if (++n == max) {
 					w->reused++;
 					goto done;
 				}
-				if (j + 1 >= on || !memo_holds(f, f + 1))
+				if (j + 1 >= on || !f->ra_off || (f->uses_fp && !fp_same) ||
+				    hs_load_word(nx->sp - f->ra_off) != nx->pc)
 					break;
+				if (f->fp_off) {	/* restored from the stack */
+					fp = hs_load_word(nx->sp - f->fp_off);
+					fp_same = nx->nfp == ~fp;
+				}
 				w->reused++;	/* a frame without a lookup */
 				j++;
 			}
 			/* From frame j on the usual way (its step had to be checked by a rule). */
 			r.pc = old[j].pc;
 			r.sp = old[j].sp;
-			r.fp = ~old[j].nfp;
+			r.fp = fp;
 			r.ra = old[j].ra;
 			j++;
 			rule = frame_rule(w, &r);

@@ -48,6 +48,7 @@ struct hs_unwind_memo_frame {
 					   pointer stays) */
 	uint8_t ra;			/* pc is a return address */
 	uint8_t after;			/* what the walk recorded for it is pc + after */
+	uint8_t uses_fp;		/* its step computed the CFA from the frame pointer */
 };
 
 struct hs_unwind_memo {

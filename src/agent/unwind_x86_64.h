@@ -75,23 +75,27 @@ static inline int hs_arch_step_packed(struct hs_uregs *r, uint32_t rule, uintptr
 /*
  * Where the stack words a step from a frame by this rule read lie, as distances below the
  * new CFA (the sp of the frame it led to): the return address at CFA - 8 and the caller's
- * rbp where the rule restores it (*fp_off 0: rbp stays). 1, or 0 for a rule whose step
- * cannot be checked this way. A thread's next walk takes the same step again without the
- * rule when these words are unchanged (unwind.c, "the memo").
+ * rbp where the rule restores it (*fp_off 0: rbp stays); *uses_fp when the CFA itself
+ * comes from rbp. 1, or 0 for a rule whose step cannot be checked this way. A thread's
+ * next walk takes the same step again without the rule when these words are unchanged
+ * (unwind.c, "the memo").
  */
 #define HS_ARCH_MEMO 1
-static inline int hs_arch_memo_reads(uint32_t rule, uint32_t *ra_off, uint32_t *fp_off)
+static inline int hs_arch_memo_reads(uint32_t rule, uint32_t *ra_off, uint32_t *fp_off,
+				     int *uses_fp)
 {
 	uint32_t kind = HS_RULE_KIND(rule);
 
 	if (kind == HS_X86_CFA_RSP || kind == HS_X86_CFA_RBP) {
 		*ra_off = 8;
 		*fp_off = ((rule & HS_RULE_MASK) >> 19) * 8;	/* k * 8, k < 4096 */
+		*uses_fp = kind == HS_X86_CFA_RBP;
 		return 1;
 	}
 	if (kind == HS_RULE_FPSTEP) {	/* [rbp + 8], [rbp]; the new rsp is rbp + 16 */
 		*ra_off = 8;
 		*fp_off = 16;
+		*uses_fp = 1;
 		return 1;
 	}
 	return 0;

@@ -363,7 +363,7 @@ static size_t record(struct walk *w, const struct hs_uregs *start, uintptr_t *fr
  */
 static inline int memo_same(const struct hs_unwind_memo_frame *f, const struct hs_uregs *r)
 {
-	return f->sp == r->sp && f->pc == r->pc && f->ra == r->ra;
+	return f->sp == r->sp && f->pc == r->pc && f->ra == hs_arch_memo_flags(r);
 }
 
 static inline void memo_put(struct hs_unwind_memo_frame *f, const struct hs_uregs *r,
@@ -372,7 +372,7 @@ static inline void memo_put(struct hs_unwind_memo_frame *f, const struct hs_ureg
 	f->pc = r->pc;
 	f->sp = r->sp;
 	f->nfp = ~r->fp;
-	f->ra = (uint8_t)r->ra;
+	f->ra = (uint8_t)hs_arch_memo_flags(r);
 	f->after = (uint8_t)(addr - r->pc);	/* 0 or 1 (frame_addr) */
 	f->ra_off = 0;
 }
@@ -387,7 +387,8 @@ static inline void memo_link(struct hs_unwind_memo_frame *f, uint32_t rule, uint
 	uint32_t ra_off, fp_off;
 	int uses_fp;
 
-	if (!(rule & RULE_TRANSIENT) && hs_arch_memo_reads(rule, &ra_off, &fp_off, &uses_fp) &&
+	if (!(rule & RULE_TRANSIENT) &&
+	    hs_arch_memo_reads(rule, f->ra, &ra_off, &fp_off, &uses_fp) &&
 	    ra_off && ra_off <= UINT16_MAX && fp_off <= UINT16_MAX &&
 	    next_sp - ra_off >= f->sp && (!fp_off || next_sp - fp_off >= f->sp)) {
 		f->ra_off = (uint16_t)ra_off;
@@ -414,6 +415,7 @@ static size_t record_memo(struct walk *w, const struct hs_uregs *start,
 		if (j < on && memo_same(&old[j], &r)) {
 			uintptr_t fp = r.fp;			/* this walk's, at frame j */
 			int fp_same = old[j].nfp == ~fp;	/* and the last walk's */
+			unsigned first = j;
 
 			for (;;) {
 				const struct hs_unwind_memo_frame *f = &old[j], *nx = f + 1;
@@ -428,7 +430,7 @@ static size_t record_memo(struct walk *w, const struct hs_uregs *start,
 					goto done;
 				}
 				if (j + 1 >= on || !f->ra_off || (f->uses_fp && !fp_same) ||
-				    hs_load_word(nx->sp - f->ra_off) != nx->pc)
+				    hs_arch_memo_ra(hs_load_word(nx->sp - f->ra_off)) != nx->pc)
 					break;
 				if (f->fp_off) {	/* restored from the stack */
 					fp = hs_load_word(nx->sp - f->fp_off);
@@ -437,11 +439,12 @@ static size_t record_memo(struct walk *w, const struct hs_uregs *start,
 				w->reused++;	/* a frame without a lookup */
 				j++;
 			}
-			/* From frame j on the usual way (its step had to be checked by a rule). */
-			r.pc = old[j].pc;
-			r.sp = old[j].sp;
-			r.fp = fp;
-			r.ra = old[j].ra;
+			/*
+			 * From frame j on the usual way (its step had to be checked by a rule),
+			 * in the state a step led to it in, or as this walk met it.
+			 */
+			if (j != first)
+				hs_arch_memo_state(&r, old[j].pc, old[j].sp, fp, old[j].ra);
 			j++;
 			rule = frame_rule(w, &r);
 			if (frame_step(w, &r, rule) < 0)

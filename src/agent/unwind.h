@@ -29,13 +29,14 @@ int hs_unwind_init(enum hs_unwind_method method);
 /*
  * What a thread's last walk saw, so that its next walk can take the frames they share
  * without looking their rules up again (docs/UNWIND.md, "Reusing the last walk"): the
- * state of each of the first HS_UNWIND_MEMO_FRAMES frames and the rule it stepped by, in
- * two halves that alternate (the walk reads one and writes the other). Zeroed is empty.
+ * state of each of the first HS_UNWIND_MEMO_FRAMES frames and where the stack words its
+ * step read lie, in two halves that alternate (the walk reads one and writes the other).
+ * Zeroed is empty.
  * Frame pointers are kept inverted, as a leak scan reads this thread-local memory and a
- * register that is no frame pointer may hold the address of a block. x86_64 only for now;
+ * register that is no frame pointer may hold the address of a block. x86_64 and aarch64;
  * elsewhere it stays empty.
  */
-#if defined(__x86_64__)
+#if defined(__x86_64__) || defined(__aarch64__)
 #define HS_UNWIND_MEMO_FRAMES 64
 #else
 #define HS_UNWIND_MEMO_FRAMES 1
@@ -46,7 +47,8 @@ struct hs_unwind_memo_frame {
 	uint16_t ra_off, fp_off;	/* the words its step read, below the next frame's
 					   sp (ra_off 0: not checkable; fp_off 0: the frame
 					   pointer stays) */
-	uint8_t ra;			/* pc is a return address */
+	uint8_t ra;			/* pc is a return address (and on aarch64, bit 1:
+					   sp is exact) */
 	uint8_t after;			/* what the walk recorded for it is pc + after */
 	uint8_t uses_fp;		/* its step computed the CFA from the frame pointer */
 };

@@ -140,4 +140,50 @@ static inline int hs_arch_step_packed(struct hs_uregs *r, uint32_t rule, uintptr
 	return hs_a64_set_caller(r, pc, cfa);
 }
 
+/*
+ * The memo (unwind.c): where the stack words a step from a frame by this packed rule read
+ * lie, as distances below the new CFA: the return address at CFA - 8a and x29 at CFA - 8k
+ * (*fp_off 0: x29 stays); *uses_fp when the CFA comes from x29. A rule based on sp checks
+ * only from a frame whose sp is exact (else the step is a frame-record step); frame-record
+ * steps are not checked (one may turn out to cross a signal frame). 1, or 0 when the step
+ * cannot be checked this way.
+ */
+#define HS_ARCH_MEMO 1
+static inline int hs_arch_memo_reads(uint32_t rule, uint32_t flags, uint32_t *ra_off,
+				     uint32_t *fp_off, int *uses_fp)
+{
+	uint32_t kind = HS_RULE_KIND(rule), a = (rule >> 17) & 0x7f, k = (rule & HS_RULE_MASK) >> 24;
+
+	if ((kind != HS_A64_CFA_SP && kind != HS_A64_CFA_FP) || !a ||
+	    (kind == HS_A64_CFA_SP && !(flags & 2)))
+		return 0;
+	*ra_off = a * 8;
+	*fp_off = k * 8;
+	*uses_fp = kind == HS_A64_CFA_FP;
+	return 1;
+}
+
+/* bit 0: pc is a return address; bit 1: sp is exact */
+static inline uint32_t hs_arch_memo_flags(const struct hs_uregs *r)
+{
+	return (uint32_t)(r->ra | r->sp_exact << 1);
+}
+
+/* A frame a packed step led to: x30 held its return address (hs_a64_set_caller). */
+static inline void hs_arch_memo_state(struct hs_uregs *r, uintptr_t pc, uintptr_t sp,
+				      uintptr_t fp, uint32_t flags)
+{
+	r->pc = pc;
+	r->lr = pc;
+	r->sp = sp;
+	r->fp = fp;
+	r->ra = flags & 1;
+	r->sp_exact = (flags >> 1) & 1;
+}
+
+static inline uintptr_t hs_arch_memo_ra(uintptr_t v)
+{
+	return hs_a64_strip(v);
+}
+
 #endif

@@ -81,8 +81,8 @@ static inline int hs_arch_step_packed(struct hs_uregs *r, uint32_t rule, uintptr
  * (unwind.c, "the memo").
  */
 #define HS_ARCH_MEMO 1
-static inline int hs_arch_memo_reads(uint32_t rule, uint32_t *ra_off, uint32_t *fp_off,
-				     int *uses_fp)
+static inline int hs_arch_memo_reads(uint32_t rule, uint32_t flags, uint32_t *ra_off,
+				     uint32_t *fp_off, int *uses_fp)
 {
 	uint32_t kind = HS_RULE_KIND(rule);
 
@@ -99,6 +99,27 @@ static inline int hs_arch_memo_reads(uint32_t rule, uint32_t *ra_off, uint32_t *
 		return 1;
 	}
 	return 0;
+}
+
+/* The memo's view of a frame's state beyond pc, sp and rbp, and back (unwind.c). */
+static inline uint32_t hs_arch_memo_flags(const struct hs_uregs *r)
+{
+	return (uint32_t)r->ra;
+}
+
+static inline void hs_arch_memo_state(struct hs_uregs *r, uintptr_t pc, uintptr_t sp,
+				      uintptr_t fp, uint32_t flags)
+{
+	r->pc = pc;
+	r->sp = sp;
+	r->fp = fp;
+	r->ra = flags;
+}
+
+/* A return address as read from the stack, as the walk records it. */
+static inline uintptr_t hs_arch_memo_ra(uintptr_t v)
+{
+	return v;
 }
 
 /*

@@ -6,9 +6,11 @@
  * frame pointers (and one with an rbp clobbered on purpose), through qsort's libc frames,
  * through signal frames (raise, and a fault at a known instruction), in a second thread,
  * in a forked child, in threads racing cache clears and dlopen/dlclose, with absurd stack
- * bounds, and in frame-pointer mode; feeds the CFI parser mutated copies of real CFI; checks
- * the module table (paths, build-ids, vDSO, dlopen/dlclose). Frames are checked against the
- * functions' extents from this executable's own symbol table. Prints ns per unwind.
+ * bounds, and in frame-pointer mode; compares walks that reuse the last walk (the memo)
+ * with walks that do not, over random chains; feeds the CFI parser mutated copies of real
+ * CFI; checks the module table (paths, build-ids, vDSO, dlopen/dlclose). Frames are checked
+ * against the functions' extents from this executable's own symbol table. Prints ns per
+ * unwind.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -691,8 +693,6 @@ WITHFP static void test_fp_mode(void)
 	CHECK(n >= 4 && in_fn(f[2], "fp_a") && in_fn(f[3], "test_fp_mode"));
 }
 
-/* ---- timing: 10 frames, hot cache ---------------------------------------------------------- */
-
 /* ---- the memo: a walk that takes the last walk's frames gives the same frames ------------- */
 
 static struct hs_unwind_memo memo_m;
@@ -730,7 +730,7 @@ static void (*const volatile recs[3])(unsigned) = { rec_a, rec_b, rec_c };
 		if (i == plen)                                                            \
 			hook_pair();                                                      \
 		else                                                                      \
-			recs[chain_path[i]](i + 1);                                             \
+			recs[chain_path[i]](i + 1);                                       \
 		pad[padn - 1] = pad[0];                                                   \
 	}
 REC(rec_a, 24)
@@ -790,6 +790,8 @@ static void test_memo(void)
 	CHECK(r1 == r2);
 	hs_unwind_set_reuse(1);
 }
+
+/* ---- timing: 10 frames, hot cache ---------------------------------------------------------- */
 
 #define ITERS 1000000
 

@@ -127,24 +127,26 @@ static struct {
 	uint32_t mask;
 } nodes;
 
-static inline const struct fpage *node_page(uint32_t id)
+/* Node id's pc and parent (id from 1 to the count published). */
+static inline void node_read(uint32_t id, uintptr_t *pc, uint32_t *parent)
 {
-	return atomic_load_explicit(&nodes.pages[id >> NODE_PAGE_BITS], memory_order_acquire);
+	const struct fpage *pg =
+		atomic_load_explicit(&nodes.pages[id >> NODE_PAGE_BITS], memory_order_acquire);
+
+	*pc = pg->pc[id & (NODE_PAGE - 1)];
+	*parent = pg->parent[id & (NODE_PAGE - 1)];
 }
 
 uintptr_t hs_frames_next(struct hs_frames *it)
 {
-	const struct fpage *pg;
-	uint32_t i;
+	uintptr_t pc;
 
 	if (it->own)
 		return *it->own++;
 	if (!it->node)
 		return 0;
-	pg = node_page(it->node);
-	i = it->node & (NODE_PAGE - 1);
-	it->node = pg->parent[i];
-	return pg->pc[i];
+	node_read(it->node, &pc, &it->node);
+	return pc;
 }
 
 size_t hs_stacktab_frames(const struct hs_stack *s, uintptr_t *out, size_t max)
@@ -159,10 +161,7 @@ size_t hs_stacktab_frames(const struct hs_stack *s, uintptr_t *out, size_t max)
 
 void hs_stacktab_node(uint32_t id, uintptr_t *pc, uint32_t *parent)
 {
-	const struct fpage *pg = node_page(id);
-
-	*pc = pg->pc[id & (NODE_PAGE - 1)];
-	*parent = pg->parent[id & (NODE_PAGE - 1)];
+	node_read(id, pc, parent);
 }
 
 uint32_t hs_stacktab_nodes(void)
@@ -179,8 +178,11 @@ static inline uint64_t node_hash(uint32_t parent, uintptr_t pc)
 
 static void index_put(uint32_t *index, uint32_t mask, uint32_t id)
 {
-	const struct fpage *pg = node_page(id);
-	uint32_t k = id & (NODE_PAGE - 1), i = (uint32_t)node_hash(pg->parent[k], pg->pc[k]) & mask;
+	uintptr_t pc;
+	uint32_t parent, i;
+
+	node_read(id, &pc, &parent);
+	i = (uint32_t)node_hash(parent, pc) & mask;
 
 	while (index[i])
 		i = (i + 1) & mask;
@@ -217,9 +219,11 @@ static uint32_t node_get(uint32_t parent, uintptr_t pc)
 		return 0;
 	for (i = (uint32_t)node_hash(parent, pc) & nodes.mask; (id = nodes.index[i]);
 	     i = (i + 1) & nodes.mask) {
-		const struct fpage *pg = node_page(id);
+		uintptr_t id_pc;
+		uint32_t id_parent;
 
-		if (pg->pc[id & (NODE_PAGE - 1)] == pc && pg->parent[id & (NODE_PAGE - 1)] == parent)
+		node_read(id, &id_pc, &id_parent);
+		if (id_pc == pc && id_parent == parent)
 			return id;
 	}
 	count = atomic_load_explicit(&nodes.count, memory_order_relaxed);
@@ -515,8 +519,7 @@ int hs_stacktab_halves(void)
 
 	if (atomic_load_explicit(&halves, memory_order_acquire))
 		return 0;
-	while (atomic_flag_test_and_set_explicit(&mapping, memory_order_acquire))
-		hs_cpu_relax();		/* ctl and a reset at once: rare, short */
+	hs_spin_lock(&mapping);		/* ctl and a reset at once: rare, short */
 	if (!atomic_load_explicit(&halves, memory_order_acquire)) {
 		h = hs_arena_map(((size_t)max_stacks + 2) * sizeof(*h));
 		if (h)

@@ -80,10 +80,10 @@ static struct {
 	struct hs_timeline_point *pts;
 } tl;
 
-/* hs_sampling.fast from the state it sums up (agent.h). */
 /* A forked child with tracking off: its hooks take the slow path until its control starts. */
 static atomic_int fork_poll;
 
+/* hs_sampling.fast from the state it sums up (agent.h). */
 static void sampling_refresh(void)
 {
 	uint32_t fast = HS_SAMPLE_NO_FAST;

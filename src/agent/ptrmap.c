@@ -46,9 +46,17 @@ static inline uint64_t mix(uintptr_t p)
 	return h ^ (h >> 29);
 }
 
-static inline struct shard *shard_of(uint64_t h)
+/*
+ * A block's shard is its page's: the pages of a 4 MB region go to consecutive shards, from
+ * a start drawn by hashing the region (threads' arenas sit at the same offsets of
+ * 64 MB-aligned heaps and must not share shards). A program's recent blocks lie on few
+ * pages, so the shards, and the table lines, that its frees look up are the few its
+ * allocations just touched; a hash of the whole address sent each free to a cold line of
+ * a random shard (python3 exact 4.05 -> 3.66 s, 5 alternating runs; the rest unchanged).
+ */
+static inline struct shard *shard_of(uintptr_t p)
 {
-	return &shards[(h >> 40) & (NSHARDS - 1)];
+	return &shards[((p >> 12) + (uint32_t)(mix(p >> 22) >> 32)) & (NSHARDS - 1)];
 }
 
 static inline void shard_lock(struct shard *s)
@@ -173,7 +181,7 @@ static int insert(uintptr_t p, const struct hs_ptrmap_entry *e, struct hs_ptrmap
 	p = (uintptr_t)((uint64_t)p & ADDR_MASK);
 	key = (uint64_t)p | (uint64_t)(e->gen & 0xffff) << HS_PTRMAP_ADDR_BITS;
 	h = mix(p);
-	s = shard_of(h);
+	s = shard_of(p);
 	if (shard_acquire(s, try))
 		return -EBUSY;
 	if (shard_find(s, p, h, &at)) {
@@ -206,7 +214,7 @@ void hs_ptrmap_prefetch(uintptr_t p)
 
 	p = (uintptr_t)((uint64_t)p & ADDR_MASK);
 	h = mix(p);
-	s = shard_of(h);
+	s = shard_of(p);
 	cap = __atomic_load_n(&s->cap, __ATOMIC_RELAXED);
 	tab = __atomic_load_n(&s->tab, __ATOMIC_RELAXED);
 	if (cap && tab)
@@ -256,7 +264,7 @@ static int lookup(uintptr_t p, struct hs_ptrmap_entry *out, int remove, int try)
 
 	p = (uintptr_t)((uint64_t)p & ADDR_MASK);
 	h = mix(p);
-	s = shard_of(h);
+	s = shard_of(p);
 	if (shard_acquire(s, try))
 		return -EBUSY;
 	found = shard_find(s, p, h, &at);

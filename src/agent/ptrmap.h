@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The pointer map: live block address -> (size, stack id). Sharded open-addressing hash
- * tables, each behind its own spinlock, so threads rarely meet. An entry is 16 bytes: the
+ * The pointer map: live block address -> (size, stack id). Open-addressing hash tables
+ * sharded by the block's page, each behind its own spinlock, so threads rarely meet. An entry is 16 bytes: the
  * address, and the size (40 bits, larger sizes are clamped) packed with the stack id
  * (24 bits). Callers must not enter it from a context that may already hold a shard lock on
  * the same thread (the tracker's `busy` flag guarantees it). Never calls malloc.

@@ -406,6 +406,7 @@ static size_t record_memo(struct walk *w, const struct hs_uregs *start,
 	unsigned on = m->epoch == epoch && m->hi == w->b.hi ? m->n[m->cur] : 0, j = 0;
 	struct hs_uregs r = *start;
 	size_t n = 0;
+	int aligned = on > 0;	/* so far frame k of this walk came from old[k] */
 
 	for (;;) {
 		uint32_t rule;
@@ -417,6 +418,7 @@ static size_t record_memo(struct walk *w, const struct hs_uregs *start,
 			int fp_same = old[j].nfp == ~fp;	/* and the last walk's */
 			unsigned first = j;
 
+			aligned &= j == n;	/* j and n go up together below */
 			for (;;) {
 				const struct hs_unwind_memo_frame *f = &old[j], *nx = f + 1;
 
@@ -457,6 +459,7 @@ static size_t record_memo(struct walk *w, const struct hs_uregs *start,
 		}
 		rule = frame_rule(w, &r);
 		frames[n] = frame_addr(&r, rule);
+		aligned = 0;
 		if (n < HS_UNWIND_MEMO_FRAMES)
 			memo_put(&out[n], &r, frames[n]);
 		if (++n == max || frame_step(w, &r, rule) < 0)
@@ -465,6 +468,11 @@ static size_t record_memo(struct walk *w, const struct hs_uregs *start,
 			memo_link(&out[n - 1], rule, r.sp);
 	}
 done:
+	/*
+	 * The same frames as the last walk: each from the same place of it, as many, and no
+	 * more beyond the memo's end (n == max: both walks stopped there).
+	 */
+	m->same = aligned && n == on && (n < HS_UNWIND_MEMO_FRAMES || n == max);
 	m->n[m->cur ^ 1] = n < HS_UNWIND_MEMO_FRAMES ? (unsigned)n : HS_UNWIND_MEMO_FRAMES;
 	m->epoch = epoch;
 	m->hi = w->b.hi;
@@ -500,6 +508,8 @@ __attribute__((noinline)) size_t hs_unwind(uintptr_t *frames, size_t max, uintpt
 	size_t n = 0;
 
 	HS_ARCH_CAPTURE(&r);
+	if (memo)
+		memo->same = -1;	/* not recorded in it (yet) */
 	if (!max)
 		return 0;
 #ifdef HS_ARCH_RA_MASK
@@ -519,13 +529,9 @@ __attribute__((noinline)) size_t hs_unwind(uintptr_t *frames, size_t max, uintpt
 #ifdef HS_ARCH_MEMO
 		uint32_t epoch = atomic_load_explicit(&memo_epoch, memory_order_relaxed);
 
-		if (memo && !memo->busy && !atomic_load_explicit(&memo_off, memory_order_relaxed)) {
-			memo->busy = 1;	/* a signal handler's walk goes without it */
-			atomic_signal_fence(memory_order_seq_cst);
+		if (memo && !atomic_load_explicit(&memo_off, memory_order_relaxed))
 			n = record_memo(&w, &r, frames, max, memo, epoch);
-			atomic_signal_fence(memory_order_seq_cst);
-			memo->busy = 0;
-		} else
+		else
 #endif
 			n = record(&w, &r, frames, max);
 	}

@@ -54,13 +54,38 @@ struct hs_unwind_memo_frame {
 };
 
 struct hs_unwind_memo {
-	int busy;			/* in use: a walk in a signal handler goes without */
+	int busy;			/* taken (hs_unwind_memo_take) */
 	unsigned cur;			/* the half the last walk wrote */
 	uint32_t epoch;			/* of the rules, when written */
 	unsigned n[2];
 	uintptr_t hi;			/* the stack bound of the walk that wrote it */
+	int same;			/* after a walk: 1 it had the frames of the last walk
+					   recorded, 0 other frames (recorded now), -1 it
+					   was not recorded */
+	unsigned note_kind;		/* the caller's: what it made of the last recorded */
+	void *note;			/* walk's frames (the tracker: kind, stack record) */
 	struct hs_unwind_memo_frame f[2][HS_UNWIND_MEMO_FRAMES];
 };
+
+/*
+ * A walk and what its caller does with the frames go under the memo's busy flag: a walk in
+ * a signal handler that interrupted them goes without the memo, so the memo and its note
+ * stay those of one walk. 1 when taken; 0 when this thread has it already.
+ */
+static inline int hs_unwind_memo_take(struct hs_unwind_memo *m)
+{
+	if (m->busy)
+		return 0;
+	m->busy = 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	return 1;
+}
+
+static inline void hs_unwind_memo_give(struct hs_unwind_memo *m)
+{
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	m->busy = 0;
+}
 
 /*
  * Walk the calling thread's stack. Frames are return addresses, innermost first. Recording
@@ -75,10 +100,12 @@ struct hs_unwind_memo {
  * Async-signal-safe and reentrant; takes no lock of its own (a cache miss on an unknown pc
  * may call dl_iterate_phdr, whose loader lock is recursive).
  *
- * memo: the calling thread's memo, or NULL. Where this walk meets a frame of the last one
- * in the same state, each following frame of the last walk is taken after reading back the
- * stack words its step read and finding them unchanged: the frames are the same as
- * without it, sooner. Ignored after hs_unwind_set_reuse(0).
+ * memo: the calling thread's memo, taken (hs_unwind_memo_take), or NULL. Where this walk
+ * meets a frame of the last one in the same state, each following frame of the last walk
+ * is taken after reading back the stack words its step read and finding them unchanged:
+ * the frames are the same as without it, sooner. memo->same then says whether all of them
+ * are those of the last walk recorded (the caller may reuse what it made of those, which it
+ * keeps in memo->note). Ignored after hs_unwind_set_reuse(0) (memo->same -1).
  */
 size_t hs_unwind(uintptr_t *frames, size_t max, uintptr_t first_ra, uintptr_t stack_lo,
 		 uintptr_t stack_hi, struct hs_unwind_memo *memo);

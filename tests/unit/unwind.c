@@ -740,8 +740,9 @@ REC(rec_c, 200)
 static void test_memo(void)
 {
 	uint64_t h, m, r0, r1, r2;
-	unsigned differ = 0, seed = 12345;
-	struct hs_unwind_memo before;
+	unsigned differ = 0, seed = 12345, equal = 0, said_same = 0, wrong_same = 0;
+	static uintptr_t prev[MAXF];
+	size_t prevn = 0;
 
 	set_bounds();
 	memset(&memo_m, 0, sizeof(memo_m));
@@ -760,21 +761,32 @@ static void test_memo(void)
 		rec_a(0);
 		if (mn != pn || memcmp(mf, pf, mn * sizeof(mf[0])))
 			differ++;
+		/* memo.same: never for other frames; mostly for the same */
+		if (mn == prevn && memcmp(mf, prev, mn * sizeof(mf[0])) == 0)
+			equal++;
+		else if (memo_m.same > 0)
+			wrong_same++;
+		said_same += memo_m.same > 0;
+		memcpy(prev, mf, mn * sizeof(mf[0]));
+		prevn = mn;
 	}
 	hs_unwind_stats(&h, &m, &r1);
 	CHECK(differ == 0);
+	CHECK(wrong_same == 0);
+	CHECK(HS_UNWIND_MEMO_FRAMES == 1 || !CHECK_NOFP || said_same * 10 >= equal * 9);
+	printf("memo: %u of 4000 walks had the last one's frames, %u said so\n", equal, said_same);
 	/* the memo was used (x86_64 only for now: elsewhere it stays empty) */
 	CHECK(!CHECK_NOFP || HS_UNWIND_MEMO_FRAMES == 1 || r1 - r0 > 4000 * 3);
 	if (differ || (HS_UNWIND_MEMO_FRAMES > 1 && r1 - r0 <= 4000 * 3))
 		printf("memo: %u of 4000 walks differ, %llu frames reused\n", differ,
 		       (unsigned long long)(r1 - r0));
 
-	/* A walk in a signal handler while the memo is in use goes without it. */
-	memo_m.busy = 1;
-	before = memo_m;
-	rec_a(0);
-	CHECK(mn == pn && memcmp(&before, &memo_m, sizeof(before)) == 0);
-	memo_m.busy = 0;
+	/* Taken once; a signal handler's call while it is taken goes without it. */
+	CHECK(hs_unwind_memo_take(&memo_m) == 1);
+	CHECK(hs_unwind_memo_take(&memo_m) == 0);
+	hs_unwind_memo_give(&memo_m);
+	CHECK(hs_unwind_memo_take(&memo_m) == 1);
+	hs_unwind_memo_give(&memo_m);
 
 	/* After a module went away (new epoch), the memo is not used once. */
 	rec_a(0);
@@ -787,7 +799,7 @@ static void test_memo(void)
 	rec_a(0);
 	rec_a(0);
 	hs_unwind_stats(&h, &m, &r1);
-	CHECK(r1 == r2);
+	CHECK(r1 == r2 && memo_m.same == -1);
 	hs_unwind_set_reuse(1);
 }
 

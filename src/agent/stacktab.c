@@ -49,51 +49,15 @@ static struct table *table_new(uint64_t nslots)
 	return t;
 }
 
-static inline uint64_t rotl(uint64_t v, unsigned r)
-{
-	return v << r | v >> (64 - r);
-}
-
-/* The finalizer of MurmurHash3: every input bit reaches every output bit. */
-static inline uint64_t fmix(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	return h ^ (h >> 33);
-}
-
-/*
- * Two independent hashes of (kind, frames), 128 bits together: the stack's identity. A
- * collision of both among a million stacks has a probability near 2^-88; comparing the
- * frames instead would mean walking the frame tree on every allocation. Even and odd
- * frames go to separate lanes of each hash, so that the processor works on four chains
- * of multiplies at once instead of waiting on one (interning, mostly this loop, was 9% of
- * exact python3's time in perf).
- */
+/* The hash of (kind, frames) from its chain's state over all the frames (stacktab.h). */
 static inline void stack_hash(unsigned kind, const uintptr_t *frames, size_t n, uint64_t *h1,
 			      uint64_t *h2)
 {
-	uint64_t a0 = 0x9e3779b97f4a7c15ull ^ (kind * 0xff51afd7ed558ccdull) ^ n, a1 = ~a0;
-	uint64_t b0 = 0x6a09e667f3bcc909ull ^ (kind * 0xc2b2ae3d27d4eb4full) ^ ((uint64_t)n << 32);
-	uint64_t b1 = rotl(b0, 17) + 0x3c6ef372fe94f82bull;
-	size_t i;
+	struct hs_stack_hash st = hs_stack_hash_seed();
 
-	for (i = 0; i + 1 < n; i += 2) {
-		a0 = (a0 ^ frames[i]) * 0xc4ceb9fe1a85ec53ull;
-		a1 = (a1 ^ frames[i + 1]) * 0xc4ceb9fe1a85ec53ull;
-		b0 = rotl(b0 + frames[i] * 0x94d049bb133111ebull, 27) * 0xbf58476d1ce4e5b9ull;
-		b1 = rotl(b1 + frames[i + 1] * 0x94d049bb133111ebull, 27) * 0xbf58476d1ce4e5b9ull;
-		a0 ^= a0 >> 29;
-		a1 ^= a1 >> 29;
-	}
-	if (i < n) {
-		a0 = (a0 ^ frames[i]) * 0xc4ceb9fe1a85ec53ull;
-		b0 = rotl(b0 + frames[i] * 0x94d049bb133111ebull, 27) * 0xbf58476d1ce4e5b9ull;
-	}
-	*h1 = fmix(a0 ^ rotl(a1, 31)) | 1;	/* never 0 */
-	*h2 = fmix(b0 + rotl(b1, 23));
+	for (size_t i = n; i-- > 0;)
+		st = hs_stack_hash_step(st, frames[i]);
+	hs_stack_hash_final(st, kind, n, h1, h2);
 }
 
 static inline int stack_equal(const struct hs_stack *s, uint64_t h1, uint64_t h2,
@@ -429,11 +393,18 @@ static struct hs_stack *intern_slow(unsigned kind, const uintptr_t *frames, size
 
 struct hs_stack *hs_stacktab_intern(unsigned kind, const uintptr_t *frames, size_t n)
 {
-	struct table *t = atomic_load_explicit(&cur, memory_order_acquire);
 	uint64_t h1, h2;
-	struct hs_stack *s;
 
 	stack_hash(kind, frames, n, &h1, &h2);
+	return hs_stacktab_intern_hashed(kind, frames, n, h1, h2);
+}
+
+struct hs_stack *hs_stacktab_intern_hashed(unsigned kind, const uintptr_t *frames, size_t n,
+					   uint64_t h1, uint64_t h2)
+{
+	struct table *t = atomic_load_explicit(&cur, memory_order_acquire);
+	struct hs_stack *s;
+
 	s = lookup(t, h1, h2, kind, n);
 	if (hs_likely(s != NULL))
 		return s;

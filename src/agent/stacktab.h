@@ -97,6 +97,60 @@ int hs_stacktab_init(unsigned max);
 struct hs_stack *hs_stacktab_intern(unsigned kind, const uintptr_t *frames, size_t n);
 
 /*
+ * A stack's identity: two independent 64-bit hashes of (kind, frames), 128 bits together
+ * (a collision of both among a million stacks has a probability near 2^-88; comparing the
+ * frames instead would mean walking the frame tree on every allocation). Two chains, run
+ * side by side, take the frames from the outermost in: the state after the outer frames
+ * is the same whatever the inner ones are, so a caller that knows it for a shared outer
+ * part (the tracker: the frames its thread's last walk shared, unwind.h) hashes only the
+ * frames that differ. kind and depth come in at the end.
+ */
+struct hs_stack_hash {
+	uint64_t a, b;
+};
+
+static inline struct hs_stack_hash hs_stack_hash_seed(void)
+{
+	return (struct hs_stack_hash){ 0x9e3779b97f4a7c15ull, 0x6a09e667f3bcc909ull };
+}
+
+static inline uint64_t hs_rotl64(uint64_t v, unsigned r)
+{
+	return v << r | v >> (64 - r);
+}
+
+/* The state after one more frame, inward. */
+static inline struct hs_stack_hash hs_stack_hash_step(struct hs_stack_hash st, uintptr_t frame)
+{
+	uint64_t a = (st.a ^ frame) * 0xc4ceb9fe1a85ec53ull;
+
+	st.a = a ^ (a >> 29);
+	st.b = hs_rotl64(st.b + frame * 0x94d049bb133111ebull, 27) * 0xbf58476d1ce4e5b9ull;
+	return st;
+}
+
+/* The finalizer of MurmurHash3: every input bit reaches every output bit. */
+static inline uint64_t hs_fmix64(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	return h ^ (h >> 33);
+}
+
+static inline void hs_stack_hash_final(struct hs_stack_hash st, unsigned kind, size_t n,
+				       uint64_t *h1, uint64_t *h2)
+{
+	*h1 = hs_fmix64(st.a ^ (kind * 0xff51afd7ed558ccdull) ^ n) | 1;	/* never 0 */
+	*h2 = hs_fmix64(st.b + kind * 0xc2b2ae3d27d4eb4full + ((uint64_t)n << 32));
+}
+
+/* The same, with the hashes of (kind, frames) already computed (hs_stack_hash_final). */
+struct hs_stack *hs_stacktab_intern_hashed(unsigned kind, const uintptr_t *frames, size_t n,
+					   uint64_t h1, uint64_t h2);
+
+/*
  * A stack's frames live in a tree shared by all stacks (a node is a return address and its
  * caller's node): walk them innermost first with
  *     struct hs_frames it = hs_frames_of(s);

@@ -380,10 +380,39 @@ static void account_free(struct hs_stack *s, struct weight w, int temporary, int
 }
 
 /*
+ * The stack record of a walk the memo recorded. The hash's state after each of the last
+ * walk's outermost frames is kept beside the memo (m->outer, by distance from the
+ * outermost), so only the frames this walk does not share with the last are hashed (python3:
+ * about 4.5 of 17.3) and the states of those are kept for the next walk.
+ */
+static struct hs_stack *intern_memo(struct hs_unwind_memo *m, unsigned kind,
+				    const uintptr_t *frames, size_t n)
+{
+	struct hs_stack_hash st = hs_stack_hash_seed();
+	size_t k = m->shared;
+	uint64_t h1, h2;
+
+	if (k) {
+		st.a = m->outer[k - 1][0];
+		st.b = m->outer[k - 1][1];
+	}
+	for (; k < n; k++) {
+		st = hs_stack_hash_step(st, frames[n - 1 - k]);
+		if (k < HS_UNWIND_MEMO_FRAMES) {
+			m->outer[k][0] = st.a;
+			m->outer[k][1] = st.b;
+		}
+	}
+	hs_stack_hash_final(st, kind, n, &h1, &h2);
+	return hs_stacktab_intern_hashed(kind, frames, n, h1, h2);
+}
+
+/*
  * The walk and the stack record go under the memo: a walk with the frames of the last one
  * recorded (the same call site from the same callers: 54% of cxx_containers' calls, 25% of
  * sqlite3's, 7% of python3's) has that walk's record, without hashing its frames and
- * looking the hash up. A call in a signal handler while the memo is taken goes without.
+ * looking the hash up; another hashes only the frames it does not share with the last. A
+ * call in a signal handler while the memo is taken goes without.
  */
 struct hs_stack *hs_tracker_capture(unsigned kind, uintptr_t ra)
 {
@@ -404,14 +433,14 @@ struct hs_stack *hs_tracker_capture(unsigned kind, uintptr_t ra)
 	}
 	if (!m)
 		return hs_stacktab_intern(kind, frames, n);
-	if (m->same > 0 && m->note && m->note_kind == kind) {
+	if (m->same < 0) {
+		s = hs_stacktab_intern(kind, frames, n);	/* not recorded: as without */
+	} else if (m->same && m->note && m->note_kind == kind) {
 		s = m->note;
 	} else {
-		s = hs_stacktab_intern(kind, frames, n);
-		if (m->same >= 0) {
-			m->note = s;
-			m->note_kind = kind;
-		}
+		s = intern_memo(m, kind, frames, n);
+		m->note = s;
+		m->note_kind = kind;
 	}
 	hs_unwind_memo_give(m);
 	return s;

@@ -403,10 +403,12 @@ static size_t record_memo(struct walk *w, const struct hs_uregs *start,
 {
 	const struct hs_unwind_memo_frame *restrict old = m->f[m->cur];
 	struct hs_unwind_memo_frame *restrict out = m->f[m->cur ^ 1];
-	unsigned on = m->epoch == epoch && m->hi == w->b.hi ? m->n[m->cur] : 0, j = 0;
+	unsigned whole = m->epoch == epoch && m->hi == w->b.hi ? m->n[m->cur] : 0, j = 0;
+	unsigned on = whole < HS_UNWIND_MEMO_FRAMES ? whole : HS_UNWIND_MEMO_FRAMES;
 	struct hs_uregs r = *start;
-	size_t n = 0;
-	int aligned = on > 0;	/* so far frame k of this walk came from old[k] */
+	size_t n = 0, run = 0;	/* frames run.. came from old[run + d..], in order */
+	ptrdiff_t d = 0;
+	int in_run = 0;
 
 	for (;;) {
 		uint32_t rule;
@@ -418,7 +420,11 @@ static size_t record_memo(struct walk *w, const struct hs_uregs *start,
 			int fp_same = old[j].nfp == ~fp;	/* and the last walk's */
 			unsigned first = j;
 
-			aligned &= j == n;	/* j and n go up together below */
+			if (!in_run || (ptrdiff_t)j - (ptrdiff_t)n != d) {
+				run = n;	/* j and n go up together below */
+				d = (ptrdiff_t)j - (ptrdiff_t)n;
+			}
+			in_run = 1;
 			for (;;) {
 				const struct hs_unwind_memo_frame *f = &old[j], *nx = f + 1;
 
@@ -459,7 +465,7 @@ static size_t record_memo(struct walk *w, const struct hs_uregs *start,
 		}
 		rule = frame_rule(w, &r);
 		frames[n] = frame_addr(&r, rule);
-		aligned = 0;
+		in_run = 0;
 		if (n < HS_UNWIND_MEMO_FRAMES)
 			memo_put(&out[n], &r, frames[n]);
 		if (++n == max || frame_step(w, &r, rule) < 0)
@@ -469,11 +475,13 @@ static size_t record_memo(struct walk *w, const struct hs_uregs *start,
 	}
 done:
 	/*
-	 * The same frames as the last walk: each from the same place of it, as many, and no
-	 * more beyond the memo's end (n == max: both walks stopped there).
+	 * The outer frames this walk shares with the last: a run of the last walk's frames
+	 * that ends with its outermost, all in the memo (so all compared).
 	 */
-	m->same = aligned && n == on && (n < HS_UNWIND_MEMO_FRAMES || n == max);
-	m->n[m->cur ^ 1] = n < HS_UNWIND_MEMO_FRAMES ? (unsigned)n : HS_UNWIND_MEMO_FRAMES;
+	m->shared = in_run && whole <= HS_UNWIND_MEMO_FRAMES && (ptrdiff_t)n + d == (ptrdiff_t)whole
+			    ? (unsigned)(n - run) : 0;
+	m->same = m->shared == n && n == whole;
+	m->n[m->cur ^ 1] = (unsigned)n;
 	m->epoch = epoch;
 	m->hi = w->b.hi;
 	m->cur ^= 1;
@@ -508,8 +516,10 @@ __attribute__((noinline)) size_t hs_unwind(uintptr_t *frames, size_t max, uintpt
 	size_t n = 0;
 
 	HS_ARCH_CAPTURE(&r);
-	if (memo)
+	if (memo) {
 		memo->same = -1;	/* not recorded in it (yet) */
+		memo->shared = 0;
+	}
 	if (!max)
 		return 0;
 #ifdef HS_ARCH_RA_MASK

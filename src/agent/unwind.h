@@ -57,13 +57,18 @@ struct hs_unwind_memo {
 	int busy;			/* taken (hs_unwind_memo_take) */
 	unsigned cur;			/* the half the last walk wrote */
 	uint32_t epoch;			/* of the rules, when written */
-	unsigned n[2];
+	unsigned n[2];			/* the walks' frames, the memo holds the first 64 */
 	uintptr_t hi;			/* the stack bound of the walk that wrote it */
 	int same;			/* after a walk: 1 it had the frames of the last walk
 					   recorded, 0 other frames (recorded now), -1 it
 					   was not recorded */
+	unsigned shared;		/* after a recorded walk: its outermost frames that
+					   are the last walk's outermost (0 to n) */
 	unsigned note_kind;		/* the caller's: what it made of the last recorded */
 	void *note;			/* walk's frames (the tracker: kind, stack record) */
+	uint64_t outer[HS_UNWIND_MEMO_FRAMES][2];	/* the caller's: what it derived
+					   from the last walk's frames up to the k-th from
+					   the outermost (the tracker: the hash's state) */
 	struct hs_unwind_memo_frame f[2][HS_UNWIND_MEMO_FRAMES];
 };
 
@@ -105,7 +110,9 @@ static inline void hs_unwind_memo_give(struct hs_unwind_memo *m)
  * is taken after reading back the stack words its step read and finding them unchanged:
  * the frames are the same as without it, sooner. memo->same then says whether all of them
  * are those of the last walk recorded (the caller may reuse what it made of those, which it
- * keeps in memo->note). Ignored after hs_unwind_set_reuse(0) (memo->same -1).
+ * keeps in memo->note), and memo->shared how many of the outermost are (what the caller
+ * derived from those, kept in memo->outer, holds). Ignored after hs_unwind_set_reuse(0)
+ * (memo->same -1).
  */
 size_t hs_unwind(uintptr_t *frames, size_t max, uintptr_t first_ra, uintptr_t stack_lo,
 		 uintptr_t stack_hi, struct hs_unwind_memo *memo);

@@ -742,7 +742,7 @@ static void test_memo(void)
 	uint64_t h, m, r0, r1, r2;
 	unsigned differ = 0, seed = 12345, equal = 0, said_same = 0, wrong_same = 0;
 	static uintptr_t prev[MAXF];
-	size_t prevn = 0;
+	size_t prevn = 0, c, common = 0, said_shared = 0;
 
 	set_bounds();
 	memset(&memo_m, 0, sizeof(memo_m));
@@ -767,6 +767,13 @@ static void test_memo(void)
 		else if (memo_m.same > 0)
 			wrong_same++;
 		said_same += memo_m.same > 0;
+		/* memo.shared: never more outer frames than the two walks share */
+		for (c = 0; c < mn && c < prevn && mf[mn - 1 - c] == prev[prevn - 1 - c]; c++)
+			;
+		common += c;
+		said_shared += memo_m.shared;
+		if (memo_m.shared > c)
+			wrong_same++;
 		memcpy(prev, mf, mn * sizeof(mf[0]));
 		prevn = mn;
 	}
@@ -774,7 +781,9 @@ static void test_memo(void)
 	CHECK(differ == 0);
 	CHECK(wrong_same == 0);
 	CHECK(HS_UNWIND_MEMO_FRAMES == 1 || !CHECK_NOFP || said_same * 10 >= equal * 9);
-	printf("memo: %u of 4000 walks had the last one's frames, %u said so\n", equal, said_same);
+	CHECK(HS_UNWIND_MEMO_FRAMES == 1 || !CHECK_NOFP || said_shared * 10 >= common * 9);
+	printf("memo: %u of 4000 walks had the last one's frames, %u said so; "
+	       "%zu outer frames shared, %zu said so\n", equal, said_same, common, said_shared);
 	/* the memo was used (x86_64 only for now: elsewhere it stays empty) */
 	CHECK(!CHECK_NOFP || HS_UNWIND_MEMO_FRAMES == 1 || r1 - r0 > 4000 * 3);
 	if (differ || (HS_UNWIND_MEMO_FRAMES > 1 && r1 - r0 <= 4000 * 3))

@@ -480,7 +480,7 @@ done:
 	 */
 	m->shared = in_run && whole <= HS_UNWIND_MEMO_FRAMES && (ptrdiff_t)n + d == (ptrdiff_t)whole
 			    ? (unsigned)(n - run) : 0;
-	m->same = m->shared == n && n == whole;
+	m->same = n && m->shared == n && n == whole;
 	m->n[m->cur ^ 1] = (unsigned)n;
 	m->epoch = epoch;
 	m->hi = w->b.hi;

@@ -142,8 +142,11 @@ struct hs_thread {
 					   bookkeeping, delivered when it ends (hooks_sig.c) */
 	struct hs_thread_rec *rec;	/* this thread in the registry (threads.c) */
 	unsigned npending;
-	struct hs_pending pending[HS_PENDING_MAX];
-	struct hs_unwind_memo memo;	/* the last walk's frames (unwind.h) */
+	struct hs_pending *pending;	/* HS_PENDING_MAX of them, with the registry slot
+					   as the memo is; NULL without one */
+	struct hs_unwind_memo *memo;	/* the last walk's frames (unwind.h): kept with the
+					   registry slot, not in this TLS, whose size every
+					   thread's stack pays for; NULL without a slot */
 };
 extern __thread struct hs_thread hs_self;
 

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "arena.h"
 #include "threads.h"
 
 #define MAX_THREADS 4096
@@ -122,6 +123,22 @@ void hs_threads_register(struct hs_thread *t)
 	tls_info_once();
 	r = slot_for(my_tid());
 	if (r) {
+		/*
+		 * Not in the thread's TLS: glibc puts static TLS on every thread's stack, and
+		 * threads with PTHREAD_STACK_MIN stacks had 6.8 KB less of it (t1000-torture-
+		 * smallstack).
+		 */
+		if (!r->memo)
+			r->memo = hs_arena_alloc(sizeof(*r->memo), 64);
+		if (!r->pending)
+			r->pending = hs_arena_alloc(sizeof(*r->pending) * HS_PENDING_MAX, 8);
+		if (r->memo) {	/* a dead thread's: empty it, free it if it died holding it */
+			r->memo->n[0] = r->memo->n[1] = 0;
+			r->memo->note = NULL;
+			r->memo->busy = 0;
+		}
+		t->memo = r->memo;
+		t->pending = r->pending;
 		r->tid = my_tid();
 		r->agent = 0;
 		r->stack_lo = t->stack_lo;

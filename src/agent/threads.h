@@ -28,6 +28,9 @@ struct hs_thread_rec {
 	uintptr_t sp;			/* saved when parked */
 	uintptr_t regs[HS_MAX_REGS];
 	unsigned nregs;
+	struct hs_unwind_memo *memo;	/* the unwinder's memo of the slot's thread, and */
+	struct hs_pending *pending;	/* its queue (agent.h): made with the slot and
+					   kept for its next thread */
 };
 
 /* Register the calling thread (bounds, tid, thread pointer); sets t->rec. */

@@ -417,14 +417,16 @@ static struct hs_stack *intern_memo(struct hs_unwind_memo *m, unsigned kind,
 struct hs_stack *hs_tracker_capture(unsigned kind, uintptr_t ra)
 {
 	struct hs_thread *t = &hs_self;
-	struct hs_unwind_memo *m = &t->memo;
-	uintptr_t frames[HS_MAX_DEPTH];
+	struct hs_unwind_memo *m;
+	uintptr_t frames[hs_opt.depth ? hs_opt.depth : 1];	/* not HS_MAX_DEPTH: 2 KB of a
+								   16 KB thread stack */
 	struct hs_stack *s;
 	size_t n;
 
 	if (hs_unlikely(!t->ready))
 		hs_threads_register(t);
-	if (!hs_unwind_memo_take(m))
+	m = t->memo;
+	if (m && !hs_unwind_memo_take(m))
 		m = NULL;
 	n = hs_unwind(frames, hs_opt.depth, ra, t->stack_lo, t->stack_hi, m);
 	if (n == 0 && hs_opt.depth) {
@@ -537,7 +539,7 @@ static int pending_push(struct hs_thread *t, void *p, uint64_t size, struct hs_s
 {
 	unsigned i = __atomic_load_n(&t->npending, __ATOMIC_RELAXED);
 
-	if (i >= HS_PENDING_MAX)
+	if (i >= HS_PENDING_MAX || !t->pending)
 		return pending_overflow();
 	t->pending[i].ptr = p;
 	t->pending[i].size = size;
@@ -695,6 +697,8 @@ struct hs_stack *hs_track_alloc(void *p, size_t size, unsigned kind, uintptr_t r
 		need_control(t);
 	if (!size_wanted(size) || !sampled(t, size))
 		return NULL;
+	if (hs_unlikely(!t->ready))
+		hs_threads_register(t);	/* bounds, memo, queue */
 	hs_ptrmap_prefetch((uintptr_t)p);	/* its miss overlaps the stack walk */
 	s = capture(kind, ra, size);
 	if (hs_unlikely(t->busy)) {
@@ -713,6 +717,8 @@ int hs_track_free(void *p)
 {
 	struct hs_thread *t = &hs_self;
 
+	if (hs_unlikely(!t->ready))
+		hs_threads_register(t);	/* its queue, should a signal handler need it */
 	if (hs_unlikely(t->busy))
 		return nested_free(t, p, PENDING_FREE);
 	t->busy = 1;
@@ -728,6 +734,8 @@ void hs_track_forget(void *p, struct hs_block_info *out)
 	struct hs_thread *t = &hs_self;
 	struct hs_ptrmap_entry e;
 
+	if (hs_unlikely(!t->ready))
+		hs_threads_register(t);
 	out->found = 0;
 	if (hs_unlikely(t->busy)) {
 		int r = atomic_load_explicit(&hs_sampling.interval, memory_order_relaxed)

@@ -113,6 +113,7 @@ static void atfork_parent(void)
 static void atfork_child(void)
 {
 	atomic_store(&hs_state.pid, getpid());
+	hs_threads_atfork_child();
 	hs_self.need_control = 1;	/* the control thread did not come along */
 	hs_stacktab_atfork_child();
 	hs_tracker_unlock_all();

@@ -152,6 +152,16 @@ void hs_threads_register(struct hs_thread *t)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
+void hs_threads_atfork_child(void)
+{
+	/*
+	 * The forking thread has a new tid in the child, where its old one names no thread:
+	 * its slot (its stack for scans, its memo) would look free to the child's next thread.
+	 */
+	if (hs_self.rec)
+		hs_self.rec->tid = my_tid();
+}
+
 void hs_threads_mark_agent(void)
 {
 	if (!hs_self.ready)

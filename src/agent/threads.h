@@ -36,6 +36,9 @@ struct hs_thread_rec {
 /* Register the calling thread (bounds, tid, thread pointer); sets t->rec. */
 void hs_threads_register(struct hs_thread *t);
 
+/* In a forked child: the calling thread keeps its slot under its new tid. */
+void hs_threads_atfork_child(void);
+
 /* Mark the calling thread as the agent's (not a program thread). */
 void hs_threads_mark_agent(void);
 

@@ -132,7 +132,7 @@ void hs_threads_register(struct hs_thread *t)
 			r->memo = hs_arena_alloc(sizeof(*r->memo), 64);
 		if (!r->pending)
 			r->pending = hs_arena_alloc(sizeof(*r->pending) * HS_PENDING_MAX, 8);
-		if (r->memo) {	/* a dead thread's: empty it, free it if it died holding it */
+		if (r->memo) {	/* a dead thread's: emptied, untaken (it may have died in one) */
 			r->memo->n[0] = r->memo->n[1] = 0;
 			r->memo->note = NULL;
 			r->memo->busy = 0;

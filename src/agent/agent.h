@@ -109,9 +109,13 @@ extern struct hs_options hs_opt;
  * Per-thread state, initial-exec TLS. `internal` > 0 while the agent calls libc code that
  * may allocate: such calls pass straight through untracked. `busy` while the agent is
  * doing its bookkeeping: a nested call (a signal handler) queues its event in `pending`
- * for the outer call to finish.
+ * for the outer call to finish. The queue is deep: a nested call queues whenever the
+ * interrupted call holds its block's pointer-map shard, which is the rule rather than the
+ * exception since shards go by page (the handler's blocks lie beside the interrupted
+ * call's), and a storm of signals can run many handlers before the interrupted call goes
+ * on (t1000-torture-signals overflowed 64 in about one run in three).
  */
-#define HS_PENDING_MAX 64
+#define HS_PENDING_MAX 1024
 
 struct hs_pending {
 	void *ptr;

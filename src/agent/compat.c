@@ -85,7 +85,7 @@ HS_EXPORT void jhook_set_method(int method)
 
 	if (!saved_depth)
 		saved_depth = hs_opt.depth;
-	hs_opt.depth = method == 0 ? 1 : saved_depth;
+	__atomic_store_n(&hs_opt.depth, method == 0 ? 1 : saved_depth, __ATOMIC_RELAXED);
 }
 
 HS_EXPORT void jhook_set_limit(size_t min_limit, size_t max_limit)

@@ -417,9 +417,10 @@ static struct hs_stack *intern_memo(struct hs_unwind_memo *m, unsigned kind,
 struct hs_stack *hs_tracker_capture(unsigned kind, uintptr_t ra)
 {
 	struct hs_thread *t = &hs_self;
+	/* read once: jhook's method switch (compat.c) changes it while other threads walk */
+	size_t depth = __atomic_load_n(&hs_opt.depth, __ATOMIC_RELAXED);
 	struct hs_unwind_memo *m;
-	uintptr_t frames[hs_opt.depth ? hs_opt.depth : 1];	/* not HS_MAX_DEPTH: 2 KB of a
-								   16 KB thread stack */
+	uintptr_t frames[depth ? depth : 1];	/* not HS_MAX_DEPTH: 2 KB of a 16 KB stack */
 	struct hs_stack *s;
 	size_t n;
 
@@ -428,8 +429,8 @@ struct hs_stack *hs_tracker_capture(unsigned kind, uintptr_t ra)
 	m = t->memo;
 	if (m && !hs_unwind_memo_take(m))
 		m = NULL;
-	n = hs_unwind(frames, hs_opt.depth, ra, t->stack_lo, t->stack_hi, m);
-	if (n == 0 && hs_opt.depth) {
+	n = hs_unwind(frames, depth, ra, t->stack_lo, t->stack_hi, m);
+	if (n == 0 && depth) {
 		frames[0] = ra;
 		n = 1;
 	}

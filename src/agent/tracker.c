@@ -449,11 +449,17 @@ struct hs_stack *hs_tracker_capture(unsigned kind, uintptr_t ra)
 	return s;
 }
 
-/* The stack of the current call; blocks below BACKTRACE_MIN_SIZE get none (depth 0). */
+/*
+ * The stack of the current call; blocks below BACKTRACE_MIN_SIZE get none (depth 0). The
+ * thread is registered either way (its memo, and its queue should a signal handler need it).
+ */
 static inline struct hs_stack *capture(unsigned kind, uintptr_t ra, size_t size)
 {
-	if (hs_unlikely(size < hs_opt.min_stack_size))
+	if (hs_unlikely(size < hs_opt.min_stack_size)) {
+		if (hs_unlikely(!hs_self.ready))
+			hs_threads_register(&hs_self);
 		return hs_stacktab_intern(kind, NULL, 0);
+	}
 	return hs_tracker_capture(kind, ra);
 }
 
@@ -707,8 +713,6 @@ struct hs_stack *hs_track_alloc(void *p, size_t size, unsigned kind, uintptr_t r
 		need_control(t);
 	if (!size_wanted(size) || !sampled(t, size))
 		return NULL;
-	if (hs_unlikely(!t->ready))
-		hs_threads_register(t);	/* bounds, memo, queue */
 	hs_ptrmap_prefetch((uintptr_t)p);	/* its miss overlaps the stack walk */
 	s = capture(kind, ra, size);
 	if (hs_unlikely(t->busy)) {

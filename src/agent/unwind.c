@@ -371,7 +371,7 @@ static inline void memo_put(struct hs_unwind_memo_frame *f, const struct hs_ureg
 {
 	f->pc = r->pc;
 	f->sp = r->sp;
-	f->nfp = ~r->fp;
+	f->fp = r->fp;
 	f->ra = (uint8_t)hs_arch_memo_flags(r);
 	f->after = (uint8_t)(addr - r->pc);	/* 0 or 1 (frame_addr) */
 	f->ra_off = 0;
@@ -417,7 +417,7 @@ static size_t record_memo(struct walk *w, const struct hs_uregs *start,
 			j++;
 		if (j < on && memo_same(&old[j], &r)) {
 			uintptr_t fp = r.fp;			/* this walk's, at frame j */
-			int fp_same = old[j].nfp == ~fp;	/* and the last walk's */
+			int fp_same = old[j].fp == fp;	/* and the last walk's */
 			unsigned first = j;
 
 			if (!in_run || (ptrdiff_t)j - (ptrdiff_t)n != d) {
@@ -431,7 +431,7 @@ static size_t record_memo(struct walk *w, const struct hs_uregs *start,
 				frames[n] = f->pc + f->after;
 				if (n < HS_UNWIND_MEMO_FRAMES) {
 					out[n] = *f;
-					out[n].nfp = ~fp;
+					out[n].fp = fp;
 				}
 				if (++n == max) {
 					w->reused++;
@@ -442,7 +442,7 @@ static size_t record_memo(struct walk *w, const struct hs_uregs *start,
 					break;
 				if (f->fp_off) {	/* restored from the stack */
 					fp = hs_load_word(nx->sp - f->fp_off);
-					fp_same = nx->nfp == ~fp;
+					fp_same = nx->fp == fp;
 				}
 				w->reused++;	/* a frame without a lookup */
 				j++;

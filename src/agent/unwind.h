@@ -31,10 +31,9 @@ int hs_unwind_init(enum hs_unwind_method method);
  * without looking their rules up again (docs/UNWIND.md, "Reusing the last walk"): the
  * state of each of the first HS_UNWIND_MEMO_FRAMES frames and where the stack words its
  * step read lie, in two halves that alternate (the walk reads one and writes the other).
- * Zeroed is empty.
- * Frame pointers are kept inverted, as a leak scan reads this thread-local memory and a
- * register that is no frame pointer may hold the address of a block. x86_64 and aarch64;
- * elsewhere it stays empty.
+ * Zeroed is empty. It lies with the thread's registry slot (threads.h), in the agent's
+ * arena, which a leak scan never reads: a frame pointer that is no frame pointer but the
+ * address of a block keeps nothing reachable. x86_64 and aarch64; elsewhere it stays empty.
  */
 #if defined(__x86_64__) || defined(__aarch64__)
 #define HS_UNWIND_MEMO_FRAMES 64
@@ -43,7 +42,7 @@ int hs_unwind_init(enum hs_unwind_method method);
 #endif
 
 struct hs_unwind_memo_frame {
-	uintptr_t pc, sp, nfp;		/* the frame's state; nfp: ~frame pointer */
+	uintptr_t pc, sp, fp;		/* the frame's state */
 	uint16_t ra_off, fp_off;	/* the words its step read, below the next frame's
 					   sp (ra_off 0: not checkable; fp_off 0: the frame
 					   pointer stays) */

@@ -375,6 +375,7 @@ static inline void memo_put(struct hs_unwind_memo_frame *f, const struct hs_ureg
 	f->ra = (uint8_t)hs_arch_memo_flags(r);
 	f->after = (uint8_t)(addr - r->pc);	/* 0 or 1 (frame_addr) */
 	f->ra_off = 0;
+	f->ends = 0;
 }
 
 /*
@@ -397,17 +398,58 @@ static inline void memo_link(struct hs_unwind_memo_frame *f, uint32_t rule, uint
 	}
 }
 
+/* The walk ended at f by its rule alone (the outermost frame): so will the next from f. */
+static inline void memo_end(struct hs_unwind_memo_frame *f, uint32_t rule)
+{
+	f->ends = HS_RULE_KIND(rule) == HS_RULE_END && !(rule & RULE_TRANSIENT);
+}
+
+/*
+ * Frames a walk took from the memo (new frames run.. are old[j..]) that will not stay where
+ * they are: into tmp, with the frames before them.
+ */
+static inline void memo_keep(struct hs_unwind_memo *m, const struct hs_unwind_memo_frame *old,
+			     size_t run, unsigned j, size_t n)
+{
+	for (; run < n && run < HS_UNWIND_MEMO_FRAMES; run++, j++)
+		m->tmp[run] = old[j];
+}
+
+/*
+ * Where the frames lie for the next walk. A walk that ended in a run of the last one's
+ * frames (new frames run.. are old[j..]) leaves those in place and puts the frames before
+ * them in front, when the window fits; anything else goes from tmp to the middle.
+ */
+static void memo_place(struct hs_unwind_memo *m, const struct hs_unwind_memo_frame *old,
+		       int in_run, size_t run, unsigned j, size_t n)
+{
+	size_t keep = n < HS_UNWIND_MEMO_FRAMES ? n : HS_UNWIND_MEMO_FRAMES;
+	ptrdiff_t base = (ptrdiff_t)m->base + (ptrdiff_t)j - (ptrdiff_t)run;
+
+	if (!in_run || run >= keep || base < 0 ||
+	    base + (ptrdiff_t)keep > (ptrdiff_t)HS_UNWIND_MEMO_SPAN) {
+		if (in_run)
+			memo_keep(m, old, run, j, n);
+		base = HS_UNWIND_MEMO_FRAMES;
+		run = keep;
+	}
+	for (size_t k = 0; k < run; k++)
+		m->f[base + (ptrdiff_t)k] = m->tmp[k];
+	m->base = (unsigned)base;
+	if (keep)	/* nothing after it to check against: the next walk's stop */
+		m->f[base + (ptrdiff_t)keep - 1].ra_off = 0;
+}
+
 static size_t record_memo(struct walk *w, const struct hs_uregs *start,
 			  uintptr_t *restrict frames, size_t max, struct hs_unwind_memo *m,
 			  uint32_t epoch)
 {
-	const struct hs_unwind_memo_frame *restrict old = m->f[m->cur];
-	struct hs_unwind_memo_frame *restrict out = m->f[m->cur ^ 1];
-	unsigned whole = m->epoch == epoch && m->hi == w->b.hi ? m->n[m->cur] : 0, j = 0;
+	struct hs_unwind_memo_frame *old = m->f + m->base, *tmp = m->tmp;
+	unsigned whole = m->epoch == epoch && m->hi == w->b.hi ? m->n : 0, j = 0;
 	unsigned on = whole < HS_UNWIND_MEMO_FRAMES ? whole : HS_UNWIND_MEMO_FRAMES;
 	struct hs_uregs r = *start;
-	size_t n = 0, run = 0;	/* frames run.. came from old[run + d..], in order */
-	ptrdiff_t d = 0;
+	size_t n = 0, run = 0;	/* in a run: frames run.. are old[jr..], in order */
+	unsigned jr = 0;
 	int in_run = 0;
 
 	for (;;) {
@@ -416,75 +458,85 @@ static size_t record_memo(struct walk *w, const struct hs_uregs *start,
 		while (j < on && old[j].sp < r.sp)
 			j++;
 		if (j < on && memo_same(&old[j], &r)) {
-			uintptr_t fp = r.fp;			/* this walk's, at frame j */
-			int fp_same = old[j].fp == fp;	/* and the last walk's */
-			unsigned first = j;
+			struct hs_unwind_memo_frame *f = &old[j], *first = f;
+			uintptr_t fp = r.fp;		/* this walk's, at frame j */
+			int fp_same = f->fp == fp;	/* and the last walk's */
 
-			if (!in_run || (ptrdiff_t)j - (ptrdiff_t)n != d) {
-				run = n;	/* j and n go up together below */
-				d = (ptrdiff_t)j - (ptrdiff_t)n;
+			if (!in_run || j - jr != n - run) {
+				if (in_run)
+					memo_keep(m, old, run, jr, n);
+				run = n;
+				jr = j;
 			}
 			in_run = 1;
 			for (;;) {
-				const struct hs_unwind_memo_frame *f = &old[j], *nx = f + 1;
+				const struct hs_unwind_memo_frame *nx = f + 1;
 
 				frames[n] = f->pc + f->after;
-				if (n < HS_UNWIND_MEMO_FRAMES) {
-					out[n] = *f;
-					out[n].fp = fp;
-				}
+				f->fp = fp;	/* the memo keeps this walk's */
 				if (++n == max) {
-					w->reused++;
+					w->reused += (unsigned)(f - first) + 1;
 					goto done;
 				}
-				if (j + 1 >= on || !f->ra_off || (f->uses_fp && !fp_same) ||
+				if (!f->ra_off || (f->uses_fp && !fp_same) ||
 				    hs_arch_memo_ra(hs_load_word(nx->sp - f->ra_off)) != nx->pc)
 					break;
 				if (f->fp_off) {	/* restored from the stack */
 					fp = hs_load_word(nx->sp - f->fp_off);
 					fp_same = nx->fp == fp;
 				}
-				w->reused++;	/* a frame without a lookup */
-				j++;
+				f++;
 			}
+			w->reused += (unsigned)(f - first);	/* frames without a lookup */
+			if (f->ends)
+				goto done;
 			/*
 			 * From frame j on the usual way (its step had to be checked by a rule),
 			 * in the state a step led to it in, or as this walk met it.
 			 */
-			if (j != first)
-				hs_arch_memo_state(&r, old[j].pc, old[j].sp, fp, old[j].ra);
+			j = (unsigned)(f - old);
+			if (f != first)
+				hs_arch_memo_state(&r, f->pc, f->sp, fp, f->ra);
 			j++;
 			rule = frame_rule(w, &r);
-			if (frame_step(w, &r, rule) < 0)
+			f->ra_off = 0;
+			if (frame_step(w, &r, rule) < 0) {
+				memo_end(f, rule);
 				goto done;
-			if (n <= HS_UNWIND_MEMO_FRAMES) {	/* what this step read */
-				out[n - 1].ra_off = 0;
-				memo_link(&out[n - 1], rule, r.sp);
 			}
+			memo_link(f, rule, r.sp);	/* what this step read */
 			continue;
+		}
+		if (in_run) {
+			memo_keep(m, old, run, jr, n);
+			in_run = 0;
 		}
 		rule = frame_rule(w, &r);
 		frames[n] = frame_addr(&r, rule);
-		in_run = 0;
 		if (n < HS_UNWIND_MEMO_FRAMES)
-			memo_put(&out[n], &r, frames[n]);
-		if (++n == max || frame_step(w, &r, rule) < 0)
+			memo_put(&tmp[n], &r, frames[n]);
+		if (++n == max)
 			break;
+		if (frame_step(w, &r, rule) < 0) {
+			if (n <= HS_UNWIND_MEMO_FRAMES)
+				memo_end(&tmp[n - 1], rule);
+			break;
+		}
 		if (n <= HS_UNWIND_MEMO_FRAMES)
-			memo_link(&out[n - 1], rule, r.sp);
+			memo_link(&tmp[n - 1], rule, r.sp);
 	}
 done:
 	/*
 	 * The outer frames this walk shares with the last: a run of the last walk's frames
 	 * that ends with its outermost, all in the memo (so all compared).
 	 */
-	m->shared = in_run && whole <= HS_UNWIND_MEMO_FRAMES && (ptrdiff_t)n + d == (ptrdiff_t)whole
+	m->shared = in_run && whole <= HS_UNWIND_MEMO_FRAMES && n - run == whole - jr
 			    ? (unsigned)(n - run) : 0;
 	m->same = n && m->shared == n && n == whole;
-	m->n[m->cur ^ 1] = (unsigned)n;
+	memo_place(m, old, in_run, run, jr, n);
+	m->n = (unsigned)n;
 	m->epoch = epoch;
 	m->hi = w->b.hi;
-	m->cur ^= 1;
 	return n;
 }
 #endif

@@ -30,7 +30,7 @@ int hs_unwind_init(enum hs_unwind_method method);
  * What a thread's last walk saw, so that its next walk can take the frames they share
  * without looking their rules up again (docs/UNWIND.md, "Reusing the last walk"): the
  * state of each of the first HS_UNWIND_MEMO_FRAMES frames and where the stack words its
- * step read lie, in two halves that alternate (the walk reads one and writes the other).
+ * step read lie.
  * Zeroed is empty. It lies with the thread's registry slot (threads.h), in the agent's
  * arena, which a leak scan never reads: a frame pointer that is no frame pointer but the
  * address of a block keeps nothing reachable. x86_64 and aarch64; elsewhere it stays empty.
@@ -50,13 +50,21 @@ struct hs_unwind_memo_frame {
 					   sp is exact) */
 	uint8_t after;			/* what the walk recorded for it is pc + after */
 	uint8_t uses_fp;		/* its step computed the CFA from the frame pointer */
+	uint8_t ends;			/* its rule ended the walk (the outermost frame) */
 };
+
+/*
+ * The last walk's frames lie in f[base .. base + min(n, 64)): a window that moves, so that
+ * the frames a walk shares with the last stay where they are (only the ones before them
+ * are written, from tmp) and are not copied on every walk.
+ */
+#define HS_UNWIND_MEMO_SPAN (3 * HS_UNWIND_MEMO_FRAMES)
 
 struct hs_unwind_memo {
 	int busy;			/* taken (hs_unwind_memo_take) */
-	unsigned cur;			/* the half the last walk wrote */
 	uint32_t epoch;			/* of the rules, when written */
-	unsigned n[2];			/* the walks' frames, the memo holds the first 64 */
+	unsigned n;			/* the last walk's frames (the memo holds the first 64) */
+	unsigned base;			/* where the first of them lies in f */
 	uintptr_t hi;			/* the stack bound of the walk that wrote it */
 	int same;			/* after a walk: 1 it had the frames of the last walk
 					   recorded, 0 other frames (recorded now), -1 it
@@ -68,7 +76,9 @@ struct hs_unwind_memo {
 	uint64_t outer[HS_UNWIND_MEMO_FRAMES][2];	/* the caller's: what it derived
 					   from the last walk's frames up to the k-th from
 					   the outermost (the tracker: the hash's state) */
-	struct hs_unwind_memo_frame f[2][HS_UNWIND_MEMO_FRAMES];
+	struct hs_unwind_memo_frame f[HS_UNWIND_MEMO_SPAN];
+	struct hs_unwind_memo_frame tmp[HS_UNWIND_MEMO_FRAMES];	/* a walk's own frames,
+					   until it knows where they go */
 };
 
 /*

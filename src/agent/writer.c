@@ -64,6 +64,7 @@ static struct {
 	uint64_t leaks_written;	/* seq of the last scan written */
 	uint32_t batch;		/* writes so far: marks the stacks each one adds */
 	uint32_t nodes_written;	/* frame-tree nodes 1..this are in the recording */
+	uint32_t last_leaf;	/* the last STACK_LEAF entry's node */
 	unsigned char *buf;
 	size_t cap, len;
 	unsigned nmsg, nmsg_written;
@@ -543,7 +544,7 @@ static void patch_uv(struct hsr_buf *b, size_t at, uint64_t v, int width)
 }
 
 /*
- * A record that lists stacks by id (SNAPSHOT, PEAK, LEAKS, STACK_NODE, STACK_EPOCHS): its
+ * A record that lists stacks by id (SNAPSHOT, PEAK, LEAKS, STACK_LEAF, STACK_EPOCHS): its
  * fixed fields, then a count patched in at the end, then per stack the id's delta and the
  * stack's fields.
  */
@@ -611,14 +612,16 @@ static int as_leaf(const struct hs_stack *s)
 }
 
 /*
- * The new stacks from *next on that are frame-tree leaves, in one STACK_NODE record, up to
- * the first new one that is not (left in *next; max + 2 when none is left).
+ * The new stacks from *next on that are frame-tree leaves, in one STACK_LEAF record, up to
+ * the first new one that is not (left in *next; max + 2 when none is left). A stack's leaf
+ * is given from the last one written: a new stack's nodes are usually the newest, so the
+ * difference is a few nodes (python3: 13,000 stacks in 4 KB instead of 41 KB compressed).
  */
 static int put_stack_nodes(uint32_t *next, uint32_t max)
 {
 	struct sparse sp;
 	uint32_t id;
-	int err = sparse_begin(&sp, HSR_STACK_NODE, 0, 20, max);
+	int err = sparse_begin(&sp, HSR_STACK_LEAF, 0, 20, max);
 
 	if (err)
 		return err;
@@ -632,8 +635,8 @@ static int put_stack_nodes(uint32_t *next, uint32_t max)
 			break;
 		sparse_id(&sp, s->id);
 		hsr_put_uv(&sp.b, s->kind);
-		hsr_put_uv(&sp.b, s->depth);
-		hsr_put_uv(&sp.b, s->leaf);
+		hsr_put_sv(&sp.b, (int64_t)s->leaf - (int64_t)w.last_leaf);
+		w.last_leaf = s->leaf;
 		atomic_store(&s->written, 1);
 	}
 	*next = id;
@@ -705,7 +708,7 @@ static int put_frame_nodes(uint32_t upto)
 
 /*
  * New stacks: in a standalone dump, with their frames; otherwise as leaves of the frame
- * tree, its nodes not yet written first (FRAMES records), then a STACK_NODE each.
+ * tree, its nodes not yet written first (FRAMES records), then a STACK_LEAF entry each.
  */
 static int put_stacks(uint32_t max)
 {
@@ -1169,6 +1172,7 @@ static void reset_marks(void)
 	w.peak_epoch_written = 0;
 	w.created = 0;
 	w.nodes_written = 0;
+	w.last_leaf = 0;
 	for (id = 1; id <= max + 1; id++) {
 		struct hs_stack *s = stack_at(id, max);
 

@@ -103,7 +103,9 @@ struct hsr_loading {
 	/* the call tree of FRAMES records (index = node id, [0] unused) */
 	uint64_t *node_pc;
 	uint32_t *node_parent;
+	uint32_t *node_depth;		/* nodes from it up to the root, itself included */
 	size_t nnodes, cap_nodes;
+	uint64_t last_leaf;		/* the last STACK_LEAF entry's node */
 	uint64_t gap_ids;		/* empty stack ids made by gaps so far */
 };
 

@@ -30,6 +30,7 @@ enum hsr_record_type {
 	HSR_ERRORS = 14,
 	HSR_STACK_EPOCHS = 15,
 	HSR_HEAPS = 16,
+	HSR_STACK_LEAF = 17,
 };
 
 enum hsr_alloc_kind {

@@ -487,6 +487,10 @@ static int parse_frame_nodes(struct hsr_recording *rec, struct hsr_cursor *c)
 		if (!parent)
 			return -ENOMEM;
 		ld->node_parent = parent;
+		parent = realloc(ld->node_depth, cap * sizeof(*parent));
+		if (!parent)
+			return -ENOMEM;
+		ld->node_depth = parent;
 		ld->cap_nodes = cap;
 	}
 	for (i = 0; i < n && !c->bad; i++) {
@@ -496,6 +500,7 @@ static int parse_frame_nodes(struct hsr_recording *rec, struct hsr_cursor *c)
 		if (up == 0 || up > id)
 			return -EBADMSG;
 		ld->node_parent[id] = (uint32_t)parent;
+		ld->node_depth[id] = parent ? ld->node_depth[parent] + 1 : 1;
 		ld->node_pc[id] = (parent ? ld->node_pc[parent] : 0) + (uint64_t)delta;
 		ld->nnodes = id;
 	}
@@ -543,6 +548,29 @@ static int parse_stack_node(struct hsr_recording *rec, struct hsr_cursor *c)
 			return -EBADMSG;
 		id += delta;
 		err = add_stack_node(rec, id, kind, depth, node);
+	}
+	return err;
+}
+
+/* Stacks as leaves, each leaf given from the last (docs/FORMAT.md); the depth is the leaf's. */
+static int parse_stack_leaf(struct hsr_recording *rec, struct hsr_cursor *c)
+{
+	struct hsr_loading *ld = hsr_loading_of(rec);
+	uint64_t n = hsr_get_uv(c), i, id = 0, leaf = ld->last_leaf;
+	int err = 0;
+
+	if (c->bad || n > hsr_cursor_left(c) / 3)
+		return -EBADMSG;
+	for (i = 0; i < n && !err; i++) {
+		uint64_t delta = hsr_get_uv(c);
+		unsigned kind = hsr_get_u32(c);
+
+		leaf += (uint64_t)hsr_get_sv(c);
+		if (c->bad || (i && !delta) || !leaf || leaf > ld->nnodes)
+			return -EBADMSG;
+		id += delta;
+		err = add_stack_node(rec, id, kind, ld->node_depth[leaf], leaf);
+		ld->last_leaf = leaf;
 	}
 	return err;
 }
@@ -692,6 +720,7 @@ static const record_parser parsers[] = {
 	[HSR_STACK_EPOCHS] = parse_stack_epochs,
 	[HSR_LEAKS] = parse_leaks,
 	[HSR_HEAPS] = hsr_parse_heaps,
+	[HSR_STACK_LEAF] = parse_stack_leaf,
 };
 
 int hsr_parse_record(struct hsr_recording *rec, unsigned type, const uint8_t *p, size_t n)

@@ -548,6 +548,88 @@ static void test_huge_counts(void)
 	hsr_recording_free(rec);
 }
 
+/* FRAMES nodes (id - parent, pc - parent's pc) as docs/FORMAT.md has them. */
+static void put_nodes(struct hsr_buf *b, const uint64_t (*nodes)[2], size_t n, unsigned first)
+{
+	size_t r = hsr_record_begin(b, HSR_FRAMES);
+
+	hsr_put_uv(b, n);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t parent = nodes[i][0], base = parent ? nodes[parent - first][1] : 0;
+
+		hsr_put_uv(b, first + i - parent);
+		hsr_put_sv(b, (int64_t)(nodes[i][1] - base));
+	}
+	hsr_record_end(b, r);
+}
+
+/* One STACK_LEAF entry per record: stack id (after `prev`), kind, leaf delta. */
+static void put_leaf(struct hsr_buf *b, unsigned delta, unsigned kind, int64_t leaf_delta)
+{
+	size_t r = hsr_record_begin(b, HSR_STACK_LEAF);
+
+	hsr_put_uv(b, 1);
+	hsr_put_uv(b, delta);
+	hsr_put_uv(b, kind);
+	hsr_put_sv(b, leaf_delta);
+	hsr_record_end(b, r);
+}
+
+/*
+ * Stacks as leaves of the call tree: STACK_NODE (older agents: depth given) and STACK_LEAF
+ * (the leaf from the last STACK_LEAF entry, across records; the depth is the chain's).
+ */
+static void test_call_tree(void)
+{
+	/* parent, pc; ids 1..4 */
+	static const uint64_t nodes[][2] = {
+		{ 0, 0x1000 }, { 1, 0x2000 }, { 2, 0x3000 }, { 1, 0x2500 },
+	};
+	static const uint64_t want1[] = { 0x3000, 0x2000, 0x1000 }, want2[] = { 0x2500, 0x1000 },
+		want3[] = { 0x2000, 0x1000 };
+	struct hsr_recording *rec = NULL;
+	struct hsr_buf b;
+	char err[256];
+	size_t r, good;
+
+	hsr_buf_init(&b, mem, sizeof(mem));
+	hsr_put_header(&b);
+	put_nodes(&b, nodes, 4, 1);
+	r = hsr_record_begin(&b, HSR_STACK_NODE);
+	hsr_put_uv(&b, 1);
+	hsr_put_uv(&b, 1);
+	hsr_put_uv(&b, HSR_KIND_MALLOC);
+	hsr_put_uv(&b, 3);	/* depth */
+	hsr_put_uv(&b, 3);	/* leaf */
+	hsr_record_end(&b, r);
+	put_leaf(&b, 2, HSR_KIND_NEW, 4);	/* stack 2: node 4 */
+	put_leaf(&b, 3, HSR_KIND_CALLOC, -2);	/* stack 3: node 2, from the last leaf */
+	good = b.len;
+	put_leaf(&b, 4, HSR_KIND_MALLOC, 3);	/* node 5: not defined */
+	write_file(mem, b.len);
+	CHECK(hsr_recording_load(tmp_path, &rec, err, sizeof(err)) == 0);
+	CHECK(rec && rec->nstacks == 3);
+	if (rec && rec->nstacks == 3) {
+		const struct hsr_stack *s = rec->stacks;
+
+		CHECK(s[1].kind == HSR_KIND_MALLOC && s[1].nframes == 3 &&
+		      memcmp(s[1].frames, want1, sizeof(want1)) == 0);
+		CHECK(s[2].kind == HSR_KIND_NEW && s[2].nframes == 2 &&
+		      memcmp(s[2].frames, want2, sizeof(want2)) == 0);
+		CHECK(s[3].kind == HSR_KIND_CALLOC && s[3].nframes == 2 &&
+		      memcmp(s[3].frames, want3, sizeof(want3)) == 0);
+		CHECK(rec->truncated && strstr(rec->problem, "corrupt STACK_LEAF record at byte"));
+	}
+	hsr_recording_free(rec);
+	/* a leaf of 0 is corrupt too; the stacks before it stay */
+	b.len = good;
+	put_leaf(&b, 4, HSR_KIND_MALLOC, -2);
+	write_file(mem, b.len);
+	CHECK(hsr_recording_load(tmp_path, &rec, err, sizeof(err)) == 0);
+	CHECK(rec && rec->nstacks == 3 && rec->truncated);
+	hsr_recording_free(rec);
+}
+
 static void test_varints(void)
 {
 	static const uint8_t max[] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01 };
@@ -585,6 +667,7 @@ int main(void)
 	test_corruptions(len, 5000);
 	test_bad_files();
 	test_huge_counts();
+	test_call_tree();
 	test_stale_leaks();
 	unlink(tmp_path);
 	if (failures) {

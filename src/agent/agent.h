@@ -7,6 +7,7 @@
 #ifndef HS_AGENT_H
 #define HS_AGENT_H
 
+#include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -73,6 +74,8 @@ struct hs_options {
 	int unwind_fp;			/* HEAPSCOPE_UNWIND=fp */
 	int unwind_reuse;		/* HEAPSCOPE_UNWIND_REUSE: walks take the last
 					   walk's frames where unchanged (unwind.h) */
+	int solo;			/* HEAPSCOPE_SOLO: a program's one thread counts
+					   without locked instructions (tracker.c) */
 	int start_tracking;		/* HEAPSCOPE_START=0 loads with tracking off */
 	int quiet;			/* HEAPSCOPE_QUIET=1: no messages on stderr */
 	int from_run;			/* HEAPSCOPE_RUN=1: started by `heapscope run` */
@@ -180,6 +183,10 @@ size_t hs_bootstrap_size(const void *p);
 
 /* Start the agent if not done yet (lifecycle.c). Called from the hooks. */
 void hs_init(void);
+
+/* pthread_create for the agent's own thread: the program stays one-threaded (tracker.c). */
+int hs_agent_thread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *),
+			   void *arg);
 
 /* Stop tracking for good after an internal failure; says so once on stderr. */
 void hs_fail(const char *what);

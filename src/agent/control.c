@@ -145,6 +145,8 @@ static void answer_status(struct hs_fmt *f)
 	hs_fmt_uint(f, (uint64_t)getpid());
 	hs_fmt_str(f, "\ntracking ");
 	hs_fmt_uint(f, (uint64_t)atomic_load(&hs_state.tracking));
+	hs_fmt_str(f, "\nsolo ");
+	hs_fmt_uint(f, (uint64_t)atomic_load(&hs_solo));
 	hs_fmt_str(f, "\nsample_interval ");
 	hs_fmt_uint(f, tot.sample_interval);
 	hs_fmt_str(f, "\nalloc_calls ");
@@ -516,7 +518,11 @@ static int thread_start(void)
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
+#ifdef HEAPSCOPE_WRAP
 	err = pthread_create(&th, &attr, control_main, NULL);
+#else
+	err = hs_agent_thread_create(&th, &attr, control_main, NULL);
+#endif
 	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return -err;

@@ -520,6 +520,21 @@ static void *thread_start(void *p)
 	return a.fn(a.arg);
 }
 
+/* The agent's own thread (control.c): no program thread, so the program stays solo. */
+#ifndef HEAPSCOPE_WRAP	/* control.c calls the C library's there: the hook is renamed */
+int hs_agent_thread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *),
+			   void *arg)
+{
+	static int (*real)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+
+	if (!real)
+		real = next_fn("pthread_create");
+	if (!real)
+		return EAGAIN;
+	return real(th, attr, fn, arg);
+}
+#endif
+
 HS_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *),
 			     void *arg)
 {
@@ -527,6 +542,7 @@ HS_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
 	struct start_args *a;
 	int ret;
 
+	hs_tracker_solo_end();	/* before the thread exists */
 	if (!real)
 		real = next_fn("pthread_create");
 	if (!hs_real.malloc || !(a = hs_real.malloc(sizeof(*a))))

@@ -21,6 +21,7 @@
 #include "agent.h"
 #include "arena.h"
 #include "threads.h"
+#include "tracker.h"
 
 #define MAX_THREADS 4096
 #define STOP_WAIT_MS 500
@@ -111,6 +112,8 @@ void hs_threads_register(struct hs_thread *t)
 	 */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (!t->internal && my_tid() != getpid())
+		hs_tracker_solo_end();	/* a program thread the pthread_create hook missed */
 	t->ready = 1;
 	t->internal++;
 	if (pthread_getattr_np(pthread_self(), &attr) == 0) {
@@ -133,13 +136,14 @@ void hs_threads_register(struct hs_thread *t)
 		if (!r->pending)
 			r->pending = hs_arena_alloc(sizeof(*r->pending) * HS_PENDING_MAX, 8);
 		if (r->memo) {	/* a dead thread's: emptied, untaken (it may have died in one) */
-			r->memo->n[0] = r->memo->n[1] = 0;
+			r->memo->n = 0;
 			r->memo->note = NULL;
 			r->memo->busy = 0;
 		}
 		t->memo = r->memo;
 		t->pending = r->pending;
 		r->tid = my_tid();
+		atomic_store(&r->counting, 0);
 		r->agent = 0;
 		r->stack_lo = t->stack_lo;
 		r->stack_hi = t->stack_hi;
@@ -245,6 +249,64 @@ void hs_threads_park_if_asked(void)
 	r->nregs = 0;
 	r->sp = (uintptr_t)__builtin_frame_address(0);
 	park(r);
+}
+
+#ifndef MEMBARRIER_CMD_PRIVATE_EXPEDITED
+#define MEMBARRIER_CMD_PRIVATE_EXPEDITED (1 << 3)
+#define MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED (1 << 4)
+#endif
+
+static void sleep_ms(long ms);
+
+static int membarrier(int cmd)
+{
+#ifdef SYS_membarrier
+	return (int)syscall(SYS_membarrier, cmd, 0, 0);
+#else
+	(void)cmd;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+int hs_threads_fence_init(void)
+{
+	static atomic_int state;	/* 0 unknown, 1 registered, -1 unavailable */
+	int s = atomic_load(&state);
+
+	if (!s) {
+		s = membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0 ? 1 : -1;
+		atomic_store(&state, s);
+	}
+	return s > 0 ? 0 : -1;
+}
+
+int hs_threads_fence(void)
+{
+	return membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
+}
+
+void hs_threads_wait_uncounting(void)
+{
+	unsigned i, n = atomic_load(&nrecs);
+	pid_t self = my_tid();
+
+	for (i = 0; i < n; i++) {
+		struct hs_thread_rec *r = &recs[i];
+		unsigned spins = 0;
+
+		if (r->tid == self)
+			continue;
+		/* a thread that died in the bookkeeping (or a parent's, in a forked child)
+		   never leaves it: asked whether it lives now and then, and waited 1 s at most */
+		while (atomic_load_explicit(&r->counting, memory_order_acquire) &&
+		       atomic_load(&r->used) == 1 && spins < 64 + 1000 &&
+		       (spins < 64 || spins % 100 || alive(r->tid)))
+			if (++spins < 64)
+				hs_cpu_relax();
+			else
+				sleep_ms(1);
+	}
 }
 
 static int scan_signal(void)

@@ -31,6 +31,7 @@ struct hs_thread_rec {
 	struct hs_unwind_memo *memo;	/* the unwinder's memo of the slot's thread, and */
 	struct hs_pending *pending;	/* its queue (agent.h): made with the slot and
 					   kept for its next thread */
+	atomic_int counting;		/* in the tracker's bookkeeping (a reset waits) */
 };
 
 /* Register the calling thread (bounds, tid, thread pointer); sets t->rec. */
@@ -61,6 +62,17 @@ void hs_threads_resume(void);
  * stack pointer, regs = its callee-saved registers). */
 void hs_threads_foreach_stopped(void (*fn)(const struct hs_thread_rec *r, int self, void *arg),
 				void *arg);
+
+/*
+ * Counter resets (tracker.c) without stopping anyone: after the resetter's flag is set,
+ * hs_threads_fence() makes every thread's earlier stores visible and orders its later loads
+ * (membarrier), so that a thread entering the bookkeeping either sees the flag or is seen
+ * in it (`counting`); hs_threads_wait_uncounting() then waits until the others are out.
+ * hs_threads_fence_init() registers for it: 0, or -1 where the kernel has no membarrier.
+ */
+int hs_threads_fence_init(void);
+int hs_threads_fence(void);
+void hs_threads_wait_uncounting(void);
 
 /* [lo, hi) of the static TLS around a thread pointer, as far as known. */
 void hs_threads_tls_range(uintptr_t tp, uintptr_t *lo, uintptr_t *hi);

@@ -69,6 +69,13 @@ void hs_tracker_timeline_drain(void (*cb)(const struct hs_timeline_point *pts, u
 void hs_tracker_reset(uint64_t sample_interval);
 
 /*
+ * One program thread: its counters' adds need no locked instruction (tracker.c). Ended for
+ * good when a second program thread is made.
+ */
+extern _Atomic int hs_solo;
+void hs_tracker_solo_end(void);
+
+/*
  * In a forked child: with tracking off, no allocation reaches the tracker, which starts the
  * child's control thread; the hooks take their slow path until one has started it.
  */

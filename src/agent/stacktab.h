@@ -33,6 +33,7 @@ struct hs_stack {
 	/* recording writer's bookkeeping (writer.c) */
 	_Atomic uint8_t written;
 	_Atomic uint8_t referenced;	/* named by an error: written even without calls */
+	_Atomic uint8_t published;	/* by_id names it: hs_stacktab_get finds it */
 	/* counters, cumulative, updated with relaxed atomics */
 	_Atomic uint64_t alloc_calls;
 	_Atomic uint64_t alloc_bytes;
@@ -149,6 +150,9 @@ static inline void hs_stack_hash_final(struct hs_stack_hash st, unsigned kind, s
 /* The same, with the hashes of (kind, frames) already computed (hs_stack_hash_final). */
 struct hs_stack *hs_stacktab_intern_hashed(unsigned kind, const uintptr_t *frames, size_t n,
 					   uint64_t h1, uint64_t h2);
+
+/* Tests only (unit.stacktab): called between a new record's place in the table and its id's. */
+void hs_stacktab_placed(struct hs_stack *s) __attribute__((weak, visibility("hidden")));
 
 /*
  * A stack's frames live in a tree shared by all stacks (a node is a return address and its

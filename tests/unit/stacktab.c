@@ -4,10 +4,12 @@
  * nodes in the frame tree (exactly one node per distinct chain of outer frames), a
  * stack's frames read back as interned, kind and depth are part of its identity, threads
  * interning the same stacks at once get the same records and no extra node, a signal
- * handler's stack that cannot join the tree keeps its own frames, and a full table counts
- * on the overflow record.
+ * handler's stack that cannot join the tree keeps its own frames, a record found before its
+ * id is published is found by its id, and a full table counts on the overflow record.
  */
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +107,48 @@ static void *intern_all(void *arg)
 	return NULL;
 }
 
+/*
+ * A record found in the table before its id is published: the interning thread stops
+ * between the two (hs_stacktab_placed) while another finds the stack, which must then be
+ * found by its id too (a free looks its block's stack up by id).
+ */
+static atomic_int pause_state;	/* 1: pause the next new record; 2: paused; 3: go on */
+
+void hs_stacktab_placed(struct hs_stack *s)
+{
+	int one = 1;
+
+	(void)s;
+	if (!atomic_compare_exchange_strong(&pause_state, &one, 2))
+		return;
+	while (atomic_load(&pause_state) != 3)
+		sched_yield();
+}
+
+static uintptr_t window_frames[2] = { 0xa00010, 0xa00020 };
+
+static void *intern_window(void *arg)
+{
+	*(struct hs_stack **)arg = hs_stacktab_intern(HSR_KIND_MALLOC, window_frames, 2);
+	return NULL;
+}
+
+static void test_found_before_published(void)
+{
+	pthread_t th;
+	struct hs_stack *first = NULL, *found;
+
+	atomic_store(&pause_state, 1);
+	CHECK(pthread_create(&th, NULL, intern_window, &first) == 0);
+	while (atomic_load(&pause_state) != 2)
+		sched_yield();
+	found = hs_stacktab_intern(HSR_KIND_MALLOC, window_frames, 2);
+	CHECK(found && found->id && hs_stacktab_get(found->id) == found);
+	atomic_store(&pause_state, 3);
+	pthread_join(th, NULL);
+	CHECK(first == found && hs_stacktab_get(first->id) == first);
+}
+
 int main(void)
 {
 	pthread_t th[THREADS];
@@ -166,6 +210,8 @@ int main(void)
 		CHECK(back[0] == stk[5][1]);
 		CHECK(hs_stacktab_nodes() == nodes);		/* a suffix: its nodes exist */
 	}
+
+	test_found_before_published();
 
 	/* depth 0: a stack without frames */
 	{

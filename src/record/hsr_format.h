@@ -12,6 +12,12 @@
 #define HSR_HEADER_LEN 16
 #define HSR_RECORD_HEADER_LEN 5
 #define HSR_MAX_PAYLOAD (64u << 20)
+/*
+ * The deepest stack a reader takes from the call tree (STACK_LEAF, STACK_NODE): 4 times the
+ * agent's most (HS_MAX_DEPTH, 256). A reader gives each stack its frames, so without it a
+ * crafted chain of a million nodes made every 3-byte entry cost 8 MB.
+ */
+#define HSR_MAX_TREE_DEPTH 1024
 
 enum hsr_record_type {
 	HSR_PROCESS = 1,

@@ -514,7 +514,8 @@ static int add_stack_node(struct hsr_recording *rec, uint64_t id, unsigned kind,
 	struct hsr_loading *ld = hsr_loading_of(rec);
 	struct hsr_stack st = { .kind = kind };
 
-	if (depth > ld->nnodes || node > ld->nnodes || !id_acceptable(rec, id))
+	if (depth > ld->nnodes || depth > HSR_MAX_TREE_DEPTH || node > ld->nnodes ||
+	    !id_acceptable(rec, id))
 		return -EBADMSG;
 	if (id <= rec->nstacks)
 		return 0;

@@ -630,6 +630,33 @@ static void test_call_tree(void)
 	hsr_recording_free(rec);
 }
 
+/* A chain deeper than any agent writes: its stack is corruption, one a frame less is not. */
+static void test_tree_depth(void)
+{
+	static uint64_t chain[HSR_MAX_TREE_DEPTH + 1][2];
+	struct hsr_recording *rec = NULL;
+	struct hsr_buf b;
+	char err[256];
+
+	for (unsigned i = 0; i <= HSR_MAX_TREE_DEPTH; i++) {
+		chain[i][0] = i;	/* node i + 1's parent is node i */
+		chain[i][1] = 0x400000 + 16u * i;
+	}
+	hsr_buf_init(&b, mem, sizeof(mem));
+	hsr_put_header(&b);
+	put_nodes(&b, chain, HSR_MAX_TREE_DEPTH + 1, 1);
+	put_leaf(&b, 1, HSR_KIND_MALLOC, HSR_MAX_TREE_DEPTH);		/* depth 1,024 */
+	put_leaf(&b, 2, HSR_KIND_MALLOC, 1);				/* depth 1,025 */
+	write_file(mem, b.len);
+	CHECK(hsr_recording_load(tmp_path, &rec, err, sizeof(err)) == 0);
+	CHECK(rec && rec->nstacks == 1 && rec->truncated);
+	if (rec && rec->nstacks == 1)
+		CHECK(rec->stacks[1].nframes == HSR_MAX_TREE_DEPTH &&
+		      rec->stacks[1].frames[0] == 0x400000 + 16u * (HSR_MAX_TREE_DEPTH - 1) &&
+		      strstr(rec->problem, "corrupt STACK_LEAF record at byte"));
+	hsr_recording_free(rec);
+}
+
 static void test_varints(void)
 {
 	static const uint8_t max[] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01 };
@@ -668,6 +695,7 @@ int main(void)
 	test_bad_files();
 	test_huge_counts();
 	test_call_tree();
+	test_tree_depth();
 	test_stale_leaks();
 	unlink(tmp_path);
 	if (failures) {

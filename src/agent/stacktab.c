@@ -219,14 +219,29 @@ void hs_stacktab_unlock(void)
 	atomic_flag_clear_explicit(&nodes.lock, memory_order_release);
 }
 
+static struct hs_stack *published(struct hs_stack *s);
+
 void hs_stacktab_atfork_child(void)
 {
-	uint32_t max = hs_stacktab_max_id();
+	uint32_t max = hs_stacktab_max_id(), id, unpublished = 0;
+	const struct table *t = atomic_load(&cur);
 
 	/* the threads that were inserting or growing did not come along, nor their ids */
 	atomic_store(&inflight, 0);
 	atomic_store(&migrating, 0);
-	for (uint32_t id = atomic_load(&ready) + 1; by_id && id <= max; id++)
+	for (id = atomic_load(&ready) + 1; by_id && id <= max; id++)
+		unpublished += !atomic_load_explicit(&by_id[id], memory_order_relaxed);
+	/*
+	 * A record such a thread had put in the table is whole: published, so that the child
+	 * counts and writes the allocations it sees on it (the table is scanned only then).
+	 */
+	for (uint64_t i = 0; unpublished && t && i <= t->mask; i++) {
+		struct hs_stack *s = atomic_load_explicit(&t->slots[i], memory_order_relaxed);
+
+		if (s)
+			published(s);
+	}
+	for (id = atomic_load(&ready) + 1; by_id && id <= max; id++)
 		if (!atomic_load_explicit(&by_id[id], memory_order_relaxed))
 			atomic_store_explicit(&by_id[id], &given_up, memory_order_relaxed);
 	hs_stacktab_unlock();

@@ -185,7 +185,7 @@ uint32_t hs_stacktab_nodes(void);
 /* The frame tree's lock, held across fork (lifecycle.c) so that the child finds it free. */
 void hs_stacktab_lock(void);
 void hs_stacktab_unlock(void);
-void hs_stacktab_atfork_child(void);	/* unlocks, and forgets the other threads' inserts */
+void hs_stacktab_atfork_child(void);	/* unlocks; other threads' inserts: published or given up */
 
 /* Highest id handed out so far, and the record of an id (NULL for a hole). */
 uint32_t hs_stacktab_max_id(void);

@@ -5,7 +5,8 @@
  * stack's frames read back as interned, kind and depth are part of its identity, threads
  * interning the same stacks at once get the same records and no extra node, a signal
  * handler's stack that cannot join the tree keeps its own frames, a record found before its
- * id is published is found by its id, and a full table counts on the overflow record.
+ * id is published is found by its id (and, after a fork, in the child), and a full table
+ * counts on the overflow record.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -13,7 +14,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "agent.h"
 #include "hsr_format.h"
@@ -149,6 +152,46 @@ static void test_found_before_published(void)
 	CHECK(first == found && hs_stacktab_get(first->id) == first);
 }
 
+/*
+ * A fork while another thread is between the two: in the child, where that thread is not,
+ * the record it put in the table is published, not given up (the child counts on it).
+ */
+static uintptr_t fork_frames[2] = { 0xb00010, 0xb00020 };
+
+static void *intern_fork(void *arg)
+{
+	(void)arg;
+	hs_stacktab_intern(HSR_KIND_MALLOC, fork_frames, 2);
+	return NULL;
+}
+
+static void test_fork_before_published(void)
+{
+	pthread_t th;
+	pid_t pid;
+	int status = -1;
+
+	atomic_store(&pause_state, 1);
+	CHECK(pthread_create(&th, NULL, intern_fork, NULL) == 0);
+	while (atomic_load(&pause_state) != 2)
+		sched_yield();
+	pid = fork();
+	if (pid == 0) {
+		uint32_t id = hs_stacktab_max_id();
+		const struct hs_stack *s;
+		uintptr_t back[4];
+
+		hs_stacktab_atfork_child();
+		s = hs_stacktab_get(id);
+		_exit(s && hs_stacktab_ready_id() == id && hs_stacktab_frames(s, back, 4) == 2 &&
+		      back[0] == fork_frames[0] ? 0 : 1);
+	}
+	atomic_store(&pause_state, 3);
+	pthread_join(th, NULL);
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 int main(void)
 {
 	pthread_t th[THREADS];
@@ -212,6 +255,7 @@ int main(void)
 	}
 
 	test_found_before_published();
+	test_fork_before_published();
 
 	/* depth 0: a stack without frames */
 	{

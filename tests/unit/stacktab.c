@@ -142,7 +142,10 @@ static void test_found_before_published(void)
 	struct hs_stack *first = NULL, *found;
 
 	atomic_store(&pause_state, 1);
-	CHECK(pthread_create(&th, NULL, intern_window, &first) == 0);
+	if (pthread_create(&th, NULL, intern_window, &first) != 0) {
+		CHECK(!"pthread_create");
+		return;
+	}
 	while (atomic_load(&pause_state) != 2)
 		sched_yield();
 	found = hs_stacktab_intern(HSR_KIND_MALLOC, window_frames, 2);
@@ -172,7 +175,10 @@ static void test_fork_before_published(void)
 	int status = -1;
 
 	atomic_store(&pause_state, 1);
-	CHECK(pthread_create(&th, NULL, intern_fork, NULL) == 0);
+	if (pthread_create(&th, NULL, intern_fork, NULL) != 0) {
+		CHECK(!"pthread_create");
+		return;
+	}
 	while (atomic_load(&pause_state) != 2)
 		sched_yield();
 	pid = fork();

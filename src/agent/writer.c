@@ -667,7 +667,109 @@ static int put_stack_epochs(uint32_t max)
 	return sparse_end(&sp, 0);
 }
 
-#define FRAMES_CHUNK 8192u	/* nodes per FRAMES record: a reservation of 128 KiB */
+#define FRAMES_CHUNK 8192u	/* nodes per FRAME_PCS record: a reservation of 208 KiB */
+
+/*
+ * The recording's table of return addresses (FRAME_PCS, docs/FORMAT.md): most nodes repeat
+ * an address another node has (python3: 45,887 nodes over 2,850 addresses), so each
+ * address is written once, sorted with the others new in its record, and a node names it
+ * by index (python3's nodes: 49 -> 39 KB of zstd). An open-addressing map, address + 1 ->
+ * index (all ones, never a return address, would read as empty), in mappings of its own;
+ * emptied with the recording's marks.
+ */
+static struct {
+	uintptr_t *key;		/* address + 1; 0: empty */
+	uint32_t *idx;
+	uint32_t cap, n;	/* slots (a power of 2); addresses in the recording's table */
+	uintptr_t *fresh;	/* a record's new addresses, FRAMES_CHUNK of them at most */
+} pct;
+
+static inline uint32_t pct_slot(uintptr_t key)
+{
+	uint64_t h = (uint64_t)key * 0x9e3779b97f4a7c15ull;
+
+	h ^= h >> 29;
+	for (uint32_t i = (uint32_t)h & (pct.cap - 1);; i = (i + 1) & (pct.cap - 1))
+		if (!pct.key[i] || pct.key[i] == key)
+			return i;
+}
+
+static void pct_unmap(uintptr_t *key, uint32_t *idx, uint32_t cap)
+{
+	if (key)
+		munmap(key, (size_t)cap * sizeof(*key));
+	if (idx)
+		munmap(idx, (size_t)cap * sizeof(*idx));
+}
+
+/* Room for `more` addresses at a load of a half at most; 0 or -ENOMEM, the map as it was. */
+static int pct_room(uint32_t more)
+{
+	uintptr_t *key = pct.key, *nkey;
+	uint32_t *idx = pct.idx, *nidx, cap = pct.cap, ncap = cap ? cap : 1024;
+
+	while ((uint64_t)(pct.n + more) * 2 > ncap)
+		ncap *= 2;
+	if (!pct.fresh && !(pct.fresh = hs_arena_map(FRAMES_CHUNK * sizeof(*pct.fresh))))
+		return -ENOMEM;
+	if (ncap == cap)
+		return 0;
+	nkey = hs_arena_map((size_t)ncap * sizeof(*nkey));
+	nidx = hs_arena_map((size_t)ncap * sizeof(*nidx));
+	if (!nkey || !nidx) {
+		pct_unmap(nkey, nidx, ncap);
+		return -ENOMEM;
+	}
+	pct.key = nkey;
+	pct.idx = nidx;
+	pct.cap = ncap;
+	for (uint32_t i = 0; i < cap; i++) {
+		if (key[i]) {
+			uint32_t j = pct_slot(key[i]);
+
+			pct.key[j] = key[i];
+			pct.idx[j] = idx[i];
+		}
+	}
+	pct_unmap(key, idx, cap);
+	return 0;
+}
+
+static void pct_clear(void)
+{
+	if (pct.key)
+		memset(pct.key, 0, (size_t)pct.cap * sizeof(*pct.key));
+	pct.n = 0;
+}
+
+static void sift_down(uintptr_t *a, uint32_t i, uint32_t n)
+{
+	for (uint32_t c; (c = 2 * i + 1) < n; i = c) {
+		uintptr_t t;
+
+		if (c + 1 < n && a[c + 1] > a[c])
+			c++;
+		if (a[i] >= a[c])
+			return;
+		t = a[i];
+		a[i] = a[c];
+		a[c] = t;
+	}
+}
+
+/* Heapsort: no allocation (the writer may not call malloc), no recursion. */
+static void sort_addresses(uintptr_t *a, uint32_t n)
+{
+	for (uint32_t k = n / 2; k-- > 0;)
+		sift_down(a, k, n);
+	for (uint32_t end = n; end-- > 1;) {
+		uintptr_t t = a[0];
+
+		a[0] = a[end];
+		a[end] = t;
+		sift_down(a, 0, end);
+	}
+}
 
 /*
  * The frame tree's nodes not yet in the recording, up to `upto`: the agent's node ids are
@@ -676,28 +778,50 @@ static int put_stack_epochs(uint32_t max)
 static int put_frame_nodes(uint32_t upto)
 {
 	while (w.nodes_written < upto) {
-		uint32_t from = w.nodes_written + 1, n = upto - w.nodes_written;
+		uint32_t from = w.nodes_written + 1, n = upto - w.nodes_written, nf = 0;
+		uintptr_t last = 0;
 		struct hsr_buf b;
 		size_t rec;
 		int err;
 
 		if (n > FRAMES_CHUNK)
 			n = FRAMES_CHUNK;
-		err = reserve(32 + (size_t)n * 16);
+		err = reserve(32 + (size_t)n * 26);
+		if (!err)
+			err = pct_room(n);
 		if (err)
 			return err;
-		cursor(&b);
-		rec = hsr_record_begin(&b, HSR_FRAMES);
-		hsr_put_uv(&b, n);
+		/* the addresses new to the table, marked with an index not yet given */
 		for (uint32_t id = from; id < from + n; id++) {
-			uintptr_t pc, base = 0;
-			uint32_t parent, up;
+			uintptr_t pc;
+			uint32_t parent, j;
 
 			hs_stacktab_node(id, &pc, &parent);
-			if (parent)
-				hs_stacktab_node(parent, &base, &up);
+			j = pct_slot(pc + 1);
+			if (!pct.key[j]) {
+				pct.key[j] = pc + 1;
+				pct.idx[j] = UINT32_MAX;
+				pct.fresh[nf++] = pc;
+			}
+		}
+		sort_addresses(pct.fresh, nf);
+		cursor(&b);
+		rec = hsr_record_begin(&b, HSR_FRAME_PCS);
+		hsr_put_uv(&b, nf);
+		for (uint32_t i = 0; i < nf; i++) {
+			pct.idx[pct_slot(pct.fresh[i] + 1)] = pct.n + i;
+			hsr_put_uv(&b, (uint64_t)(pct.fresh[i] - last));
+			last = pct.fresh[i];
+		}
+		pct.n += nf;
+		hsr_put_uv(&b, n);
+		for (uint32_t id = from; id < from + n; id++) {
+			uintptr_t pc;
+			uint32_t parent;
+
+			hs_stacktab_node(id, &pc, &parent);
 			hsr_put_uv(&b, id - parent);
-			hsr_put_sv(&b, (int64_t)(intptr_t)(pc - base));	/* signed on 32-bit too */
+			hsr_put_uv(&b, pct.idx[pct_slot(pc + 1)]);
 		}
 		hsr_record_end(&b, rec);
 		commit(&b);
@@ -1172,6 +1296,7 @@ static void reset_marks(void)
 	w.peak_epoch_written = 0;
 	w.created = 0;
 	w.nodes_written = 0;
+	pct_clear();
 	w.last_leaf = 0;
 	for (id = 1; id <= max + 1; id++) {
 		struct hs_stack *s = stack_at(id, max);

@@ -105,6 +105,8 @@ struct hsr_loading {
 	uint32_t *node_parent;
 	uint32_t *node_depth;		/* nodes from it up to the root, itself included */
 	size_t nnodes, cap_nodes;
+	uint64_t *pcs;			/* the return addresses FRAME_PCS records defined */
+	size_t npcs, cap_pcs;
 	uint64_t last_leaf;		/* the last STACK_LEAF entry's node */
 	uint64_t gap_ids;		/* empty stack ids made by gaps so far */
 };

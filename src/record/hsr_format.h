@@ -37,6 +37,7 @@ enum hsr_record_type {
 	HSR_STACK_EPOCHS = 15,
 	HSR_HEAPS = 16,
 	HSR_STACK_LEAF = 17,
+	HSR_FRAME_PCS = 18,
 };
 
 enum hsr_alloc_kind {

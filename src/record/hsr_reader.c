@@ -39,7 +39,7 @@ static const char *const record_names[] = {
 	[HSR_TIMELINE] = "TIMELINE", [HSR_MESSAGE] = "MESSAGE",   [HSR_END] = "END", [HSR_RESET] = "RESET",
 	[HSR_LEAKS] = "LEAKS", [HSR_FRAMES] = "FRAMES", [HSR_STACK_NODE] = "STACK_NODE",
 	[HSR_ERRORS] = "ERRORS", [HSR_STACK_EPOCHS] = "STACK_EPOCHS", [HSR_HEAPS] = "HEAPS",
-	[HSR_STACK_LEAF] = "STACK_LEAF",
+	[HSR_STACK_LEAF] = "STACK_LEAF", [HSR_FRAME_PCS] = "FRAME_PCS",
 };
 
 static int fail(struct reader *r, int err, const char *fmt, ...)
@@ -267,6 +267,7 @@ static void free_arrays(struct hsr_recording *rec)
 	free(hsr_loading_of(rec)->node_pc);
 	free(hsr_loading_of(rec)->node_parent);
 	free(hsr_loading_of(rec)->node_depth);
+	free(hsr_loading_of(rec)->pcs);
 	for (size_t i = 0; i < rec->nmodules; i++) {
 		free(rec->modules[i].path);
 		free(rec->modules[i].build_id);

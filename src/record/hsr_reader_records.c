@@ -467,14 +467,9 @@ static int parse_end(struct hsr_recording *rec, struct hsr_cursor *c)
 	return 0;
 }
 
-/* Call-tree nodes: parents are defined before their children. */
-static int parse_frame_nodes(struct hsr_recording *rec, struct hsr_cursor *c)
+/* Room for n more nodes of the call tree (the reader's loading arrays). */
+static int nodes_room(struct hsr_loading *ld, uint64_t n)
 {
-	struct hsr_loading *ld = hsr_loading_of(rec);
-	uint64_t n = hsr_get_uv(c), i;
-
-	if (c->bad || n > hsr_cursor_left(c) / 2 || ld->nnodes + n >= UINT32_MAX)
-		return -EBADMSG;
 	if (ld->nnodes + n + 1 > ld->cap_nodes) {
 		size_t cap = (ld->nnodes + n + 1) * 2;
 		uint64_t *pc = realloc(ld->node_pc, cap * sizeof(*pc));
@@ -493,18 +488,81 @@ static int parse_frame_nodes(struct hsr_recording *rec, struct hsr_cursor *c)
 		ld->node_depth = parent;
 		ld->cap_nodes = cap;
 	}
-	for (i = 0; i < n && !c->bad; i++) {
-		uint64_t id = ld->nnodes + 1, up = hsr_get_uv(c), parent = id - up;
+	return 0;
+}
+
+/* Node nnodes + 1, `up` ids after its parent; 0 or -EBADMSG. */
+static int add_node(struct hsr_loading *ld, uint64_t up, uint64_t pc)
+{
+	uint64_t id = ld->nnodes + 1, parent = id - up;
+
+	if (up == 0 || up > id)
+		return -EBADMSG;
+	ld->node_parent[id] = (uint32_t)parent;
+	ld->node_depth[id] = parent ? ld->node_depth[parent] + 1 : 1;
+	ld->node_pc[id] = pc;
+	ld->nnodes = id;
+	return 0;
+}
+
+/* Call-tree nodes: parents are defined before their children. */
+static int parse_frame_nodes(struct hsr_recording *rec, struct hsr_cursor *c)
+{
+	struct hsr_loading *ld = hsr_loading_of(rec);
+	uint64_t n = hsr_get_uv(c), i;
+	int err;
+
+	if (c->bad || n > hsr_cursor_left(c) / 2 || ld->nnodes + n >= UINT32_MAX)
+		return -EBADMSG;
+	err = nodes_room(ld, n);
+	for (i = 0; i < n && !err && !c->bad; i++) {
+		uint64_t id = ld->nnodes + 1, up = hsr_get_uv(c);
 		int64_t delta = hsr_get_sv(c);
 
 		if (up == 0 || up > id)
 			return -EBADMSG;
-		ld->node_parent[id] = (uint32_t)parent;
-		ld->node_depth[id] = parent ? ld->node_depth[parent] + 1 : 1;
-		ld->node_pc[id] = (parent ? ld->node_pc[parent] : 0) + (uint64_t)delta;
-		ld->nnodes = id;
+		err = add_node(ld, up, (up < id ? ld->node_pc[id - up] : 0) + (uint64_t)delta);
 	}
-	return c->bad ? -EBADMSG : 0;
+	return err ? err : c->bad ? -EBADMSG : 0;
+}
+
+/* New return addresses for the recording's table, then nodes naming theirs by index. */
+static int parse_frame_pcs(struct hsr_recording *rec, struct hsr_cursor *c)
+{
+	struct hsr_loading *ld = hsr_loading_of(rec);
+	uint64_t np = hsr_get_uv(c), n, i, pc = 0;
+	int err;
+
+	if (c->bad || np > hsr_cursor_left(c) || ld->npcs + np >= UINT32_MAX)
+		return -EBADMSG;
+	if (ld->npcs + np > ld->cap_pcs) {
+		size_t cap = (ld->npcs + np) * 2;
+		uint64_t *pcs = realloc(ld->pcs, cap * sizeof(*pcs));
+
+		if (!pcs)
+			return -ENOMEM;
+		ld->pcs = pcs;
+		ld->cap_pcs = cap;
+	}
+	for (i = 0; i < np; i++) {
+		pc += hsr_get_uv(c);
+		ld->pcs[ld->npcs + i] = pc;
+	}
+	if (c->bad)
+		return -EBADMSG;
+	ld->npcs += np;
+	n = hsr_get_uv(c);
+	if (c->bad || n > hsr_cursor_left(c) / 2 || ld->nnodes + n >= UINT32_MAX)
+		return -EBADMSG;
+	err = nodes_room(ld, n);
+	for (i = 0; i < n && !err && !c->bad; i++) {
+		uint64_t up = hsr_get_uv(c), index = hsr_get_uv(c);
+
+		if (index >= ld->npcs)
+			return -EBADMSG;
+		err = add_node(ld, up, ld->pcs[index]);
+	}
+	return err ? err : c->bad ? -EBADMSG : 0;
 }
 
 /* One stack as a leaf of the call tree: its frames are the path up from the leaf. */
@@ -722,6 +780,7 @@ static const record_parser parsers[] = {
 	[HSR_LEAKS] = parse_leaks,
 	[HSR_HEAPS] = hsr_parse_heaps,
 	[HSR_STACK_LEAF] = parse_stack_leaf,
+	[HSR_FRAME_PCS] = parse_frame_pcs,
 };
 
 int hsr_parse_record(struct hsr_recording *rec, unsigned type, const uint8_t *p, size_t n)

@@ -630,6 +630,70 @@ static void test_call_tree(void)
 	hsr_recording_free(rec);
 }
 
+/* One FRAME_PCS record: new addresses (given ascending), then nodes (up, index). */
+static void put_frame_pcs(struct hsr_buf *b, const uint64_t *pcs, size_t np,
+			  const uint64_t (*nodes)[2], size_t n)
+{
+	size_t r = hsr_record_begin(b, HSR_FRAME_PCS);
+	uint64_t last = 0;
+
+	hsr_put_uv(b, np);
+	for (size_t i = 0; i < np; i++) {
+		hsr_put_uv(b, pcs[i] - last);
+		last = pcs[i];
+	}
+	hsr_put_uv(b, n);
+	for (size_t i = 0; i < n; i++) {
+		hsr_put_uv(b, nodes[i][0]);
+		hsr_put_uv(b, nodes[i][1]);
+	}
+	hsr_record_end(b, r);
+}
+
+/*
+ * The address table: nodes name their addresses by index into the table of the records so
+ * far, beside FRAMES records' nodes; an index past the table is corruption.
+ */
+static void test_frame_pcs(void)
+{
+	static const uint64_t pcs1[] = { 0x1000, 0x2000 }, pcs2[] = { 0x1800 };
+	/* up, index: node 1 = 0x1000 (root), 2 = 0x2000 under 1, 3 = 0x1000 under 2 */
+	static const uint64_t nodes1[][2] = { { 1, 0 }, { 1, 1 }, { 1, 0 } };
+	/* node 5 = 0x1800 under 4 (0x3000 under 1, from a FRAMES record), 6 = 0x2000 under 5 */
+	static const uint64_t nodes2[][2] = { { 1, 2 }, { 1, 1 } };
+	static const uint64_t want1[] = { 0x1000, 0x2000, 0x1000 },
+		want2[] = { 0x2000, 0x1800, 0x3000, 0x1000 };
+	static const uint64_t bad[][2] = { { 1, 3 } };
+	struct hsr_recording *rec = NULL;
+	struct hsr_buf b;
+	char err[256];
+	size_t r;
+
+	hsr_buf_init(&b, mem, sizeof(mem));
+	hsr_put_header(&b);
+	put_frame_pcs(&b, pcs1, 2, nodes1, 3);
+	r = hsr_record_begin(&b, HSR_FRAMES);	/* node 4 = 0x3000 under node 1 (0x1000) */
+	hsr_put_uv(&b, 1);
+	hsr_put_uv(&b, 3);
+	hsr_put_sv(&b, 0x3000 - 0x1000);
+	hsr_record_end(&b, r);
+	put_frame_pcs(&b, pcs2, 1, nodes2, 2);
+	put_leaf(&b, 1, HSR_KIND_MALLOC, 3);	/* stack 1: node 3 */
+	put_leaf(&b, 2, HSR_KIND_MALLOC, 3);	/* stack 2: node 6 */
+	put_frame_pcs(&b, NULL, 0, bad, 1);	/* index 3: the table holds 3 */
+	write_file(mem, b.len);
+	CHECK(hsr_recording_load(tmp_path, &rec, err, sizeof(err)) == 0);
+	CHECK(rec && rec->nstacks == 2);
+	if (rec && rec->nstacks == 2) {
+		const struct hsr_stack *s = rec->stacks;
+
+		CHECK(s[1].nframes == 3 && memcmp(s[1].frames, want1, sizeof(want1)) == 0);
+		CHECK(s[2].nframes == 4 && memcmp(s[2].frames, want2, sizeof(want2)) == 0);
+		CHECK(rec->truncated && strstr(rec->problem, "corrupt FRAME_PCS record at byte"));
+	}
+	hsr_recording_free(rec);
+}
+
 /* A chain deeper than any agent writes: its stack is corruption, one a frame less is not. */
 static void test_tree_depth(void)
 {
@@ -696,6 +760,7 @@ int main(void)
 	test_huge_counts();
 	test_call_tree();
 	test_tree_depth();
+	test_frame_pcs();
 	test_stale_leaks();
 	unlink(tmp_path);
 	if (failures) {

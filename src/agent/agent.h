@@ -169,6 +169,13 @@ extern struct hs_state hs_state;
 
 /* Resolve the real functions; 0 or -1. Safe to call again. */
 int hs_real_resolve(void);
+
+/*
+ * dlsym(RTLD_NEXT, name) for a hook that finds its next definition on first use: the thread
+ * is the agent's meanwhile (dlsym allocates), with the program's signals held, so that a
+ * handler's allocations in that time are counted after it. Not in libheapscope_wrap.a.
+ */
+void *hs_next_fn(const char *name);
 /* Bootstrap allocator for calls made while resolving (realfns.c). */
 void *hs_bootstrap_alloc(size_t size, size_t align);
 #define HS_BOOTSTRAP_SIZE (256 * 1024)

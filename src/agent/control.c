@@ -574,17 +574,26 @@ void hs_control_tracking_off(void)
 		hs_control_start_late();
 }
 
+/*
+ * From a program thread's allocation: signals wait until the agent's part is over, or the
+ * program's handlers' allocations meanwhile (the signals thread_start holds are delivered
+ * as it unblocks them, still inside) would go uncounted.
+ */
 void hs_control_start_late(void)
 {
 	int expected = 0;
+	sigset_t all, old;
 
 	hs_self.need_control = 0;
 	if (!atomic_compare_exchange_strong(&thread_started, &expected, 1))
 		return;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	hs_self.internal++;
 	if (thread_start() < 0)
 		hs_say("cannot start the control thread; heapscope ctl won't reach this process");
 	hs_self.internal--;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 int hs_control_start(void)

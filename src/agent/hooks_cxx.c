@@ -24,9 +24,7 @@ static void *lookup(void *_Atomic *cache, const char *name)
 
 	if (hs_likely(fn))
 		return fn;
-	hs_self.internal++;
-	fn = dlsym(RTLD_NEXT, name);
-	hs_self.internal--;
+	fn = hs_next_fn(name);
 	atomic_store_explicit(cache, fn, memory_order_release);
 	return fn;
 }

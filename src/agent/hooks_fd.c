@@ -49,9 +49,7 @@ static void *next_fn(void *slot, const char *name)
 	if (hs_likely(fn) || resolving)
 		return fn;
 	resolving = 1;
-	hs_self.internal++;
-	fn = dlsym(RTLD_NEXT, name);
-	hs_self.internal--;
+	fn = hs_next_fn(name);
 	resolving = 0;
 	__atomic_store_n((void **)slot, fn, __ATOMIC_RELAXED);
 	return fn;

@@ -174,12 +174,16 @@ static void (*real_exit)(int);
 
 static void *next_fn(const char *name)
 {
+#ifndef HEAPSCOPE_WRAP
+	return hs_next_fn(name);
+#else
 	void *fn;
 
 	hs_self.internal++;
-	fn = dlsym(RTLD_NEXT, name);
+	fn = dlsym(RTLD_NEXT, name);	/* wrap.c's: no signals to hold at this point */
 	hs_self.internal--;
 	return fn;
+#endif
 }
 
 static int init_parts(void)

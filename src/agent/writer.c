@@ -674,13 +674,15 @@ static int put_stack_epochs(uint32_t max)
  * an address another node has (python3: 45,887 nodes over 2,850 addresses), so each
  * address is written once, sorted with the others new in its record, and a node names it
  * by index (python3's nodes: 49 -> 39 KB of zstd). An open-addressing map, address + 1 ->
- * index (all ones, never a return address, would read as empty), in mappings of its own;
- * emptied with the recording's marks.
+ * index (all ones, never a return address, would read as empty), at a load of 3/4 at most
+ * (python3: 4,096 slots, 48 KB), in mappings of its own; emptied with the recording's
+ * marks. Should a mapping be refused, the recording goes on with FRAMES records.
  */
 static struct {
 	uintptr_t *key;		/* address + 1; 0: empty */
-	uint32_t *idx;
+	uint32_t *idx;		/* UINT32_MAX: new in the record being made */
 	uint32_t cap, n;	/* slots (a power of 2); addresses in the recording's table */
+	int off;		/* a mapping was refused: FRAMES records */
 	uintptr_t *fresh;	/* a record's new addresses, FRAMES_CHUNK of them at most */
 } pct;
 
@@ -702,17 +704,13 @@ static void pct_unmap(uintptr_t *key, uint32_t *idx, uint32_t cap)
 		munmap(idx, (size_t)cap * sizeof(*idx));
 }
 
-/* Room for `more` addresses at a load of a half at most; 0 or -ENOMEM, the map as it was. */
-static int pct_room(uint32_t more)
+/* Room for one more entry beside `used`; 0 or -ENOMEM (the map as it was). */
+static int pct_room(uint32_t used)
 {
 	uintptr_t *key = pct.key, *nkey;
-	uint32_t *idx = pct.idx, *nidx, cap = pct.cap, ncap = cap ? cap : 1024;
+	uint32_t *idx = pct.idx, *nidx, cap = pct.cap, ncap = cap ? cap * 2 : 1024;
 
-	while ((uint64_t)(pct.n + more) * 2 > ncap)
-		ncap *= 2;
-	if (!pct.fresh && !(pct.fresh = hs_arena_map(FRAMES_CHUNK * sizeof(*pct.fresh))))
-		return -ENOMEM;
-	if (ncap == cap)
+	if (cap && (uint64_t)(used + 1) * 4 <= (uint64_t)cap * 3)
 		return 0;
 	nkey = hs_arena_map((size_t)ncap * sizeof(*nkey));
 	nidx = hs_arena_map((size_t)ncap * sizeof(*nidx));
@@ -740,6 +738,7 @@ static void pct_clear(void)
 	if (pct.key)
 		memset(pct.key, 0, (size_t)pct.cap * sizeof(*pct.key));
 	pct.n = 0;
+	pct.off = 0;
 }
 
 static void sift_down(uintptr_t *a, uint32_t i, uint32_t n)
@@ -772,58 +771,101 @@ static void sort_addresses(uintptr_t *a, uint32_t n)
 }
 
 /*
+ * The addresses of nodes from..from+n-1 not yet in the table, sorted, into pct.fresh[0..*nf),
+ * and in the map with an index not yet given; -1 (FRAMES from now) if a mapping is refused.
+ */
+static int pct_fresh(uint32_t from, uint32_t n, uint32_t *nf)
+{
+	*nf = 0;
+	if (!pct.fresh && !(pct.fresh = hs_arena_map(FRAMES_CHUNK * sizeof(*pct.fresh))))
+		goto off;
+	for (uint32_t id = from; id < from + n; id++) {
+		uintptr_t pc;
+		uint32_t parent, j;
+
+		hs_stacktab_node(id, &pc, &parent);
+		if (pct_room(pct.n + *nf) < 0)
+			goto off;
+		j = pct_slot(pc + 1);
+		if (!pct.key[j]) {
+			pct.key[j] = pc + 1;
+			pct.idx[j] = UINT32_MAX;
+			pct.fresh[(*nf)++] = pc;
+		}
+	}
+	sort_addresses(pct.fresh, *nf);
+	return 0;
+off:
+	pct_clear();
+	pct.off = 1;
+	return -1;
+}
+
+/* Nodes from..from+n-1 as a FRAME_PCS record, their new addresses first. */
+static void put_frame_pcs(struct hsr_buf *b, uint32_t from, uint32_t n, uint32_t nf)
+{
+	size_t rec = hsr_record_begin(b, HSR_FRAME_PCS);
+	uintptr_t last = 0;
+
+	hsr_put_uv(b, nf);
+	for (uint32_t i = 0; i < nf; i++) {
+		pct.idx[pct_slot(pct.fresh[i] + 1)] = pct.n + i;
+		hsr_put_uv(b, (uint64_t)(pct.fresh[i] - last));
+		last = pct.fresh[i];
+	}
+	pct.n += nf;
+	hsr_put_uv(b, n);
+	for (uint32_t id = from; id < from + n; id++) {
+		uintptr_t pc;
+		uint32_t parent;
+
+		hs_stacktab_node(id, &pc, &parent);
+		hsr_put_uv(b, id - parent);
+		hsr_put_uv(b, pct.idx[pct_slot(pc + 1)]);
+	}
+	hsr_record_end(b, rec);
+}
+
+/* The same as a FRAMES record: each address from its parent's. */
+static void put_frames(struct hsr_buf *b, uint32_t from, uint32_t n)
+{
+	size_t rec = hsr_record_begin(b, HSR_FRAMES);
+
+	hsr_put_uv(b, n);
+	for (uint32_t id = from; id < from + n; id++) {
+		uintptr_t pc, base = 0;
+		uint32_t parent, up;
+
+		hs_stacktab_node(id, &pc, &parent);
+		if (parent)
+			hs_stacktab_node(parent, &base, &up);
+		hsr_put_uv(b, id - parent);
+		hsr_put_sv(b, (int64_t)(intptr_t)(pc - base));	/* signed on 32-bit too */
+	}
+	hsr_record_end(b, rec);
+}
+
+/*
  * The frame tree's nodes not yet in the recording, up to `upto`: the agent's node ids are
  * the recording's (1, 2, ..., each parent before its children).
  */
 static int put_frame_nodes(uint32_t upto)
 {
 	while (w.nodes_written < upto) {
-		uint32_t from = w.nodes_written + 1, n = upto - w.nodes_written, nf = 0;
-		uintptr_t last = 0;
+		uint32_t from = w.nodes_written + 1, n = upto - w.nodes_written, nf;
 		struct hsr_buf b;
-		size_t rec;
 		int err;
 
 		if (n > FRAMES_CHUNK)
 			n = FRAMES_CHUNK;
 		err = reserve(32 + (size_t)n * 26);
-		if (!err)
-			err = pct_room(n);
 		if (err)
 			return err;
-		/* the addresses new to the table, marked with an index not yet given */
-		for (uint32_t id = from; id < from + n; id++) {
-			uintptr_t pc;
-			uint32_t parent, j;
-
-			hs_stacktab_node(id, &pc, &parent);
-			j = pct_slot(pc + 1);
-			if (!pct.key[j]) {
-				pct.key[j] = pc + 1;
-				pct.idx[j] = UINT32_MAX;
-				pct.fresh[nf++] = pc;
-			}
-		}
-		sort_addresses(pct.fresh, nf);
 		cursor(&b);
-		rec = hsr_record_begin(&b, HSR_FRAME_PCS);
-		hsr_put_uv(&b, nf);
-		for (uint32_t i = 0; i < nf; i++) {
-			pct.idx[pct_slot(pct.fresh[i] + 1)] = pct.n + i;
-			hsr_put_uv(&b, (uint64_t)(pct.fresh[i] - last));
-			last = pct.fresh[i];
-		}
-		pct.n += nf;
-		hsr_put_uv(&b, n);
-		for (uint32_t id = from; id < from + n; id++) {
-			uintptr_t pc;
-			uint32_t parent;
-
-			hs_stacktab_node(id, &pc, &parent);
-			hsr_put_uv(&b, id - parent);
-			hsr_put_uv(&b, pct.idx[pct_slot(pc + 1)]);
-		}
-		hsr_record_end(&b, rec);
+		if (!pct.off && pct_fresh(from, n, &nf) == 0)
+			put_frame_pcs(&b, from, n, nf);
+		else
+			put_frames(&b, from, n);
 		commit(&b);
 		w.nodes_written = from + n - 1;
 	}

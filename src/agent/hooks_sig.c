@@ -16,7 +16,6 @@
  * (libheapscope_wrap.a interposes the allocator alone).
  */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -43,9 +42,7 @@ static sigaction_fn real_sigaction(void)
 	sigaction_fn fn = __atomic_load_n(&S.real, __ATOMIC_ACQUIRE);
 
 	if (!fn) {
-		hs_self.internal++;
-		fn = (sigaction_fn)dlsym(RTLD_NEXT, "sigaction");
-		hs_self.internal--;
+		fn = (sigaction_fn)hs_next_fn("sigaction");
 		__atomic_store_n(&S.real, fn, __ATOMIC_RELEASE);
 	}
 	return fn;

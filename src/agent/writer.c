@@ -680,7 +680,7 @@ static int put_stack_epochs(uint32_t max)
  */
 static struct {
 	uintptr_t *key;		/* address + 1; 0: empty */
-	uint32_t *idx;		/* UINT32_MAX: new in the record being made */
+	uint32_t *idx;		/* given when the record is written (put_frame_pcs) */
 	uint32_t cap, n;	/* slots (a power of 2); addresses in the recording's table */
 	int off;		/* a mapping was refused: FRAMES records */
 	uintptr_t *fresh;	/* a record's new addresses, FRAMES_CHUNK of them at most */
@@ -688,9 +688,8 @@ static struct {
 
 static inline uint32_t pct_slot(uintptr_t key)
 {
-	uint64_t h = (uint64_t)key * 0x9e3779b97f4a7c15ull;
+	uint64_t h = hs_fmix64(key);
 
-	h ^= h >> 29;
 	for (uint32_t i = (uint32_t)h & (pct.cap - 1);; i = (i + 1) & (pct.cap - 1))
 		if (!pct.key[i] || pct.key[i] == key)
 			return i;
@@ -772,7 +771,7 @@ static void sort_addresses(uintptr_t *a, uint32_t n)
 
 /*
  * The addresses of nodes from..from+n-1 not yet in the table, sorted, into pct.fresh[0..*nf),
- * and in the map with an index not yet given; -1 (FRAMES from now) if a mapping is refused.
+ * and in the map without their index yet; -1 (FRAMES from now) if a mapping is refused.
  */
 static int pct_fresh(uint32_t from, uint32_t n, uint32_t *nf)
 {
@@ -789,7 +788,6 @@ static int pct_fresh(uint32_t from, uint32_t n, uint32_t *nf)
 		j = pct_slot(pc + 1);
 		if (!pct.key[j]) {
 			pct.key[j] = pc + 1;
-			pct.idx[j] = UINT32_MAX;
 			pct.fresh[(*nf)++] = pc;
 		}
 	}
@@ -874,7 +872,7 @@ static int put_frame_nodes(uint32_t upto)
 
 /*
  * New stacks: in a standalone dump, with their frames; otherwise as leaves of the frame
- * tree, its nodes not yet written first (FRAMES records), then a STACK_LEAF entry each.
+ * tree, its nodes not yet written first (FRAME_PCS records), then a STACK_LEAF entry each.
  */
 static int put_stacks(uint32_t max)
 {

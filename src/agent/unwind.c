@@ -292,19 +292,9 @@ static int start_after_self(struct walk *w, struct hs_uregs *r, const struct hs_
  */
 static int skip_self_fp(const struct walk *w, struct hs_uregs *r, uintptr_t first_ra)
 {
-	struct hs_uregs t = *r;
-
-	if (!self_hi)
+	if (!self_hi || !r->ra)
 		return 0;
-	for (unsigned k = 0; k < SKIP_MAX; k++) {
-		if (t.pc == first_ra && t.ra) {
-			*r = t;
-			return 1;
-		}
-		if (t.pc - self_lo >= self_hi - self_lo || hs_arch_step_fp(&t, w->b.lo, w->b.hi) < 0)
-			return 0;
-	}
-	return 0;
+	return hs_arch_skip_self_fp(r, first_ra, self_lo, self_hi, w->b.hi, SKIP_MAX);
 }
 #endif
 

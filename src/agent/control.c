@@ -138,6 +138,7 @@ static int socket_ok(void)
 
 static void answer_status(struct hs_fmt *f)
 {
+	struct hs_unwind_counts uc;
 	struct hs_totals tot;
 
 	hs_tracker_totals(&tot);
@@ -163,6 +164,15 @@ static void answer_status(struct hs_fmt *f)
 	hs_fmt_uint(f, tot.peak_bytes);
 	hs_fmt_str(f, "\nstacks ");
 	hs_fmt_uint(f, hs_stacktab_max_id());
+	hs_threads_unwind_counts(&uc);
+	hs_fmt_str(f, "\nwalks ");
+	hs_fmt_uint(f, uc.walks);
+	hs_fmt_str(f, "\nwalk_frames ");
+	hs_fmt_uint(f, uc.frames);
+	hs_fmt_str(f, "\nwalk_frames_reused ");
+	hs_fmt_uint(f, uc.reused);
+	hs_fmt_str(f, "\nwalk_rule_misses ");
+	hs_fmt_uint(f, uc.misses);
 	hs_fmt_str(f, "\nuptime_ms ");
 	hs_fmt_uint(f, hs_now_ns() / 1000000);
 	hs_fmt_str(f, "\nrecording ");

@@ -22,6 +22,7 @@
 #include "arena.h"
 #include "threads.h"
 #include "tracker.h"
+#include "unwind.h"
 
 #define MAX_THREADS 4096
 #define STOP_WAIT_MS 500
@@ -131,8 +132,9 @@ void hs_threads_register(struct hs_thread *t)
 		 * threads with PTHREAD_STACK_MIN stacks had 6.8 KB less of it (t1000-torture-
 		 * smallstack).
 		 */
-		if (!r->memo)
-			r->memo = hs_arena_alloc(sizeof(*r->memo), 64);
+		if (!r->memo)	/* published whole: hs_threads_unwind_counts reads it */
+			__atomic_store_n(&r->memo, hs_arena_alloc(sizeof(*r->memo), 64),
+					 __ATOMIC_RELEASE);
 		if (!r->pending)
 			r->pending = hs_arena_alloc(sizeof(*r->pending) * HS_PENDING_MAX, 8);
 		if (r->memo) {	/* a dead thread's: emptied, untaken (it may have died in one) */
@@ -306,6 +308,20 @@ void hs_threads_wait_uncounting(void)
 				hs_cpu_relax();
 			else
 				sleep_ms(1);
+	}
+}
+
+void hs_threads_unwind_counts(struct hs_unwind_counts *c)
+{
+	unsigned i, n = atomic_load(&nrecs);
+
+	memset(c, 0, sizeof(*c));
+	hs_unwind_stats(c);
+	for (i = 0; i < n; i++) {
+		const struct hs_unwind_memo *m = __atomic_load_n(&recs[i].memo, __ATOMIC_ACQUIRE);
+
+		if (m)
+			hs_unwind_memo_counts(m, c);
 	}
 }
 

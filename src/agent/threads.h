@@ -74,6 +74,11 @@ int hs_threads_fence_init(void);
 int hs_threads_fence(void);
 void hs_threads_wait_uncounting(void);
 
+struct hs_unwind_counts;
+
+/* What the process's stack walks did so far: every slot's memo's and those without one. */
+void hs_threads_unwind_counts(struct hs_unwind_counts *c);
+
 /* [lo, hi) of the static TLS around a thread pointer, as far as known. */
 void hs_threads_tls_range(uintptr_t tp, uintptr_t *lo, uintptr_t *hi);
 

@@ -49,7 +49,7 @@ struct walk {
 };
 
 struct shard {
-	_Atomic uint64_t hits, misses, reused;
+	_Atomic uint64_t counts[5];	/* struct hs_unwind_counts' order */
 } __attribute__((aligned(64)));
 
 static _Atomic uint64_t *cache;
@@ -531,21 +531,21 @@ done:
 }
 #endif
 
-/* Per-thread-ish shards; plain load + store: counts may be lost in a race, never torn. */
-static void stats_add(const struct walk *w, uintptr_t sp)
+/* Plain loads and stores: one thread adds to a memo's; a shard's may lose a few in a race. */
+static inline void count_add(_Atomic uint64_t *c, uint64_t v)
 {
-	struct shard *s = &shards[((sp >> 16) * 0x9E3779B97F4A7C15ull) >> 60];
-	uint64_t h = atomic_load_explicit(&s->hits, memory_order_relaxed);
-	uint64_t m = atomic_load_explicit(&s->misses, memory_order_relaxed);
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
+			      memory_order_relaxed);
+}
 
-	atomic_store_explicit(&s->hits, h + w->hits, memory_order_relaxed);
+static inline void counts_add(_Atomic uint64_t *c, const struct walk *w, size_t n)
+{
+	count_add(&c[0], 1);
+	count_add(&c[1], n);
+	count_add(&c[2], w->hits);
 	if (w->misses)
-		atomic_store_explicit(&s->misses, m + w->misses, memory_order_relaxed);
-	if (w->reused)
-		atomic_store_explicit(&s->reused,
-				      atomic_load_explicit(&s->reused, memory_order_relaxed) +
-					      w->reused,
-				      memory_order_relaxed);
+		count_add(&c[3], w->misses);
+	count_add(&c[4], w->reused);
 }
 
 __attribute__((noinline)) size_t hs_unwind(uintptr_t *frames, size_t max, uintptr_t first_ra,
@@ -563,7 +563,7 @@ __attribute__((noinline)) size_t hs_unwind(uintptr_t *frames, size_t max, uintpt
 		memo->shared = 0;
 	}
 	if (!max)
-		return 0;
+		return 0;	/* not a walk */
 #ifdef HS_ARCH_RA_MASK
 	first_ra &= HS_ARCH_RA_MASK;	/* ARM: frames are kept without the Thumb bit */
 #endif
@@ -575,7 +575,7 @@ __attribute__((noinline)) size_t hs_unwind(uintptr_t *frames, size_t max, uintpt
 #ifdef HS_ARCH_CAPTURE_SELF
 	/* r is hs_unwind's own frame (aarch64, ARM): start in its caller, as documented. */
 	if (frame_step(&w, &r, frame_rule(&w, &r)) < 0)
-		return 0;
+		goto out;
 #endif
 	if (find_start(&w, &r, first_ra) == 0) {
 #ifdef HS_ARCH_MEMO
@@ -587,8 +587,12 @@ __attribute__((noinline)) size_t hs_unwind(uintptr_t *frames, size_t max, uintpt
 #endif
 			n = record(&w, &r, frames, max);
 	}
-	if (!w.fp_only)
-		stats_add(&w, own);
+#ifdef HS_ARCH_CAPTURE_SELF
+out:
+#endif
+	/* a memo is its thread's; walks without one go to a shard of the stack's */
+	counts_add(memo ? memo->counts : shards[((own >> 16) * 0x9E3779B97F4A7C15ull) >> 60].counts,
+		   &w, n);
 	return n;
 }
 
@@ -624,16 +628,22 @@ void hs_unwind_invalidate(void)
 		atomic_store_explicit(&cache[i], 0, memory_order_relaxed);
 }
 
-void hs_unwind_stats(uint64_t *hits, uint64_t *misses, uint64_t *reused)
+static void counts_read(const _Atomic uint64_t *c, struct hs_unwind_counts *out)
 {
-	uint64_t h = 0, m = 0, r = 0;
+	out->walks += atomic_load_explicit(&c[0], memory_order_relaxed);
+	out->frames += atomic_load_explicit(&c[1], memory_order_relaxed);
+	out->hits += atomic_load_explicit(&c[2], memory_order_relaxed);
+	out->misses += atomic_load_explicit(&c[3], memory_order_relaxed);
+	out->reused += atomic_load_explicit(&c[4], memory_order_relaxed);
+}
 
-	for (unsigned i = 0; i < SHARDS; i++) {
-		h += atomic_load_explicit(&shards[i].hits, memory_order_relaxed);
-		m += atomic_load_explicit(&shards[i].misses, memory_order_relaxed);
-		r += atomic_load_explicit(&shards[i].reused, memory_order_relaxed);
-	}
-	*hits = h;
-	*misses = m;
-	*reused = r;
+void hs_unwind_stats(struct hs_unwind_counts *c)
+{
+	for (unsigned i = 0; i < SHARDS; i++)
+		counts_read(shards[i].counts, c);
+}
+
+void hs_unwind_memo_counts(const struct hs_unwind_memo *m, struct hs_unwind_counts *c)
+{
+	counts_read(m->counts, c);
 }

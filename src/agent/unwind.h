@@ -41,6 +41,15 @@ int hs_unwind_init(enum hs_unwind_method method);
 #define HS_UNWIND_MEMO_FRAMES 1
 #endif
 
+/* What walks did (hs_unwind_stats, hs_unwind_memo_counts). */
+struct hs_unwind_counts {
+	uint64_t walks;			/* calls of hs_unwind */
+	uint64_t frames;		/* frames they gave */
+	uint64_t hits;			/* frames whose rule was in the cache */
+	uint64_t misses;		/* frames whose rule was not (read from the CFI) */
+	uint64_t reused;		/* frames taken from a memo without a rule */
+};
+
 struct hs_unwind_memo_frame {
 	uintptr_t pc, sp, fp;		/* the frame's state */
 	uint16_t ra_off, fp_off;	/* the words its step read, below the next frame's
@@ -79,6 +88,9 @@ struct hs_unwind_memo {
 	struct hs_unwind_memo_frame f[HS_UNWIND_MEMO_SPAN];
 	struct hs_unwind_memo_frame tmp[HS_UNWIND_MEMO_FRAMES];	/* a walk's own frames,
 					   until it knows where they go */
+	_Atomic uint64_t counts[5];	/* the walks made with this memo (struct
+					   hs_unwind_counts' order): its thread's adds,
+					   anyone's reads */
 };
 
 /*
@@ -137,10 +149,13 @@ void hs_unwind_set_reuse(int on);
 void hs_unwind_invalidate(void);
 
 /*
- * Statistics: rule cache hits and misses so far (per looked-up frame) and frames taken
- * from a memo without a lookup; counted per thread-ish shard without atomic adds, so a
- * race may lose a few.
+ * What walks did, added to *c: hs_unwind_stats those made without a memo (a signal
+ * handler's while its thread's memo was taken; counted in thread-ish shards without atomic
+ * adds, so a race may lose a few), hs_unwind_memo_counts those made with m (by m's thread
+ * alone: exact; readable from any thread). A process's are the first and every thread's
+ * memo (hs_threads_unwind_counts).
  */
-void hs_unwind_stats(uint64_t *hits, uint64_t *misses, uint64_t *reused);
+void hs_unwind_stats(struct hs_unwind_counts *c);
+void hs_unwind_memo_counts(const struct hs_unwind_memo *m, struct hs_unwind_counts *c);
 
 #endif

@@ -25,6 +25,7 @@
 #include "hsr_format.h"
 #include "leakscan.h"
 #include "modules.h"
+#include "threads.h"
 #include "ptrmap.h"
 #include "stacktab.h"
 #include "tracker.h"
@@ -1077,12 +1078,14 @@ static int put_messages(void)
 
 static int put_end(unsigned reason)
 {
+	struct hs_unwind_counts uc;
 	struct hsr_buf b;
 	size_t rec;
-	int err = reserve(64);
+	int err = reserve(128);
 
 	if (err)
 		return err;
+	hs_threads_unwind_counts(&uc);
 	cursor(&b);
 	rec = hsr_record_begin(&b, HSR_END);
 	hsr_put_uv(&b, hs_now_ns());
@@ -1095,6 +1098,12 @@ static int put_end(unsigned reason)
 	hsr_put_uv(&b, hs_ptrmap_table_bytes());
 	hsr_put_uv(&b, hs_ptrmap_count());
 	hsr_put_uv(&b, hs_stacktab_table_bytes());
+	/* what the stack walks did (docs/UNWIND.md) */
+	hsr_put_uv(&b, uc.walks);
+	hsr_put_uv(&b, uc.frames);
+	hsr_put_uv(&b, uc.hits);
+	hsr_put_uv(&b, uc.misses);
+	hsr_put_uv(&b, uc.reused);
 	hsr_record_end(&b, rec);
 	commit(&b);
 	return 0;

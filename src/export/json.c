@@ -66,6 +66,15 @@ static void put_recording(struct hs_jw *w, const struct hs_report *r)
 		hs_jw_u64(w, "stack_table_bytes", rec->end.stacktab_bytes);
 		hs_jw_close(w, '}');
 	}
+	if (rec->end.has_unwind) {
+		hs_jw_open(w, "stack_walks", '{', 1);
+		hs_jw_u64(w, "walks", rec->end.walks);
+		hs_jw_u64(w, "frames", rec->end.walk_frames);
+		hs_jw_u64(w, "frames_reused", rec->end.frames_reused);
+		hs_jw_u64(w, "rule_hits", rec->end.rule_hits);
+		hs_jw_u64(w, "rule_misses", rec->end.rule_misses);
+		hs_jw_close(w, '}');
+	}
 	hs_jw_close(w, '}');
 }
 

@@ -128,6 +128,22 @@ static void summary_agent_memory(FILE *out, const struct hsr_recording *rec)
 	line_bytes(out, "agent memory", total, extra);
 }
 
+/* What the agent's stack walks did: frames each, how many the memo gave, rule cache misses. */
+static void summary_walks(FILE *out, const struct hsr_recording *rec)
+{
+	const struct hsr_end *e = &rec->end;
+	char a[HS_HUMAN_LEN], b[HS_HUMAN_LEN], c[HS_HUMAN_LEN], extra[160];
+
+	if (!e->present || !e->has_unwind || !e->walks)
+		return;
+	snprintf(extra, sizeof(extra), "   (%.1f frames each, %s of them from the last walk; "
+		 "%s rule lookups, %s not cached)", (double)e->walk_frames / (double)e->walks,
+		 hs_human_percent(a, e->frames_reused, e->walk_frames),
+		 hs_human_count(b, e->rule_hits + e->rule_misses),
+		 hs_human_percent(c, e->rule_misses, e->rule_hits + e->rule_misses));
+	line_count(out, "stack walks", e->walks, extra);
+}
+
 static void summary_notes(FILE *out, const struct hs_report *r)
 {
 	const struct hsr_recording *rec = r->rec;
@@ -215,6 +231,7 @@ int hs_export_text_summary(FILE *out, const struct hs_report *r)
 		 hs_human_count(b, s->live_blocks), plural(s->live_blocks, "block", "blocks"));
 	line_bytes(out, "live at end", s->live_bytes, extra);
 	summary_agent_memory(out, r->rec);
+	summary_walks(out, r->rec);
 	summary_heaps(out, s);
 	summary_notes(out, r);
 	return hs_export_text_leak_summary(out, r);

@@ -193,6 +193,8 @@ struct hsr_end {
 	uint64_t arena_used;		/* stack records and small tables */
 	uint64_t ptrmap_bytes, ptrmap_entries;
 	uint64_t stacktab_bytes;
+	int has_unwind;			/* what the stack walks did (docs/UNWIND.md) */
+	uint64_t walks, walk_frames, rule_hits, rule_misses, frames_reused;
 	uint64_t nstacks;
 	uint64_t dropped;
 };

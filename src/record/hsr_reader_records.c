@@ -463,6 +463,14 @@ static int parse_end(struct hsr_recording *rec, struct hsr_cursor *c)
 		e.stacktab_bytes = hsr_get_uv(c);
 		e.has_memory = !c->bad;
 	}
+	if (e.has_memory && hsr_cursor_left(c)) {	/* later still: the walks */
+		e.walks = hsr_get_uv(c);
+		e.walk_frames = hsr_get_uv(c);
+		e.rule_hits = hsr_get_uv(c);
+		e.rule_misses = hsr_get_uv(c);
+		e.frames_reused = hsr_get_uv(c);
+		e.has_unwind = !c->bad;
+	}
 	rec->end = e;
 	return 0;
 }

@@ -702,6 +702,18 @@ static unsigned char chain_path[16];
 static unsigned plen;
 static size_t pmax;
 
+/* The counts of the walks made without a memo and with memo_m. */
+static void stats(uint64_t *hits, uint64_t *misses, uint64_t *reused)
+{
+	struct hs_unwind_counts c = { 0 };
+
+	hs_unwind_stats(&c);
+	hs_unwind_memo_counts(&memo_m, &c);
+	*hits = c.hits;
+	*misses = c.misses;
+	*reused = c.reused;
+}
+
 /* The same walk twice from one frame: with the memo, then without. */
 WITHFP static void hook_pair(void)
 {
@@ -742,11 +754,13 @@ static void test_memo(void)
 	uint64_t h, m, r0, r1, r2;
 	unsigned differ = 0, seed = 12345, equal = 0, said_same = 0, wrong_same = 0;
 	static uintptr_t prev[MAXF];
-	size_t prevn = 0, c, common = 0, said_shared = 0;
+	size_t prevn = 0, c, common = 0, said_shared = 0, frames = 0;
+	struct hs_unwind_counts own = { 0 }, none0 = { 0 }, none1 = { 0 };
 
 	set_bounds();
 	memset(&memo_m, 0, sizeof(memo_m));
-	hs_unwind_stats(&h, &m, &r0);
+	stats(&h, &m, &r0);
+	hs_unwind_stats(&none0);
 	for (int it = 0; it < 4000; it++) {
 		seed = seed * 1103515245u + 12345u;
 		if ((seed >> 16) % 4 == 0) {	/* a new chain */
@@ -759,6 +773,7 @@ static void test_memo(void)
 		}
 		pmax = (seed >> 12) % 8 == 0 ? 1 + (seed >> 24) % 20 : MAXF;
 		rec_a(0);
+		frames += mn;
 		if (mn != pn || memcmp(mf, pf, mn * sizeof(mf[0])))
 			differ++;
 		/* memo.same: never for other frames; mostly for the same */
@@ -777,7 +792,12 @@ static void test_memo(void)
 		memcpy(prev, mf, mn * sizeof(mf[0]));
 		prevn = mn;
 	}
-	hs_unwind_stats(&h, &m, &r1);
+	stats(&h, &m, &r1);
+	hs_unwind_memo_counts(&memo_m, &own);
+	hs_unwind_stats(&none1);
+	/* the memo's walks counted with it, exactly; the others (hook_pair's second) not */
+	CHECK(own.walks == 4000 && own.frames == frames);
+	CHECK(none1.walks - none0.walks == 4000 && own.reused == r1 - r0);
 	CHECK(differ == 0);
 	CHECK(wrong_same == 0);
 	CHECK(HS_UNWIND_MEMO_FRAMES == 1 || !CHECK_NOFP || said_same * 10 >= equal * 9);
@@ -800,14 +820,14 @@ static void test_memo(void)
 	/* After a module went away (new epoch), the memo is not used once. */
 	rec_a(0);
 	hs_unwind_invalidate();
-	hs_unwind_stats(&h, &m, &r1);
+	stats(&h, &m, &r1);
 	rec_a(0);
-	hs_unwind_stats(&h, &m, &r2);
+	stats(&h, &m, &r2);
 	CHECK(r2 == r1 && mn == pn && memcmp(mf, pf, mn * sizeof(mf[0])) == 0);
 	hs_unwind_set_reuse(0);
 	rec_a(0);
 	rec_a(0);
-	hs_unwind_stats(&h, &m, &r1);
+	stats(&h, &m, &r1);
 	CHECK(r1 == r2 && memo_m.same == -1);
 	hs_unwind_set_reuse(1);
 }
@@ -882,10 +902,10 @@ static void test_timing(void)
 	double cfi, fp, full, fpcfi;
 	size_t n, nfull;
 
-	hs_unwind_stats(&h0, &m0, &r0);
+	stats(&h0, &m0, &r0);
 	t_1(f, 10, &cfi);	/* warm-up */
 	n = t_1(f, 10, &cfi);
-	hs_unwind_stats(&h1, &m1, &r1);
+	stats(&h1, &m1, &r1);
 	CHECK(n == 10 && in_fn(f[0], "t_leaf") && in_fn(f[9], "t_1"));
 	CHECK(h1 > h0 && m1 - m0 < 100 && r1 == r0);	/* hook() walks without a memo */
 	nfull = t_1(f, MAXF, &full);
@@ -992,7 +1012,7 @@ int main(void)
 	test_fork();
 	test_memo();
 	test_timing();
-	hs_unwind_stats(&hits, &misses, &reused);
+	stats(&hits, &misses, &reused);
 	printf("unwind: cache hits %llu, misses %llu, frames reused %llu\n",
 	       (unsigned long long)hits, (unsigned long long)misses,
 	       (unsigned long long)reused);

@@ -105,11 +105,20 @@ eq(sum_field(churn, "alloc_calls"), sum_field(churn, "free_calls"), "window: chu
 eq(sum_field(stacks_at(win, "startup"), "alloc_calls"), 0, "window: nothing from before it")
 eq(win["summary"]["alloc_calls"], sum_field(win["stacks"], "alloc_calls"), "window totals")
 
+st = status(pid)
+check(int(st.get("walks", 0)) >= int(st["alloc_calls"]) > 0 and
+      int(st.get("walk_frames", 0)) > int(st["walks"]),
+      "status: a stack walk for each call counted, and frames (%s walks, %s frames, %s calls)"
+      % (st.get("walks"), st.get("walk_frames"), st["alloc_calls"]))
+
 eq(ctl(pid, "stop").returncode, 0, "ctl stop")
 eq(status(pid).get("tracking"), "0", "stopped")
-calls = int(status(pid)["alloc_calls"])
+st = status(pid)
+calls, walks = int(st["alloc_calls"]), int(st.get("walks", -1))
 time.sleep(0.2)
-eq(int(status(pid)["alloc_calls"]), calls, "nothing counted while stopped")
+st = status(pid)
+eq(int(st["alloc_calls"]), calls, "nothing counted while stopped")
+eq(int(st.get("walks", -2)), walks, "no stack walked while stopped")
 eq(ctl(pid, "sample", "8k").returncode, 0, "ctl sample")
 eq(ctl(pid, "start").returncode, 0, "ctl start")
 st = status(pid)

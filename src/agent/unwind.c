@@ -294,7 +294,7 @@ static int skip_self_fp(const struct walk *w, struct hs_uregs *r, uintptr_t firs
 {
 	if (!self_hi || !r->ra)
 		return 0;
-	return hs_arch_skip_self_fp(r, first_ra, self_lo, self_hi, w->b.hi, SKIP_MAX);
+	return hs_arch_skip_self_fp(r, first_ra, self_lo, self_hi, w->b.lo, w->b.hi, SKIP_MAX);
 }
 #endif
 

@@ -132,12 +132,11 @@ static inline uintptr_t hs_arch_memo_ra(uintptr_t v)
 /*
  * From r (a return address: r->ra set), through frames whose pc lies in [self_lo,
  * self_hi), by frame pointer, until pc is first_ra: 1 with r there, 0 (r unchanged) when
- * a pc leaves the agent first, a frame pointer is not a word of the stack above sp, or
- * after max steps. The checks of hs_arch_step_fp, less those that cannot fail here (sp
- * never lies below lo, so fp >= sp is fp >= lo; every step sets ra).
+ * a pc leaves the agent first, a frame pointer fails hs_arch_step_fp's checks, or after
+ * max steps. hs_arch_step_fp's loop without its stores to r (every step sets ra).
  */
 static inline int hs_arch_skip_self_fp(struct hs_uregs *r, uintptr_t first_ra, uintptr_t self_lo,
-				       uintptr_t self_hi, uintptr_t hi, unsigned max)
+				       uintptr_t self_hi, uintptr_t lo, uintptr_t hi, unsigned max)
 {
 	uintptr_t pc = r->pc, sp = r->sp, fp = r->fp;
 
@@ -150,7 +149,8 @@ static inline int hs_arch_skip_self_fp(struct hs_uregs *r, uintptr_t first_ra, u
 			r->fp = fp;
 			return 1;
 		}
-		if (pc - self_lo >= self_hi - self_lo || fp < sp || fp > hi - 16 || (fp & 7))
+		if (pc - self_lo >= self_hi - self_lo || fp < lo || fp < sp || fp > hi - 16 ||
+		    (fp & 7))
 			return 0;
 		pc = hs_load_word(fp + 8);
 		sp = fp + 16;

@@ -140,7 +140,7 @@ static void summary_walks(FILE *out, const struct hsr_recording *rec)
 		 "%s rule lookups, %s not cached)", (double)e->walk_frames / (double)e->walks,
 		 hs_human_percent(a, e->frames_reused, e->walk_frames),
 		 hs_human_count(b, e->rule_hits + e->rule_misses),
-		 hs_human_percent(c, e->rule_misses, e->rule_hits + e->rule_misses));
+		 hs_human_count(c, e->rule_misses));
 	line_count(out, "stack walks", e->walks, extra);
 }
 

@@ -173,7 +173,8 @@ int hs_real_resolve(void);
 /*
  * dlsym(RTLD_NEXT, name) for a hook that finds its next definition on first use: the thread
  * is the agent's meanwhile (dlsym allocates), with the program's signals held, so that a
- * handler's allocations in that time are counted after it. Not in libheapscope_wrap.a.
+ * handler's allocations in that time are counted after it. In libheapscope_wrap.a, the C
+ * library's allocation functions by name (nothing else has a next definition there).
  */
 void *hs_next_fn(const char *name);
 /* Bootstrap allocator for calls made while resolving (realfns.c). */

@@ -136,46 +136,39 @@ static int socket_ok(void)
 	return stat(sock_path, &mine) == 0 && S_ISSOCK(mine.st_mode);
 }
 
+/* A `key value` line of the status answer. */
+static void status_line(struct hs_fmt *f, const char *key, uint64_t v)
+{
+	hs_fmt_str(f, key);
+	hs_fmt_str(f, " ");
+	hs_fmt_uint(f, v);
+	hs_fmt_str(f, "\n");
+}
+
 static void answer_status(struct hs_fmt *f)
 {
 	struct hs_unwind_counts uc;
 	struct hs_totals tot;
 
 	hs_tracker_totals(&tot);
-	hs_fmt_str(f, "pid ");
-	hs_fmt_uint(f, (uint64_t)getpid());
-	hs_fmt_str(f, "\ntracking ");
-	hs_fmt_uint(f, (uint64_t)atomic_load(&hs_state.tracking));
-	hs_fmt_str(f, "\nsolo ");
-	hs_fmt_uint(f, (uint64_t)atomic_load(&hs_solo));
-	hs_fmt_str(f, "\nsample_interval ");
-	hs_fmt_uint(f, tot.sample_interval);
-	hs_fmt_str(f, "\nalloc_calls ");
-	hs_fmt_uint(f, tot.alloc_calls);
-	hs_fmt_str(f, "\nalloc_bytes ");
-	hs_fmt_uint(f, tot.alloc_bytes);
-	hs_fmt_str(f, "\nfree_calls ");
-	hs_fmt_uint(f, tot.free_calls);
-	hs_fmt_str(f, "\nlive_bytes ");
-	hs_fmt_uint(f, tot.alloc_bytes - tot.freed_bytes);
-	hs_fmt_str(f, "\nlive_blocks ");
-	hs_fmt_uint(f, tot.alloc_calls - tot.free_calls);
-	hs_fmt_str(f, "\npeak_bytes ");
-	hs_fmt_uint(f, tot.peak_bytes);
-	hs_fmt_str(f, "\nstacks ");
-	hs_fmt_uint(f, hs_stacktab_max_id());
 	hs_threads_unwind_counts(&uc);
-	hs_fmt_str(f, "\nwalks ");
-	hs_fmt_uint(f, uc.walks);
-	hs_fmt_str(f, "\nwalk_frames ");
-	hs_fmt_uint(f, uc.frames);
-	hs_fmt_str(f, "\nwalk_frames_reused ");
-	hs_fmt_uint(f, uc.reused);
-	hs_fmt_str(f, "\nwalk_rule_misses ");
-	hs_fmt_uint(f, uc.misses);
-	hs_fmt_str(f, "\nuptime_ms ");
-	hs_fmt_uint(f, hs_now_ns() / 1000000);
-	hs_fmt_str(f, "\nrecording ");
+	status_line(f, "pid", (uint64_t)getpid());
+	status_line(f, "tracking", (uint64_t)atomic_load(&hs_state.tracking));
+	status_line(f, "solo", (uint64_t)atomic_load(&hs_solo));
+	status_line(f, "sample_interval", tot.sample_interval);
+	status_line(f, "alloc_calls", tot.alloc_calls);
+	status_line(f, "alloc_bytes", tot.alloc_bytes);
+	status_line(f, "free_calls", tot.free_calls);
+	status_line(f, "live_bytes", tot.alloc_bytes - tot.freed_bytes);
+	status_line(f, "live_blocks", tot.alloc_calls - tot.free_calls);
+	status_line(f, "peak_bytes", tot.peak_bytes);
+	status_line(f, "stacks", hs_stacktab_max_id());
+	status_line(f, "walks", uc.walks);
+	status_line(f, "walk_frames", uc.frames);
+	status_line(f, "walk_frames_reused", uc.reused);
+	status_line(f, "walk_rule_misses", uc.misses);
+	status_line(f, "uptime_ms", hs_now_ns() / 1000000);
+	hs_fmt_str(f, "recording ");
 	hs_fmt_str(f, hs_writer_path());
 	hs_fmt_str(f, "\n");
 }

@@ -172,20 +172,6 @@ static void install_fatal_handlers(void)
 
 static void (*real_exit)(int);
 
-static void *next_fn(const char *name)
-{
-#ifndef HEAPSCOPE_WRAP
-	return hs_next_fn(name);
-#else
-	void *fn;
-
-	hs_self.internal++;
-	fn = dlsym(RTLD_NEXT, name);	/* wrap.c's: no signals to hold at this point */
-	hs_self.internal--;
-	return fn;
-#endif
-}
-
 static int init_parts(void)
 {
 	hs_options_load();
@@ -206,7 +192,7 @@ static int init_parts(void)
 		return -1;
 	if (pthread_atfork(atfork_prepare, atfork_parent, atfork_child) != 0)
 		return -1;
-	real_exit = next_fn("_exit");	/* now: a forked child must not need the loader */
+	real_exit = hs_next_fn("_exit");	/* now: a forked child must not need the loader */
 	if (hs_opt.crash_handler)
 		install_fatal_handlers();
 #ifndef HEAPSCOPE_WRAP
@@ -316,7 +302,7 @@ static void after_failed_exec(void)
 /* Programs that end with _exit (shells, forked children) skip destructors. */
 HS_EXPORT void _exit(int status)
 {
-	void (*real)(int) = real_exit ? real_exit : next_fn("_exit");
+	void (*real)(int) = real_exit ? real_exit : hs_next_fn("_exit");
 
 	finish(HSR_REASON_EXIT);
 	real(status);
@@ -362,7 +348,7 @@ static char *const *with_agent(char *const envp[], char **out, size_t n)
 
 HS_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
-	int (*real)(const char *, char *const[], char *const[]) = next_fn("execve");
+	int (*real)(const char *, char *const[], char *const[]) = hs_next_fn("execve");
 	char *env[MAX_ENV];
 	int ret;
 
@@ -374,7 +360,7 @@ HS_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 
 HS_EXPORT int execv(const char *path, char *const argv[])
 {
-	int (*real)(const char *, char *const[]) = next_fn("execv");
+	int (*real)(const char *, char *const[]) = hs_next_fn("execv");
 	int ret;
 
 	before_exec();
@@ -385,7 +371,7 @@ HS_EXPORT int execv(const char *path, char *const argv[])
 
 HS_EXPORT int execvp(const char *file, char *const argv[])
 {
-	int (*real)(const char *, char *const[]) = next_fn("execvp");
+	int (*real)(const char *, char *const[]) = hs_next_fn("execvp");
 	int ret;
 
 	before_exec();
@@ -396,7 +382,7 @@ HS_EXPORT int execvp(const char *file, char *const argv[])
 
 HS_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-	int (*real)(const char *, char *const[], char *const[]) = next_fn("execvpe");
+	int (*real)(const char *, char *const[], char *const[]) = hs_next_fn("execvpe");
 	char *env[MAX_ENV];
 	int ret;
 
@@ -408,7 +394,7 @@ HS_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 
 HS_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
-	int (*real)(int, char *const[], char *const[]) = next_fn("fexecve");
+	int (*real)(int, char *const[], char *const[]) = hs_next_fn("fexecve");
 	char *env[MAX_ENV];
 	int ret;
 
@@ -473,7 +459,7 @@ HS_EXPORT int execle(const char *path, const char *arg0, ...)
 
 HS_EXPORT int dlclose(void *handle)
 {
-	int (*real)(void *) = next_fn("dlclose");
+	int (*real)(void *) = hs_next_fn("dlclose");
 	int ret;
 
 	/* Note the module first, in case no frame of it was ever unwound. */
@@ -532,7 +518,7 @@ int hs_agent_thread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn
 	static int (*real)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 
 	if (!real)
-		real = next_fn("pthread_create");
+		real = hs_next_fn("pthread_create");
 	if (!real)
 		return EAGAIN;
 	return real(th, attr, fn, arg);
@@ -548,7 +534,7 @@ HS_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
 
 	hs_tracker_solo_end();	/* before the thread exists */
 	if (!real)
-		real = next_fn("pthread_create");
+		real = hs_next_fn("pthread_create");
 	if (!hs_real.malloc || !(a = hs_real.malloc(sizeof(*a))))
 		return real(th, attr, fn, arg);
 	a->fn = fn;

@@ -97,22 +97,12 @@ __attribute__((constructor(101))) static void wrap_started(void)
 {
 	atomic_store_explicit(&libc_started, 1, memory_order_release);
 }
-
-/*
- * dlsym for the static agent's lifecycle.c (wrap.c renames its calls): the next definition
- * of an allocation function, NULL for anything else (a static program has no loader to ask).
- * Async-signal-safe; never allocates.
- */
-void *hs_wrap_dlsym(void *handle, const char *name);
-void *hs_wrap_dlsym(void *handle, const char *name)
-{
-	return handle == RTLD_NEXT ? next_sym(name) : NULL;
-}
 #else
 static void *next_sym(const char *name)
 {
 	return dlsym(RTLD_NEXT, name);
 }
+#endif
 
 /*
  * Held signals: a handler that ran while the thread was marked internal had its allocations
@@ -127,12 +117,11 @@ void *hs_next_fn(const char *name)
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	hs_self.internal++;
-	fn = dlsym(RTLD_NEXT, name);
+	fn = next_sym(name);
 	hs_self.internal--;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return fn;
 }
-#endif
 
 int hs_real_resolve(void)
 {

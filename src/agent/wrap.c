@@ -49,5 +49,4 @@
 #define execle hs_wrap_unused_execle
 #define dlclose hs_wrap_unused_dlclose
 #define pthread_create hs_wrap_unused_pthread_create
-#define dlsym hs_wrap_dlsym
 #include "lifecycle.c"

@@ -527,9 +527,8 @@ static int parse_frame_nodes(struct hsr_recording *rec, struct hsr_cursor *c)
 		uint64_t id = ld->nnodes + 1, up = hsr_get_uv(c);
 		int64_t delta = hsr_get_sv(c);
 
-		if (up == 0 || up > id)
-			return -EBADMSG;
-		err = add_node(ld, up, (up < id ? ld->node_pc[id - up] : 0) + (uint64_t)delta);
+		/* a parent's pc when there is one; add_node refuses up 0 and up > id */
+		err = add_node(ld, up, (up && up < id ? ld->node_pc[id - up] : 0) + (uint64_t)delta);
 	}
 	return err ? err : c->bad ? -EBADMSG : 0;
 }

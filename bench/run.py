@@ -243,6 +243,7 @@ def make_tools(heapscope: str, skip_valgrind: bool, samples: List[str]) -> List[
 class Run:
     """What one measured run gave."""
     wall_s: float = 0.0
+    cpu_s: float = 0.0      # user + system time of the command's whole tree
     rss_kb: int = 0
     recording_bytes: Optional[int] = None
     stdout: str = ""
@@ -371,7 +372,10 @@ def measure(inv: Invocation, base_env: Dict[str, str], out_base: str, timeout: f
         err.seek(0)
         stderr_tail = err.read()[-2000:].decode("utf-8", "replace")
     largest_kb = read_time_rss(out_base + ".rss") if use_time else usage.ru_maxrss
-    run = Run(wall_s=wall, rss_kb=max(largest_kb, tree_kb), stdout=inv.filter_stdout(stdout))
+    # wait4's usage covers the command and every descendant it waited for (GNU time waits
+    # for the program; heaptrack's script for its interpreter and compressor)
+    run = Run(wall_s=wall, cpu_s=usage.ru_utime + usage.ru_stime,
+              rss_kb=max(largest_kb, tree_kb), stdout=inv.filter_stdout(stdout))
     run.error = describe_status(status)
     if run.error and wall >= timeout:
         run.error = "timed out after %.0f s" % timeout
@@ -527,6 +531,10 @@ class Cell:
         good = self.good()
         return statistics.median(r.wall_s for r in good) if good else None
 
+    def median_cpu(self) -> Optional[float]:
+        good = self.good()
+        return statistics.median(r.cpu_s for r in good) if good else None
+
     def median_rss_kb(self) -> Optional[float]:
         good = self.good()
         return statistics.median(r.rss_kb for r in good) if good else None
@@ -592,7 +600,8 @@ def run_workload(wl: Workload, tools: List[Tool], opts, base_env) -> WorkloadRes
             cells[tool.key].runs.append(run)
             print("bench: %-15s %-24s run %d: %s" % (
                 wl.name, tool.label, i + 1,
-                "failed" if run.error else "%.2f s, %.0f MB" % (run.wall_s, run.rss_kb / 1024)),
+                "failed" if run.error else "%.2f s (cpu %.2f s), %.0f MB"
+                % (run.wall_s, run.cpu_s, run.rss_kb / 1024)),
                 file=sys.stderr)
             if tool.key.startswith("hs_") and not run.error:
                 after_heapscope_run(result, cells[tool.key], opts.heapscope, inv.recording)
@@ -624,7 +633,7 @@ def after_heapscope_run(result: WorkloadResult, cell: Cell, heapscope: str, reco
 # ---------------------------------------------------------------- the table
 
 COLUMNS = ["workload", "tool", "runs", "wall s: median (min-max)", "overhead",
-           "ns/alloc", "vs heaptrack", "frames", "peak RSS MB", "RSS x plain", "agent MB",
+           "ns/alloc", "vs heaptrack", "cpu s", "cpu overhead", "cpu vs heaptrack", "frames", "peak RSS MB", "RSS x plain", "agent MB",
            "recording", "size x heaptrack", "output"]
 
 
@@ -648,11 +657,15 @@ def ratio(a: Optional[float], b: Optional[float]) -> Optional[float]:
     return a / b if a is not None and b is not None and b > 0 else None
 
 
-def overhead_of(res: WorkloadResult, key: str) -> Optional[float]:
-    """instrumented / plain - 1, against the plain run at the same input size."""
+def overhead_of(res: WorkloadResult, key: str, cpu: bool = False) -> Optional[float]:
+    """instrumented / plain - 1, against the plain run at the same input size: of the median
+    wall times, or with cpu, of the median CPU times (user + system, whole process tree)."""
     cell = res.cells[key]
     plain = res.cells["plain_small" if cell.tool.small_input else "plain"]
-    r = ratio(cell.median_wall(), plain.median_wall())
+    if cpu:
+        r = ratio(cell.median_cpu(), plain.median_cpu())
+    else:
+        r = ratio(cell.median_wall(), plain.median_wall())
     return None if r is None else r - 1.0
 
 
@@ -674,10 +687,12 @@ def row_for(res: WorkloadResult, key: str) -> List[str]:
     ns_per_alloc = None
     if not is_plain and not tool.small_input and res.alloc_calls and plain.median_wall():
         ns_per_alloc = (cell.median_wall() - plain.median_wall()) / res.alloc_calls * 1e9
-    vs_heaptrack = None
+    over_cpu = overhead_of(res, key, cpu=True)
+    vs_heaptrack = vs_heaptrack_cpu = None
     size_ratio = None
     if key.startswith("hs_") and not tool.small_input:
         vs_heaptrack = ratio(over, overhead_of(res, "heaptrack"))
+        vs_heaptrack_cpu = ratio(over_cpu, overhead_of(res, "heaptrack", cpu=True))
         size_ratio = ratio(cell.median_recording(), res.cells["heaptrack"].median_recording())
     agent_bytes = cell.stats.agent_bytes if cell.stats else None
     rec = cell.median_recording()
@@ -692,6 +707,9 @@ def row_for(res: WorkloadResult, key: str) -> List[str]:
         "-" if is_plain else fmt(over and over * 100, "%+.0f%%"),
         fmt(ns_per_alloc, "%.0f"),
         fmt(vs_heaptrack, "%.2f"),
+        fmt(cell.median_cpu(), "%.2f"),
+        "-" if is_plain else fmt(over_cpu and over_cpu * 100, "%+.0f%%"),
+        fmt(vs_heaptrack_cpu, "%.2f"),
         fmt(cell.stats and cell.stats.mean_frames, "%.1f"),
         fmt(cell.median_rss_kb() / 1024, "%.1f"),
         "-" if is_plain else fmt(ratio(cell.median_rss_kb(), plain.median_rss_kb()), "%.2f"),
@@ -742,32 +760,44 @@ def verdict(value: Optional[float], limit: float, fmt_: str = "%.2f") -> str:
     return (fmt_ + " (%s " + fmt_ + ")") % (value, "meets" if value <= limit else "over", limit)
 
 
+def pct_verdict(value: Optional[float], limit: float) -> str:
+    """verdict() of an overhead given as a fraction, in percent: '+3.1% (meets 5.0%)'."""
+    if value is None:
+        return "-"
+    return verdict(value * 100, limit, "%+.1f%%").replace("(meets +", "(meets ") \
+        .replace("(over +", "(over ")
+
+
 def summary_lines(results: List[WorkloadResult]) -> List[str]:
-    """Per workload, each target of the issues: exact overhead vs heaptrack's (0.25),
-    sampled overhead (5%), peak RSS x plain (1.5), recording size x heaptrack's (0.05),
-    and --check beside memcheck."""
+    """Per workload, each target of the issues: exact overhead vs heaptrack's (0.25), of wall
+    and of CPU time, sampled overhead (5%), peak RSS x plain (1.5), recording size x
+    heaptrack's (0.05), and --check beside memcheck."""
     lines = []
     for res in results:
         c = res.cells
         calls = fmt(res.alloc_calls and res.alloc_calls / 1e6, "%.2f M")
         ht = overhead_of(res, "heaptrack")
         exact = ratio(overhead_of(res, "hs_cfi"), ht)
+        exact_cpu = ratio(overhead_of(res, "hs_cfi", cpu=True),
+                          overhead_of(res, "heaptrack", cpu=True))
         fp = ratio(overhead_of(res, "hs_fp"), ht)
-        sampled = overhead_of(res, "hs_sample")
         floor = overhead_of(res, "floor")
+        floor_cpu = overhead_of(res, "floor", cpu=True)
         rss = ratio(c["hs_cfi"].median_rss_kb(), c["plain"].median_rss_kb())
         rss_s = ratio(c["hs_sample"].median_rss_kb(), c["plain"].median_rss_kb())
         size = ratio(c["hs_cfi"].median_recording(), c["heaptrack"].median_recording())
         chk = overhead_of(res, "hs_check_small")
         mc = overhead_of(res, "memcheck")
         lines.append(
-            "%s: %s allocation calls; exact (cfi) overhead / heaptrack's %s [fp: %s]; "
-            "sampled overhead %s (interposer floor %s); peak RSS x plain: exact %s, sampled %s; "
-            "recording / heaptrack's %s; --check (small input) %s vs memcheck %s (%s)"
-            % (res.workload.name, calls, verdict(exact, 0.25), fmt(fp, "%.2f"),
-               verdict(sampled and sampled * 100, 5.0, "%+.1f%%").replace("(meets +", "(meets ")
-               .replace("(over +", "(over "),
+            "%s: %s allocation calls; exact (cfi) overhead / heaptrack's: wall %s, CPU %s "
+            "[fp, wall: %s]; sampled overhead: wall %s, CPU %s (interposer floor %s, %s); "
+            "peak RSS x plain: exact %s, sampled %s; recording / heaptrack's %s; --check "
+            "(small input) %s vs memcheck %s (%s)"
+            % (res.workload.name, calls, verdict(exact, 0.25), verdict(exact_cpu, 0.25),
+               fmt(fp, "%.2f"), pct_verdict(overhead_of(res, "hs_sample"), 5.0),
+               pct_verdict(overhead_of(res, "hs_sample", cpu=True), 5.0),
                fmt(floor and floor * 100, "%+.1f%%"),
+               fmt(floor_cpu and floor_cpu * 100, "%+.1f%%"),
                verdict(rss, 1.5), fmt(rss_s, "%.2f"), verdict(size, 0.05, "%.3f"),
                fmt(chk and chk * 100, "%+.0f%%"), fmt(mc and mc * 100, "%+.0f%%"),
                fmt(ratio(chk, mc), "%.2f of memcheck's overhead")))

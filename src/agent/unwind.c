@@ -351,6 +351,13 @@ static size_t record(struct walk *w, const struct hs_uregs *start, uintptr_t *fr
  * or uncached rules), or the end of the memo, and the walk goes on the usual way from
  * there. The memo covers the first HS_UNWIND_MEMO_FRAMES frames.
  */
+/* Where a memo frame's step read the return address, below the next frame's sp. */
+#ifdef HS_ARCH_MEMO_RA_OFF
+#define memo_ra_off(off) ((void)(off), (uintptr_t)HS_ARCH_MEMO_RA_OFF)
+#else
+#define memo_ra_off(off) ((uintptr_t)(off))
+#endif
+
 static inline int memo_same(const struct hs_unwind_memo_frame *f, const struct hs_uregs *r)
 {
 	return f->sp == r->sp && f->pc == r->pc && f->ra == hs_arch_memo_flags(r);
@@ -364,7 +371,7 @@ static inline void memo_put(struct hs_unwind_memo_frame *f, const struct hs_ureg
 	f->fp = r->fp;
 	f->ra = (uint8_t)hs_arch_memo_flags(r);
 	f->after = (uint8_t)(addr - r->pc);	/* 0 or 1 (frame_addr) */
-	f->ra_off = 0;
+	f->step = HS_MEMO_STEP_NONE;
 	f->ends = 0;
 }
 
@@ -381,10 +388,11 @@ static inline void memo_link(struct hs_unwind_memo_frame *f, uint32_t rule, uint
 	if (!(rule & RULE_TRANSIENT) &&
 	    hs_arch_memo_reads(rule, f->ra, &ra_off, &fp_off, &uses_fp) &&
 	    ra_off && ra_off <= UINT16_MAX && fp_off <= UINT16_MAX &&
+	    memo_ra_off(ra_off) == ra_off &&
 	    next_sp - ra_off >= f->sp && (!fp_off || next_sp - fp_off >= f->sp)) {
 		f->ra_off = (uint16_t)ra_off;
 		f->fp_off = (uint16_t)fp_off;
-		f->uses_fp = (uint8_t)uses_fp;
+		f->step = uses_fp ? HS_MEMO_STEP_RA_FP : HS_MEMO_STEP_RA;
 	}
 }
 
@@ -427,7 +435,7 @@ static void memo_place(struct hs_unwind_memo *m, const struct hs_unwind_memo_fra
 		m->f[base + (ptrdiff_t)k] = m->tmp[k];
 	m->base = (unsigned)base;
 	if (keep)	/* nothing after it to check against: the next walk's stop */
-		m->f[base + (ptrdiff_t)keep - 1].ra_off = 0;
+		m->f[base + (ptrdiff_t)keep - 1].step = HS_MEMO_STEP_NONE;
 }
 
 static size_t record_memo(struct walk *w, const struct hs_uregs *start,
@@ -450,7 +458,6 @@ static size_t record_memo(struct walk *w, const struct hs_uregs *start,
 		if (j < on && memo_same(&old[j], &r)) {
 			struct hs_unwind_memo_frame *f = &old[j], *first = f;
 			uintptr_t fp = r.fp;		/* this walk's, at frame j */
-			int fp_same = f->fp == fp;	/* and the last walk's */
 
 			if (!in_run || j - jr != n - run) {
 				if (in_run)
@@ -459,8 +466,15 @@ static size_t record_memo(struct walk *w, const struct hs_uregs *start,
 				jr = j;
 			}
 			in_run = 1;
+			/*
+			 * The memo's frames from one restore of the frame pointer to the next hold
+			 * the one value the last walk had there, so a step that computes the CFA
+			 * from it compares that with this walk's (before this walk's replaces it).
+			 */
 			for (;;) {
 				const struct hs_unwind_memo_frame *nx = f + 1;
+				int go = f->step == HS_MEMO_STEP_RA ||
+					 (f->step == HS_MEMO_STEP_RA_FP && f->fp == fp);
 
 				frames[n] = f->pc + f->after;
 				f->fp = fp;	/* the memo keeps this walk's */
@@ -468,13 +482,12 @@ static size_t record_memo(struct walk *w, const struct hs_uregs *start,
 					w->reused += (unsigned)(f - first) + 1;
 					goto done;
 				}
-				if (!f->ra_off || (f->uses_fp && !fp_same) ||
-				    hs_arch_memo_ra(hs_load_word(nx->sp - f->ra_off)) != nx->pc)
+				if (!go ||
+				    hs_arch_memo_ra(hs_load_word(nx->sp - memo_ra_off(f->ra_off))) !=
+					    nx->pc)
 					break;
-				if (f->fp_off) {	/* restored from the stack */
+				if (f->fp_off)	/* restored from the stack */
 					fp = hs_load_word(nx->sp - f->fp_off);
-					fp_same = nx->fp == fp;
-				}
 				f++;
 			}
 			w->reused += (unsigned)(f - first);	/* frames without a lookup */
@@ -489,7 +502,7 @@ static size_t record_memo(struct walk *w, const struct hs_uregs *start,
 				hs_arch_memo_state(&r, f->pc, f->sp, fp, f->ra);
 			j++;
 			rule = frame_rule(w, &r);
-			f->ra_off = 0;
+			f->step = HS_MEMO_STEP_NONE;
 			if (frame_step(w, &r, rule) < 0) {
 				memo_end(f, rule);
 				goto done;

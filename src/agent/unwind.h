@@ -53,14 +53,22 @@ struct hs_unwind_counts {
 struct hs_unwind_memo_frame {
 	uintptr_t pc, sp, fp;		/* the frame's state */
 	uint16_t ra_off, fp_off;	/* the words its step read, below the next frame's
-					   sp (ra_off 0: not checkable; fp_off 0: the frame
-					   pointer stays) */
+					   sp (fp_off 0: the frame pointer stays) */
 	uint8_t ra;			/* pc is a return address (and on aarch64, bit 1:
 					   sp is exact) */
 	uint8_t after;			/* what the walk recorded for it is pc + after */
-	uint8_t uses_fp;		/* its step computed the CFA from the frame pointer */
+	uint8_t step;			/* how its step is checked: HS_MEMO_STEP_* */
 	uint8_t ends;			/* its rule ended the walk (the outermost frame) */
 };
+
+/*
+ * A memo frame's step: not checkable (ra_off and fp_off unused); checked by the return
+ * address alone; or by the return address and the frame pointer, from which the step
+ * computed the CFA. One byte, so that a walk taking frames tests one thing per frame.
+ */
+#define HS_MEMO_STEP_NONE 0
+#define HS_MEMO_STEP_RA 1
+#define HS_MEMO_STEP_RA_FP 2
 
 /*
  * The last walk's frames lie in f[base .. base + min(n, 64)): a window that moves, so that

@@ -81,6 +81,8 @@ static inline int hs_arch_step_packed(struct hs_uregs *r, uint32_t rule, uintptr
  * (unwind.c, "the memo").
  */
 #define HS_ARCH_MEMO 1
+/* ... and *ra_off is always this: the memo's walks read the return address at a constant */
+#define HS_ARCH_MEMO_RA_OFF 8
 static inline int hs_arch_memo_reads(uint32_t rule, uint32_t flags, uint32_t *ra_off,
 				     uint32_t *fp_off, int *uses_fp)
 {

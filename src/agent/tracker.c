@@ -411,7 +411,14 @@ static void account_half(struct hs_stack *s, uint64_t size, uintptr_t addr, int 
 	}
 }
 
-static void account_alloc(struct hs_stack *s, uint64_t size, uintptr_t addr, int halves)
+/*
+ * The counting, the map and the two that call them go inline where they are called (HOT):
+ * an allocation and a free each went through three calls of their own below the tracker's
+ * entry point, each saving and restoring registers.
+ */
+#define HOT static inline __attribute__((always_inline))
+
+HOT void account_alloc(struct hs_stack *s, uint64_t size, uintptr_t addr, int halves)
 {
 	int sampled = sampling(), solo = atomic_load_explicit(&hs_solo, memory_order_relaxed);
 	struct weight w = weigh(size, addr);
@@ -427,7 +434,7 @@ static void account_alloc(struct hs_stack *s, uint64_t size, uintptr_t addr, int
 		live_crossed((uint64_t)live);
 }
 
-static void account_free(struct hs_stack *s, uint64_t size, uintptr_t addr, int temporary,
+HOT void account_free(struct hs_stack *s, uint64_t size, uintptr_t addr, int temporary,
 			 int halves)
 {
 	int sampled = sampling(), solo = atomic_load_explicit(&hs_solo, memory_order_relaxed);
@@ -534,7 +541,7 @@ static int counts(const struct hs_ptrmap_entry *e)
 }
 
 /* Insert a new block; a stale entry at the same address was freed behind our back. */
-static void map_insert(void *p, uint64_t size, struct hs_stack *s, int halves)
+HOT void map_insert(void *p, uint64_t size, struct hs_stack *s, int halves)
 {
 	struct hs_ptrmap_entry e = { size, s->id, atomic_load(&hs_sampling.gen) & 0xffff,
 				     (uint32_t)halves }, old;
@@ -550,7 +557,7 @@ static void map_insert(void *p, uint64_t size, struct hs_stack *s, int halves)
 }
 
 /* Remove p from the map; 1 and its entry if it was there and counts. */
-static int map_remove(void *p, struct hs_ptrmap_entry *e)
+HOT int map_remove(void *p, struct hs_ptrmap_entry *e)
 {
 	_Atomic uint16_t *slot = NULL;
 
@@ -566,7 +573,7 @@ static int map_remove(void *p, struct hs_ptrmap_entry *e)
 	return counts(e);
 }
 
-static void do_alloc(struct hs_thread *t, void *p, uint64_t size, struct hs_stack *s)
+HOT void do_alloc(struct hs_thread *t, void *p, uint64_t size, struct hs_stack *s)
 {
 	uint64_t interval = atomic_load_explicit(&hs_sampling.interval, memory_order_relaxed);
 	int halves = interval ? (int)hs_sample_halves(size, interval, &t->coin) : 0;
@@ -577,7 +584,7 @@ static void do_alloc(struct hs_thread *t, void *p, uint64_t size, struct hs_stac
 	timeline_tick(t);
 }
 
-static int do_free(struct hs_thread *t, void *p)
+HOT int do_free(struct hs_thread *t, void *p)
 {
 	struct hs_ptrmap_entry e;
 	struct hs_stack *s;

@@ -367,11 +367,16 @@ static inline int hs_fast_alloc(size_t size)
  */
 static inline int hs_fast_free(void *p)
 {
+	uint32_t fast;
+
 	if (hs_bootstrap_owns(p))
 		return 0;
-	return atomic_load_explicit(&hs_sampling.fast, memory_order_relaxed) ==
-		       HS_FAST_TRACKING_OFF ||
-	       (!hs_opt.check && hs_sample_free_skip(p));
+	fast = atomic_load_explicit(&hs_sampling.fast, memory_order_relaxed);
+	if (fast == HS_FAST_TRACKING_OFF)
+		return 1;
+	/* a tag (odd) says sampling without check mode: the filter is all there is to ask */
+	return (fast & 1) &&
+	       !atomic_load_explicit(hs_sample_filter_slot((uintptr_t)p), memory_order_relaxed);
 }
 
 #endif

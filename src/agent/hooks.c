@@ -28,30 +28,6 @@ static inline int hooks_ready(void)
 	return 1;
 }
 
-/*
- * The tracker's part of a new block, out of line: the hooks' own fast path (sampling's
- * countdown, tracking off) then saves five registers instead of six and touches no errno
- * (no change in wall time that this machine's noise let us measure).
- */
-__attribute__((noinline)) void *hs_hook_track_alloc(void *p, size_t size, unsigned kind,
-						    uintptr_t ra)
-{
-	int saved = errno;
-
-	hs_track_alloc(p, size, kind, ra);
-	errno = saved;
-	return p;
-}
-
-/* The tracker's part of a free, out of line; 1 when the caller is to free p now. */
-__attribute__((noinline)) int hs_hook_track_free(void *p)
-{
-	int saved = errno, now = hs_track_free(p);
-
-	errno = saved;
-	return now;
-}
-
 static inline void *track_new_block(void *p, size_t size, unsigned kind, uintptr_t ra)
 {
 	if (hs_likely(!p || !hs_should_track() || hs_sample_skip(size)))

@@ -485,7 +485,7 @@ static struct hs_stack *intern_memo(struct hs_unwind_memo *m, unsigned kind,
  * looking the hash up; another hashes only the frames it does not share with the last. A
  * call in a signal handler while the memo is taken goes without.
  */
-struct hs_stack *hs_tracker_capture(unsigned kind, uintptr_t ra)
+HOT struct hs_stack *capture_walk(unsigned kind, uintptr_t ra)
 {
 	struct hs_thread *t = &hs_self;
 	/* read once: jhook's method switch (compat.c) changes it while other threads walk */
@@ -520,6 +520,11 @@ struct hs_stack *hs_tracker_capture(unsigned kind, uintptr_t ra)
 	return s;
 }
 
+struct hs_stack *hs_tracker_capture(unsigned kind, uintptr_t ra)
+{
+	return capture_walk(kind, ra);
+}
+
 /*
  * The stack of the current call; blocks below BACKTRACE_MIN_SIZE get none (depth 0). The
  * thread is registered either way (its memo, and its queue should a signal handler need it).
@@ -531,7 +536,7 @@ static inline struct hs_stack *capture(unsigned kind, uintptr_t ra, size_t size)
 			hs_threads_register(&hs_self);
 		return hs_stacktab_intern(kind, NULL, 0);
 	}
-	return hs_tracker_capture(kind, ra);
+	return capture_walk(kind, ra);	/* inline: a frame fewer to walk past, too */
 }
 
 /* An entry of an older generation, or a stale one: forget it without counting. */
@@ -821,7 +826,7 @@ static int nested_free(struct hs_thread *t, void *p, int kind)
 	return 1;
 }
 
-struct hs_stack *hs_track_alloc(void *p, size_t size, unsigned kind, uintptr_t ra)
+HOT struct hs_stack *track_alloc(void *p, size_t size, unsigned kind, uintptr_t ra)
 {
 	struct hs_thread *t = &hs_self;
 	struct hs_stack *s;
@@ -844,7 +849,12 @@ struct hs_stack *hs_track_alloc(void *p, size_t size, unsigned kind, uintptr_t r
 	return s;
 }
 
-int hs_track_free(void *p)
+struct hs_stack *hs_track_alloc(void *p, size_t size, unsigned kind, uintptr_t ra)
+{
+	return track_alloc(p, size, kind, ra);
+}
+
+HOT int track_free(void *p)
 {
 	struct hs_thread *t = &hs_self;
 
@@ -858,6 +868,36 @@ int hs_track_free(void *p)
 	if (hs_unlikely(t->npending | t->park | t->term_sig))
 		after_busy(t);
 	return 1;
+}
+
+int hs_track_free(void *p)
+{
+	return track_free(p);
+}
+
+/*
+ * The hooks' calls into the tracker (agent.h), keeping errno. Out of line, so that the
+ * hooks' own fast path (sampling's countdown, tracking off) saves fewer registers and
+ * touches no errno; here, so that the tracking itself is inline in them (a call and a
+ * frame fewer under each allocation and free).
+ */
+__attribute__((noinline)) void *hs_hook_track_alloc(void *p, size_t size, unsigned kind,
+						    uintptr_t ra)
+{
+	int saved = errno;
+
+	track_alloc(p, size, kind, ra);
+	errno = saved;
+	return p;
+}
+
+/* 1 when the caller is to free p now. */
+__attribute__((noinline)) int hs_hook_track_free(void *p)
+{
+	int saved = errno, now = track_free(p);
+
+	errno = saved;
+	return now;
 }
 
 void hs_track_forget(void *p, struct hs_block_info *out)

@@ -20,6 +20,7 @@
 #include "hsr_format.h"
 #include "modules.h"
 #include "ptrmap.h"
+#include "ptrmap_inline.h"
 #include "sample.h"
 #include "siglock.h"
 #include "stacktab.h"
@@ -549,12 +550,12 @@ static int counts(const struct hs_ptrmap_entry *e)
 HOT void map_insert(void *p, uint64_t size, struct hs_stack *s, int halves)
 {
 	struct hs_ptrmap_entry e = { size, s->id, atomic_load(&hs_sampling.gen) & 0xffff,
-				     (uint32_t)halves }, old;
+				     (uint32_t)halves }, old = { 0 };	/* set when 1 */
 	struct hs_stack *os;
 
 	if (atomic_load_explicit(&hs_sampling.interval, memory_order_relaxed))
 		atomic_fetch_add_explicit(hs_sample_filter_slot((uintptr_t)p), 1, memory_order_relaxed);
-	if (hs_ptrmap_insert((uintptr_t)p, &e, &old) != 1 || !counts(&old))
+	if (hs_ptrmap_insert_inline((uintptr_t)p, &e, &old, 0) != 1 || !counts(&old))
 		return;
 	os = stack_by_id(old.id);
 	if (os)
@@ -571,7 +572,7 @@ HOT int map_remove(void *p, struct hs_ptrmap_entry *e)
 		if (!atomic_load_explicit(slot, memory_order_relaxed))
 			return 0;	/* never sampled: the common case, no lock */
 	}
-	if (!hs_ptrmap_remove((uintptr_t)p, e))
+	if (!hs_ptrmap_lookup_inline((uintptr_t)p, e, 1, 0))
 		return 0;
 	if (slot)
 		atomic_fetch_sub_explicit(slot, 1, memory_order_relaxed);
@@ -835,7 +836,7 @@ HOT struct hs_stack *track_alloc(void *p, size_t size, unsigned kind, uintptr_t 
 		need_control(t);
 	if (!size_wanted(size) || !sampled(t, size))
 		return NULL;
-	hs_ptrmap_prefetch((uintptr_t)p);	/* its miss overlaps the stack walk */
+	hs_ptrmap_prefetch_inline((uintptr_t)p);	/* its miss overlaps the stack walk */
 	s = capture(kind, ra, size);
 	if (hs_unlikely(t->busy)) {
 		nested_alloc(t, p, size, s);

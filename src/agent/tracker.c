@@ -530,7 +530,7 @@ struct hs_stack *hs_tracker_capture(unsigned kind, uintptr_t ra)
  * The stack of the current call; blocks below BACKTRACE_MIN_SIZE get none (depth 0). The
  * thread is registered either way (its memo, and its queue should a signal handler need it).
  */
-static inline struct hs_stack *capture(unsigned kind, uintptr_t ra, size_t size)
+HOT struct hs_stack *capture(unsigned kind, uintptr_t ra, size_t size)
 {
 	if (hs_unlikely(size < hs_opt.min_stack_size)) {
 		if (hs_unlikely(!hs_self.ready))

@@ -332,7 +332,7 @@ static inline int hs_sample_free_skip(void *p)
 	       !atomic_load_explicit(hs_sample_filter_slot((uintptr_t)p), memory_order_relaxed);
 }
 
-/* The hooks' calls into the tracker, out of line, keeping errno (hooks.c). */
+/* The hooks' calls into the tracker, out of line, keeping errno (tracker.c). */
 void *hs_hook_track_alloc(void *p, size_t size, unsigned kind, uintptr_t ra);
 int hs_hook_track_free(void *p);
 

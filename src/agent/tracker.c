@@ -413,9 +413,10 @@ static void account_half(struct hs_stack *s, uint64_t size, uintptr_t addr, int 
 }
 
 /*
- * The counting, the map and the two that call them go inline where they are called (HOT):
- * an allocation and a free each went through three calls of their own below the tracker's
- * entry point, each saving and restoring registers.
+ * HOT: inline where it is called. The path of an allocation and of a free, from the hooks'
+ * entry points (hs_hook_track_alloc, hs_hook_track_free) through the walk's caller, the
+ * counting and the map, is one function each: it went through five calls of its own, each
+ * saving and restoring registers (the instruction counts are in bench/RESULTS.md).
  */
 #define HOT static inline __attribute__((always_inline))
 
@@ -436,7 +437,7 @@ HOT void account_alloc(struct hs_stack *s, uint64_t size, uintptr_t addr, int ha
 }
 
 HOT void account_free(struct hs_stack *s, uint64_t size, uintptr_t addr, int temporary,
-			 int halves)
+		      int halves)
 {
 	int sampled = sampling(), solo = atomic_load_explicit(&hs_solo, memory_order_relaxed);
 	struct weight w = weigh(size, addr);

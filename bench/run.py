@@ -633,8 +633,8 @@ def after_heapscope_run(result: WorkloadResult, cell: Cell, heapscope: str, reco
 # ---------------------------------------------------------------- the table
 
 COLUMNS = ["workload", "tool", "runs", "wall s: median (min-max)", "overhead",
-           "ns/alloc", "vs heaptrack", "cpu s", "cpu overhead", "cpu vs heaptrack", "frames", "peak RSS MB", "RSS x plain", "agent MB",
-           "recording", "size x heaptrack", "output"]
+           "ns/alloc", "vs heaptrack", "cpu s", "cpu overhead", "cpu vs heaptrack", "frames",
+           "peak RSS MB", "RSS x plain", "agent MB", "recording", "size x heaptrack", "output"]
 
 
 def fmt(value: Optional[float], pattern: str) -> str:

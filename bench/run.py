@@ -800,8 +800,21 @@ def summary_lines(results: List[WorkloadResult]) -> List[str]:
                fmt(floor_cpu and floor_cpu * 100, "%+.1f%%"),
                verdict(rss, 1.5), fmt(rss_s, "%.2f"), verdict(size, 0.05, "%.3f"),
                fmt(chk and chk * 100, "%+.0f%%"), fmt(mc and mc * 100, "%+.0f%%"),
-               fmt(ratio(chk, mc), "%.2f of memcheck's overhead")))
+               fmt(ratio(chk, mc), "%.2f of memcheck's overhead"))
+            + noisy_plain(c["plain"]))
     return lines
+
+
+NOISY_SPREAD = 1.2
+
+
+def noisy_plain(plain: Cell) -> str:
+    """'; plain runs spread 1.01-1.48 s: noisy' when the slowest plain run took more than
+    NOISY_SPREAD times the fastest (every ratio above rests on the plain median), else ''."""
+    walls = [r.wall_s for r in plain.good()]
+    if len(walls) < 2 or min(walls) <= 0 or max(walls) <= NOISY_SPREAD * min(walls):
+        return ""
+    return "; plain runs spread %.2f-%.2f s: noisy" % (min(walls), max(walls))
 
 
 ACCURACY_COLUMNS = ["workload", "interval", "sampled runs", "peak: stacks (fewest samples)",

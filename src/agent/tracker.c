@@ -458,7 +458,7 @@ HOT void account_free(struct hs_stack *s, uint64_t size, uintptr_t addr, int tem
  * outermost), so only the frames this walk does not share with the last are hashed (python3:
  * about 4.5 of 17.3) and the states of those are kept for the next walk.
  */
-static struct hs_stack *intern_memo(struct hs_unwind_memo *m, unsigned kind,
+HOT struct hs_stack *intern_memo(struct hs_unwind_memo *m, unsigned kind,
 				    const uintptr_t *frames, size_t n)
 {
 	struct hs_stack_hash st = hs_stack_hash_seed();

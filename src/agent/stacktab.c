@@ -340,8 +340,9 @@ static inline struct hs_stack *published(struct hs_stack *s)
 	return s;
 }
 
-static struct hs_stack *lookup(const struct table *t, uint64_t h1, uint64_t h2, unsigned kind,
-				size_t n)
+/* Inline in each caller: a stack's lookup is on every allocation whose walk is not the last's. */
+static inline __attribute__((always_inline)) struct hs_stack *
+lookup(const struct table *t, uint64_t h1, uint64_t h2, unsigned kind, size_t n)
 {
 	uint64_t i;
 
@@ -423,8 +424,11 @@ static struct table *room(int nested)
 	return atomic_load_explicit(&cur, memory_order_acquire);
 }
 
-static struct hs_stack *intern_slow(unsigned kind, const uintptr_t *frames, size_t n,
-				    uint64_t h1, uint64_t h2, int nested);
+/* Out of line: the found path above it then saves no registers for it. */
+static __attribute__((noinline)) struct hs_stack *intern_slow(unsigned kind,
+							       const uintptr_t *frames, size_t n,
+							       uint64_t h1, uint64_t h2,
+							       int nested);
 
 struct hs_stack *hs_stacktab_intern(unsigned kind, const uintptr_t *frames, size_t n)
 {
@@ -496,8 +500,10 @@ static struct hs_stack *insert_new(struct table *t, unsigned kind, const uintptr
  * call (a signal handler) neither waits nor counts; it may still make a duplicate record,
  * which only splits the stack's figures between two entries.
  */
-static struct hs_stack *intern_slow(unsigned kind, const uintptr_t *frames, size_t n,
-				    uint64_t h1, uint64_t h2, int nested)
+static __attribute__((noinline)) struct hs_stack *intern_slow(unsigned kind,
+							       const uintptr_t *frames, size_t n,
+							       uint64_t h1, uint64_t h2,
+							       int nested)
 {
 	struct hs_stack *s;
 	struct table *t;

@@ -212,14 +212,12 @@ int hs_write_out(int fd, const void *buf, size_t n);
 void hs_options_load(void);
 
 /*
- * The hooks' entry points into the accounting (tracker.c). hs_track_alloc records block p
- * with the caller's stack (ra = the hook's return address) and returns that stack (NULL
- * when the block was not recorded: filtered, not sampled). hs_track_free forgets p before
- * the hook frees it; it returns 0 when the free was queued (a nested call in a signal
- * handler) and the agent will call the real free itself, 1 when the hook must free now.
+ * The accounting's entry for a new block (tracker.c), where errno is the caller's to keep
+ * (realloc, check mode): records block p with the caller's stack (ra = the hook's return
+ * address) and returns that stack (NULL when the block was not recorded: filtered, not
+ * sampled). The hooks' own entries are hs_hook_track_alloc and hs_hook_track_free below.
  */
 struct hs_stack *hs_track_alloc(void *p, size_t size, unsigned kind, uintptr_t ra);
-int hs_track_free(void *p);
 /* realloc: forget `old` before the real call; give it back if the call failed. */
 struct hs_block_info {
 	int found;
@@ -332,7 +330,12 @@ static inline int hs_sample_free_skip(void *p)
 	       !atomic_load_explicit(hs_sample_filter_slot((uintptr_t)p), memory_order_relaxed);
 }
 
-/* The hooks' calls into the tracker, out of line, keeping errno (tracker.c). */
+/*
+ * The hooks' calls into the tracker, out of line, keeping errno (tracker.c):
+ * hs_hook_track_alloc is hs_track_alloc returning p; hs_hook_track_free forgets p before
+ * the hook frees it, and returns 0 when the free was queued (a nested call in a signal
+ * handler) and the agent will call the real free itself, 1 when the hook must free now.
+ */
 void *hs_hook_track_alloc(void *p, size_t size, unsigned kind, uintptr_t ra);
 int hs_hook_track_free(void *p);
 

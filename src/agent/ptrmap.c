@@ -88,30 +88,15 @@ int hs_ptrmap_shard_grow(struct hs_ptrmap_shard *s)
 	return 0;
 }
 
-int hs_ptrmap_insert(uintptr_t p, const struct hs_ptrmap_entry *e, struct hs_ptrmap_entry *old)
-{
-	return hs_ptrmap_insert_inline(p, e, old, 0);
-}
-
 int hs_ptrmap_try_insert(uintptr_t p, const struct hs_ptrmap_entry *e,
 			 struct hs_ptrmap_entry *old)
 {
 	return hs_ptrmap_insert_inline(p, e, old, 1);
 }
 
-void hs_ptrmap_prefetch(uintptr_t p)
-{
-	hs_ptrmap_prefetch_inline(p);
-}
-
 int hs_ptrmap_find(uintptr_t p, struct hs_ptrmap_entry *out)
 {
 	return hs_ptrmap_lookup_inline(p, out, 0, 0);
-}
-
-int hs_ptrmap_remove(uintptr_t p, struct hs_ptrmap_entry *out)
-{
-	return hs_ptrmap_lookup_inline(p, out, 1, 0);
 }
 
 int hs_ptrmap_try_remove(uintptr_t p, struct hs_ptrmap_entry *out)

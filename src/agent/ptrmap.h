@@ -32,31 +32,18 @@ struct hs_ptrmap_entry {
 #define HS_PTRMAP_ADDR_BITS 48
 
 /*
- * Insert p. If p was already present (a free the agent did not see), its old entry is
- * returned in *old and 1 is returned; 0 otherwise; -ENOMEM when a shard cannot grow (the
- * block is then not tracked).
- */
-int hs_ptrmap_insert(uintptr_t p, const struct hs_ptrmap_entry *e, struct hs_ptrmap_entry *old);
-
-/*
- * The same, for a nested call (a signal handler while its thread is inside the map): only
- * if the shard's lock is free at once, else -EBUSY (the caller queues the event).
+ * Inserting and removing a block, and the prefetch before an insert, are inline for the
+ * tracker (ptrmap_inline.h: hs_ptrmap_insert_inline, hs_ptrmap_lookup_inline,
+ * hs_ptrmap_prefetch_inline). These two are the same for a nested call (a signal handler
+ * while its thread is inside the map): only if the shard's lock is free at once, else
+ * -EBUSY (the caller queues the event).
  */
 int hs_ptrmap_try_insert(uintptr_t p, const struct hs_ptrmap_entry *e,
 			 struct hs_ptrmap_entry *old);
 int hs_ptrmap_try_remove(uintptr_t p, struct hs_ptrmap_entry *out);
 
-/*
- * Start loading the map's slot for p into the cache (a hint; no lock, reads the shard's
- * table pointer racily, which is harmless: a stale pointer only prefetches a useless line).
- */
-void hs_ptrmap_prefetch(uintptr_t p);
-
 /* Look p up without removing it; 1 and its entry if present. */
 int hs_ptrmap_find(uintptr_t p, struct hs_ptrmap_entry *out);
-
-/* Remove p; 1 and its entry if it was present, 0 if not. */
-int hs_ptrmap_remove(uintptr_t p, struct hs_ptrmap_entry *out);
 
 /*
  * Call fn for every entry of the current generation, shard by shard under its lock (fn

@@ -127,7 +127,11 @@ static inline void hs_ptrmap_shard_delete(struct hs_ptrmap_shard *s, uint32_t ho
 	s->tab[hole].val = 0;
 }
 
-/* hs_ptrmap_insert (with `try`: hs_ptrmap_try_insert). */
+/*
+ * Insert p. If p was already present (a free the agent did not see), its old entry is
+ * returned in *old and 1 is returned; 0 otherwise; -ENOMEM when a shard cannot grow (the
+ * block is then not tracked). With `try`: hs_ptrmap_try_insert.
+ */
 static inline __attribute__((always_inline)) int
 hs_ptrmap_insert_inline(uintptr_t p, const struct hs_ptrmap_entry *e, struct hs_ptrmap_entry *old,
 			int try)
@@ -164,7 +168,10 @@ out:
 	return ret;
 }
 
-/* Look p up under its shard's lock; with `remove`, take it out. 1 if it was there. */
+/*
+ * Look p up under its shard's lock; with `remove`, take it out. 1 and its entry in *out if it
+ * was there, 0 if not (with `try`, -EBUSY when the lock is taken).
+ */
 static inline __attribute__((always_inline)) int
 hs_ptrmap_lookup_inline(uintptr_t p, struct hs_ptrmap_entry *out, int remove, int try)
 {
@@ -190,7 +197,10 @@ hs_ptrmap_lookup_inline(uintptr_t p, struct hs_ptrmap_entry *out, int remove, in
 	return found;
 }
 
-/* hs_ptrmap_prefetch. */
+/*
+ * Start loading the map's slot for p into the cache (a hint; no lock, reads the shard's
+ * table pointer racily, which is harmless: a stale pointer only prefetches a useless line).
+ */
 static inline void hs_ptrmap_prefetch_inline(uintptr_t p)
 {
 	struct hs_ptrmap_shard *s;

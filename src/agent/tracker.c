@@ -872,11 +872,6 @@ HOT int track_free(void *p)
 	return 1;
 }
 
-int hs_track_free(void *p)
-{
-	return track_free(p);
-}
-
 /*
  * The hooks' calls into the tracker (agent.h), keeping errno. Out of line, so that the
  * hooks' own fast path (sampling's countdown, tracking off) saves fewer registers and

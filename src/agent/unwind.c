@@ -336,6 +336,13 @@ static size_t record(struct walk *w, const struct hs_uregs *start, uintptr_t *fr
 }
 
 #ifdef HS_ARCH_MEMO
+/* Where a memo frame's step read the return address, below the next frame's sp. */
+#ifdef HS_ARCH_MEMO_RA_OFF
+#define memo_ra_off(off) ((void)(off), (uintptr_t)HS_ARCH_MEMO_RA_OFF)
+#else
+#define memo_ra_off(off) ((uintptr_t)(off))
+#endif
+
 /*
  * The memo. A step from a frame depends on its registers (pc, sp and, for some rules, the
  * frame pointer), on its pc's rule (fixed while no module goes away: the memo's epoch) and
@@ -351,13 +358,6 @@ static size_t record(struct walk *w, const struct hs_uregs *start, uintptr_t *fr
  * or uncached rules), or the end of the memo, and the walk goes on the usual way from
  * there. The memo covers the first HS_UNWIND_MEMO_FRAMES frames.
  */
-/* Where a memo frame's step read the return address, below the next frame's sp. */
-#ifdef HS_ARCH_MEMO_RA_OFF
-#define memo_ra_off(off) ((void)(off), (uintptr_t)HS_ARCH_MEMO_RA_OFF)
-#else
-#define memo_ra_off(off) ((uintptr_t)(off))
-#endif
-
 static inline int memo_same(const struct hs_unwind_memo_frame *f, const struct hs_uregs *r)
 {
 	return f->sp == r->sp && f->pc == r->pc && f->ra == hs_arch_memo_flags(r);

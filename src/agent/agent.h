@@ -127,7 +127,23 @@ struct hs_pending {
 };
 
 struct hs_thread {
-	int internal;
+	/*
+	 * The sampled fast path's one compare (hs_fast_alloc): the tag of the generation
+	 * sample_left was drawn for (0 before the first draw) and `internal`, as one word that
+	 * equals hs_sampling.fast only when the tag is current and the agent is not inside.
+	 */
+	union {
+		struct {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			uint32_t sample_gen;
+			int internal;
+#else
+			int internal;
+			uint32_t sample_gen;
+#endif
+		};
+		uint64_t gate;
+	};
 	int busy;
 	int interning;			/* inside the stack table's slow path (it may grow) */
 	int ready;			/* stack bounds known */
@@ -136,12 +152,13 @@ struct hs_thread {
 					   allocations; inverted so that a leak scan,
 					   which reads this TLS, does not see a pointer */
 	uint32_t tick;			/* allocations, for timeline sampling */
-	uint32_t skipped;		/* sampling: calls that took the fast path */
-	int64_t sample_left;		/* sampling: bytes until the next sample point */
+	int64_t sample_left;		/* sampling: bytes until the next sample point, or
+					   until the next poll (sample_rest) */
+	int64_t sample_rest;		/* sampling: the rest of the countdown after that */
+	int64_t left_at_alloc;		/* sample_left when last_alloc was recorded: a
+					   skipped allocation since has changed it */
 	uint64_t rng;			/* sampling: generator state */
 	uint64_t coin;			/* sampling: the halves' coin (sample.h) */
-	uint32_t sample_gen;		/* hs_sample_tag of the generation sample_left was
-					   drawn for; 0 before the first draw */
 	int need_control;		/* 1: fork child, restart the control thread;
 					   2: start the delayed control thread */
 	int park;			/* a leak scan wants this thread to stop */
@@ -188,6 +205,8 @@ static inline int hs_bootstrap_owns(const void *p)
 	return (uintptr_t)p - (uintptr_t)hs_bootstrap < HS_BOOTSTRAP_SIZE;
 }
 size_t hs_bootstrap_size(const void *p);
+/* Mark the granules of the bootstrap blocks in sampling's filter (realfns.c): at start. */
+void hs_bootstrap_pin(void);
 
 /* Start the agent if not done yet (lifecycle.c). Called from the hooks. */
 void hs_init(void);
@@ -288,22 +307,16 @@ void hs_control_poll(void);
 
 /*
  * The countdown of a thread whose tag is current: 1 when an allocation of `size` is not a
- * sample point (the bytes are taken off), 0 when it is (the tracker draws the next
- * countdown) or when the poll every 256 skipped calls is due and the caller may not poll.
+ * sample point (the bytes are taken off), 0 when it may be: the tracker then decides
+ * (sample_rest), polls the control thread's start and draws the next countdown. Nothing
+ * else is written: a free asks whether the countdown moved since its block (left_at_alloc)
+ * instead of every skipped call clearing last_alloc.
  */
-static inline int hs_sample_take(struct hs_thread *t, size_t size, int may_poll)
+static inline int hs_sample_take(struct hs_thread *t, size_t size)
 {
 	if (t->sample_left <= (int64_t)size)
 		return 0;
-	/* the tracker's tick rarely runs when sampling: poll every 256 skipped calls */
-	if (hs_unlikely(!((t->skipped + 1) & 255))) {
-		if (!may_poll)
-			return 0;	/* left to the caller's slow path, which polls */
-		hs_control_poll();
-	}
-	t->skipped++;
 	t->sample_left -= (int64_t)size;
-	t->last_alloc = 0;
 	return 1;
 }
 
@@ -320,7 +333,7 @@ static inline int hs_sample_skip(size_t size)
 	    t->sample_gen != hs_sample_tag(atomic_load_explicit(&hs_sampling.gen,
 								 memory_order_relaxed)))
 		return 0;
-	return hs_sample_take(t, size, 1);
+	return hs_sample_take(t, size);
 }
 
 /* 1 when sampling is on and p was certainly never sampled: free it without the tracker. */
@@ -361,7 +374,7 @@ static inline int hs_fast_alloc(size_t size)
 
 	if (fast == HS_FAST_TRACKING_OFF)
 		return 1;	/* stopped tracking costs next to nothing */
-	return t->sample_gen == fast && !t->internal && hs_sample_take(t, size, 0);
+	return t->gate == fast && hs_sample_take(t, size);
 }
 
 /*
@@ -370,16 +383,14 @@ static inline int hs_fast_alloc(size_t size)
  */
 static inline int hs_fast_free(void *p)
 {
-	uint32_t fast;
+	uint32_t fast = atomic_load_explicit(&hs_sampling.fast, memory_order_relaxed);
 
-	if (hs_bootstrap_owns(p))
-		return 0;
-	fast = atomic_load_explicit(&hs_sampling.fast, memory_order_relaxed);
-	if (fast == HS_FAST_TRACKING_OFF)
-		return 1;
-	/* a tag (odd) says sampling without check mode: the filter is all there is to ask */
-	return (fast & 1) &&
-	       !atomic_load_explicit(hs_sample_filter_slot((uintptr_t)p), memory_order_relaxed);
+	/* a tag (odd) says sampling without check mode: the filter is all there is to ask
+	   (the bootstrap allocator's granules hold a count of their own: hs_tracker_init) */
+	if (hs_likely(fast & 1))
+		return !atomic_load_explicit(hs_sample_filter_slot((uintptr_t)p),
+					     memory_order_relaxed);
+	return fast == HS_FAST_TRACKING_OFF && !hs_bootstrap_owns(p);
 }
 
 #endif

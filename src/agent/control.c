@@ -564,6 +564,11 @@ int hs_control_due(uint64_t now)
 	       (now >= start_after || atomic_load_explicit(&requests, memory_order_relaxed));
 }
 
+int hs_control_pending(void)
+{
+	return !atomic_load_explicit(&thread_started, memory_order_relaxed) && start_after;
+}
+
 __attribute__((noinline, cold)) void hs_control_poll(void)
 {
 	if (!hs_self.busy && !atomic_load_explicit(&thread_started, memory_order_relaxed) &&

@@ -24,6 +24,9 @@ void hs_control_request(unsigned req);
 /* Whether the delayed thread should start now (from the allocation path; cheap). */
 int hs_control_due(uint64_t now);
 
+/* Whether a delayed start is still to come (sampling's countdown then polls: tracker.c). */
+int hs_control_pending(void);
+
 /*
  * The program stopped tracking (jhook_stop, jhook_uninit): the allocation path, which
  * starts a delayed control thread, no longer runs, so start it now if it is still to come.

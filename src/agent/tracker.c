@@ -114,6 +114,7 @@ int hs_tracker_init(void)
 	hs_sampling.filter = hs_arena_map(sizeof(*hs_sampling.filter) << HS_FILTER_BITS);
 	if (!tl.pts || !hs_sampling.filter)
 		return -1;
+	hs_bootstrap_pin();	/* their frees never take the fast path (hs_fast_free) */
 	tl.interval = hs_opt.timeline_ns;
 	if (hs_opt.sample && hs_stacktab_halves() < 0)
 		return -1;
@@ -588,6 +589,7 @@ HOT void do_alloc(struct hs_thread *t, void *p, uint64_t size, struct hs_stack *
 	account_alloc(s, size, (uintptr_t)p, halves);
 	map_insert(p, size, s, halves);
 	t->last_alloc = ~(uintptr_t)p;
+	t->left_at_alloc = t->sample_left;
 	timeline_tick(t);
 }
 
@@ -595,9 +597,11 @@ HOT int do_free(struct hs_thread *t, void *p)
 {
 	struct hs_ptrmap_entry e;
 	struct hs_stack *s;
-	int temporary = t->last_alloc == ~(uintptr_t)p;
+	/* freed before this thread allocated again (sampling's skipped allocations included:
+	   they moved the countdown) */
+	int temporary = t->last_alloc == ~(uintptr_t)p && t->sample_left == t->left_at_alloc;
 
-	if (temporary)
+	if (t->last_alloc == ~(uintptr_t)p)
 		t->last_alloc = 0;
 	if (!map_remove(p, &e))
 		return 0;
@@ -742,6 +746,39 @@ static __attribute__((noinline, cold)) void after_busy(struct hs_thread *t)
 }
 
 /*
+ * While the control thread waits for its delayed start, a thread's countdown runs out at
+ * least every POLL_BYTES, the rest kept aside (sample_rest), so that its calls reach the
+ * tracker now and then to start it: sampling's fast path has no tick of its own (it was a
+ * counter of skipped calls, an increment and a test on every allocation).
+ */
+#define POLL_BYTES (64 * 1024)
+
+static void countdown_set(struct hs_thread *t, int64_t n)
+{
+	t->sample_rest = 0;
+	if (hs_unlikely(hs_control_pending()) && n > POLL_BYTES) {
+		t->sample_rest = n - POLL_BYTES;
+		n = POLL_BYTES;
+	}
+	t->sample_left = n;
+}
+
+/* The countdown ran out before its rest: take more of it, and see to the control thread. */
+static __attribute__((noinline, cold)) void countdown_refill(struct hs_thread *t)
+{
+	int pending = hs_control_pending();
+
+	while (t->sample_left <= 0 && t->sample_rest) {
+		int64_t n = pending && t->sample_rest > POLL_BYTES ? POLL_BYTES : t->sample_rest;
+
+		t->sample_left += n;
+		t->sample_rest -= n;
+	}
+	if (pending)
+		hs_control_poll();
+}
+
+/*
  * Sampling: 1 when this block is a sample point. The countdown is per thread and drawn
  * again after each sample (the exponential has no memory).
  */
@@ -759,14 +796,16 @@ static inline int sampled(struct hs_thread *t, uint64_t size)
 			t->rng = (uintptr_t)t ^ hs_now_ns();
 			t->coin = t->rng * 0xd1342543de82ef95ull;
 		}
-		t->sample_left = hs_sample_next(&t->rng, interval);
+		countdown_set(t, hs_sample_next(&t->rng, interval));
 	}
 	t->sample_left -= (int64_t)size;
+	if (hs_unlikely(t->sample_left <= 0 && t->sample_rest))
+		countdown_refill(t);
 	if (hs_likely(t->sample_left > 0)) {
 		t->last_alloc = 0;
 		return 0;
 	}
-	t->sample_left = hs_sample_next(&t->rng, interval);
+	countdown_set(t, hs_sample_next(&t->rng, interval));
 	return 1;
 }
 

@@ -2,8 +2,8 @@
 /*
  * The pointer map: live block address -> (size, stack id). Open-addressing hash tables
  * sharded by the block's page, each behind its own spinlock, so threads rarely meet. An entry is 16 bytes: the
- * address, and the size (40 bits, larger sizes are clamped) packed with the stack id
- * (24 bits). Callers must not enter it from a context that may already hold a shard lock on
+ * address, and the size (36 bits, larger sizes are clamped) packed with the stack id
+ * (24 bits) and sampling's 4 bits. Callers must not enter it from a context that may already hold a shard lock on
  * the same thread (the tracker's `busy` flag guarantees it). Never calls malloc.
  */
 #ifndef HS_PTRMAP_H
@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #define HS_PTRMAP_MAX_STACK_ID ((1u << 24) - 1)
-#define HS_PTRMAP_MAX_SIZE ((1ull << 38) - 1)
+#define HS_PTRMAP_MAX_SIZE ((1ull << 36) - 1)
 
 int hs_ptrmap_init(void);
 
@@ -26,7 +26,8 @@ struct hs_ptrmap_entry {
 	uint64_t size;
 	uint32_t id;
 	uint32_t gen;
-	uint32_t halves;	/* sampling: the halves of the samples it is in, 2 bits (tracker.c) */
+	uint32_t halves;	/* sampling: the halves of the samples it is in and how its
+				   weights were rounded, 4 bits (tracker.c) */
 };
 
 #define HS_PTRMAP_ADDR_BITS 48

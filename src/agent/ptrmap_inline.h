@@ -20,7 +20,7 @@
 
 struct hs_ptrmap_slot {
 	uint64_t key;		/* address | generation << 48; 0 = empty (64 bits on 32-bit too) */
-	uint64_t val;		/* halves << 62 | size << 24 | stack id */
+	uint64_t val;		/* halves << 60 | size << 24 | stack id */
 };
 
 struct hs_ptrmap_shard {
@@ -76,13 +76,13 @@ static inline uint64_t hs_ptrmap_pack(const struct hs_ptrmap_entry *e)
 {
 	uint64_t size = e->size > HS_PTRMAP_MAX_SIZE ? HS_PTRMAP_MAX_SIZE : e->size;
 
-	return (uint64_t)(e->halves & 3) << 62 | size << 24 | (e->id & HS_PTRMAP_MAX_STACK_ID);
+	return (uint64_t)(e->halves & 15) << 60 | size << 24 | (e->id & HS_PTRMAP_MAX_STACK_ID);
 }
 
 static inline void hs_ptrmap_unpack(const struct hs_ptrmap_slot *en, struct hs_ptrmap_entry *out)
 {
 	out->size = (en->val >> 24) & HS_PTRMAP_MAX_SIZE;
-	out->halves = (uint32_t)(en->val >> 62);
+	out->halves = (uint32_t)(en->val >> 60);
 	out->id = en->val & HS_PTRMAP_MAX_STACK_ID;
 	out->gen = (uint32_t)(en->key >> HS_PTRMAP_ADDR_BITS);
 }

@@ -112,23 +112,47 @@ static uint64_t round_random(double v, double u)
 	return n + (u < v - (double)n);
 }
 
-void hs_sample_weight(uint64_t size, uint64_t interval, uint64_t key, uint64_t *calls,
-		      uint64_t *bytes)
+/* The probability that sampling at `interval` takes a block of `size`. */
+static double sample_p(uint64_t size, uint64_t interval)
 {
-	double x = (double)size / (double)interval, p;
-	uint64_t h = key ^ size * 0xd6e8feb86659fd93ull, r;	/* a generator seeded by both */
+	double x = (double)size / (double)interval;
 
 	if (x < 1e-6)
-		p = x * (1 - x / 2);	/* 1 - exp(-x) without cancellation */
-	else
-		p = 1 - exp_neg(x);
+		return x * (1 - x / 2);	/* 1 - exp(-x) without cancellation */
+	return 1 - exp_neg(x);
+}
+
+/* 1 with probability frac(1/p), by the uniform u in [0, 1). */
+static unsigned round_up(double p, double u)
+{
+	double w;
+
+	if (p <= 0)
+		return 0;
+	w = 1 / p;
+	return u < w - (double)(uint64_t)w;
+}
+
+unsigned hs_sample_rounding(uint64_t size, uint64_t interval, uint64_t *state)
+{
+	double u = (double)(splitmix(state) >> 11) * (1.0 / 9007199254740992.0);
+	double v = (double)(splitmix(state) >> 11) * (1.0 / 9007199254740992.0);
+
+	return round_up(sample_p(size, interval), u) | round_up(sample_p(size, 2 * interval), v) << 1;
+}
+
+void hs_sample_weight(uint64_t size, uint64_t interval, uint64_t key, unsigned up,
+		      uint64_t *calls, uint64_t *bytes)
+{
+	double p = sample_p(size, interval);
+	uint64_t h = key ^ size * 0xd6e8feb86659fd93ull, r;	/* a generator seeded by both */
+
 	if (p <= 0) {
 		*calls = interval;
 		*bytes = interval;
 		return;
 	}
-	r = splitmix(&h);
-	*calls = round_random(1 / p, (double)(r >> 11) * (1.0 / 9007199254740992.0));
+	*calls = (uint64_t)(1 / p) + (up & 1);
 	r = splitmix(&h);
 	*bytes = round_random((double)size / p, (double)(r >> 11) * (1.0 / 9007199254740992.0));
 }

@@ -372,18 +372,24 @@ struct weight {
 	uint64_t bytes;
 };
 
-static inline struct weight weigh(uint64_t size, uintptr_t addr)
+/*
+ * A sampled block's bits, kept with it in the map (`halves` everywhere): the halves it is
+ * in, and how its calls were rounded (hs_sample_rounding), for all samples and in a half.
+ */
+#define HALF_SEL 1u	/* the selecting half: when the peak is */
+#define HALF_EST 2u	/* the estimating half: the figures then */
+#define ROUNDING_SHIFT 2	/* bit 2: calls rounded up; bit 3: in a half, rounded up */
+
+static inline struct weight weigh(uint64_t size, uintptr_t addr, int halves)
 {
 	uint64_t interval = atomic_load_explicit(&hs_sampling.interval, memory_order_relaxed);
 	struct weight w = { 1, size };
 
 	if (interval)
-		hs_sample_weight(size, interval, addr, &w.calls, &w.bytes);
+		hs_sample_weight(size, interval, addr, (unsigned)halves >> ROUNDING_SHIFT, &w.calls,
+				 &w.bytes);
 	return w;
 }
-
-#define HALF_SEL 1u	/* the selecting half: when the peak is */
-#define HALF_EST 2u	/* the estimating half: the figures then */
 
 /* Sampling: a sampled block comes (+1) or goes (-1) in the halves it is in. */
 static void account_half(struct hs_stack *s, uint64_t size, uintptr_t addr, int halves,
@@ -392,11 +398,11 @@ static void account_half(struct hs_stack *s, uint64_t size, uintptr_t addr, int 
 	uint64_t calls, bytes;
 	int64_t b, sel;
 
-	if (!halves)
+	if (!(halves & (HALF_SEL | HALF_EST)))
 		return;
 	/* in one half, a block stands for what it does when sampling at twice the interval */
 	hs_sample_weight(size, 2 * atomic_load_explicit(&hs_sampling.interval, memory_order_relaxed),
-			 addr, &calls, &bytes);
+			 addr, (unsigned)halves >> (ROUNDING_SHIFT + 1), &calls, &bytes);
 	b = sign * (int64_t)bytes;
 	if (halves & HALF_EST) {
 		struct hs_stack_half *h = hs_stacktab_half_of_sampled(s);
@@ -424,7 +430,7 @@ static void account_half(struct hs_stack *s, uint64_t size, uintptr_t addr, int 
 HOT void account_alloc(struct hs_stack *s, uint64_t size, uintptr_t addr, int halves)
 {
 	int sampled = sampling(), solo = atomic_load_explicit(&hs_solo, memory_order_relaxed);
-	struct weight w = weigh(size, addr);
+	struct weight w = weigh(size, addr, halves);
 	int64_t live;
 
 	peak_touch(s, sampled);
@@ -441,7 +447,7 @@ HOT void account_free(struct hs_stack *s, uint64_t size, uintptr_t addr, int tem
 		      int halves)
 {
 	int sampled = sampling(), solo = atomic_load_explicit(&hs_solo, memory_order_relaxed);
-	struct weight w = weigh(size, addr);
+	struct weight w = weigh(size, addr, halves);
 
 	peak_touch(s, sampled);
 	count_add(&s->free_calls, w.calls, solo);
@@ -584,7 +590,9 @@ HOT int map_remove(void *p, struct hs_ptrmap_entry *e)
 HOT void do_alloc(struct hs_thread *t, void *p, uint64_t size, struct hs_stack *s)
 {
 	uint64_t interval = atomic_load_explicit(&hs_sampling.interval, memory_order_relaxed);
-	int halves = interval ? (int)hs_sample_halves(size, interval, &t->coin) : 0;
+	int halves = interval ? (int)(hs_sample_halves(size, interval, &t->coin) |
+				      hs_sample_rounding(size, interval, &t->coin) << ROUNDING_SHIFT)
+			      : 0;
 
 	account_alloc(s, size, (uintptr_t)p, halves);
 	map_insert(p, size, s, halves);

@@ -2,7 +2,8 @@
 /*
  * A heap with a known shape for sampling tests: keep_small() holds 80,000 blocks of 1,000
  * bytes, keep_large() 2,000 blocks of 30,000 bytes, churn() allocates and frees 1,000,000
- * blocks of 16..512 bytes. Everything kept is freed at the end, after the peak.
+ * blocks of 16..512 bytes. Everything kept is freed at the end, after the peak. Then
+ * reuse() allocates and frees a block of 4,608 bytes 8,000 times, at one address mostly.
  * See tests/integration/t0620-sampling.py.
  */
 #include <stdio.h>
@@ -24,6 +25,14 @@ __attribute__((noinline)) static void churn(long i)
 	free(p);
 }
 
+__attribute__((noinline)) static void reuse(void)
+{
+	void *p = malloc(4608);
+
+	__asm__ volatile("" : : "r"(p) : "memory");
+	free(p);
+}
+
 int main(void)
 {
 	long c = 0;
@@ -39,6 +48,8 @@ int main(void)
 		free(small[i]);
 	for (int i = 0; i < NLARGE; i++)
 		free(large[i]);
+	for (int i = 0; i < 8000; i++)
+		reuse();
 	printf("sample_mix done %ld\n", c);
 	return 0;
 }

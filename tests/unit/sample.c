@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * Sampling arithmetic (src/agent/sample.c): the countdown's mean gap, the weights of a
- * sampled block (unbiased after rounding, and the same at the block's free as at its
- * allocation), and the split into the peak's two halves.
+ * sampled block (unbiased after rounding, also for blocks that come again at one address,
+ * and the same at the block's free as at its allocation), and the split into the peak's
+ * two halves.
  */
 #include <math.h>
 #include <stdint.h>
@@ -20,7 +21,7 @@ static double rel(double got, double want)
 int main(void)
 {
 	uint64_t rng = 12345, coin = 678, calls, bytes, c2, b2;
-	double sum = 0, sc = 0, sb = 0;
+	double sum = 0, sc = 0, sb = 0, sh = 0, s1 = 0;
 	unsigned both = 0, one = 0;
 
 	/* gaps: exponential with the interval as mean (standard error 0.16% at N) */
@@ -32,23 +33,38 @@ int main(void)
 	   32.503 for 8 bytes at 256, which rounding to the nearest integer made 33) */
 	for (int i = 0; i < N; i++) {
 		uint64_t addr = 0x7f0000001000ull + 16ull * (uint64_t)i;
+		unsigned up = hs_sample_rounding(8, 256, &coin);
 
-		hs_sample_weight(8, 256, addr, &calls, &bytes);
+		hs_sample_weight(8, 256, addr, up, &calls, &bytes);
 		CHECK(calls == 32 || calls == 33);
 		CHECK(bytes == 260 || bytes == 261);
-		hs_sample_weight(8, 256, addr, &c2, &b2);
+		hs_sample_weight(8, 256, addr, up, &c2, &b2);
 		CHECK(c2 == calls && b2 == bytes);	/* the same at the free */
 		sc += (double)calls;
 		sb += (double)bytes;
+		hs_sample_weight(8, 512, addr, up >> 1, &c2, &b2);	/* in a half */
+		sh += (double)c2;
 	}
 	CHECK(rel(sc / N, 1 / (1 - exp(-8.0 / 256))) < 0.002);
 	CHECK(rel(sb / N, 8 / (1 - exp(-8.0 / 256))) < 0.002);
+	CHECK(rel(sh / N, 1 / (1 - exp(-8.0 / 512))) < 0.002);
+
+	/* one address again and again (a buffer freed and allocated anew), 1/p = 1.156 for
+	   1 MiB at 512 KiB: the calls were rounded the same way each time (2 or 1) */
+	for (int i = 0; i < N; i++) {
+		hs_sample_weight(1 << 20, 512 << 10, 0x7f0000100000ull,
+				 hs_sample_rounding(1 << 20, 512 << 10, &coin), &calls, &bytes);
+		CHECK(calls == 1 || calls == 2);
+		s1 += (double)calls;
+	}
+	CHECK(rel(s1 / N, 1 / (1 - exp(-2.0))) < 0.002);
 
 	/* a block far larger than the interval: always sampled, stands for itself */
-	hs_sample_weight(1 << 20, 512, 42, &calls, &bytes);
+	hs_sample_weight(1 << 20, 512, 42, hs_sample_rounding(1 << 20, 512, &coin), &calls, &bytes);
 	CHECK(calls == 1 && bytes == 1 << 20);
 	/* a tiny block at a large interval: 1/p without cancellation */
-	hs_sample_weight(16, 512 << 10, 42, &calls, &bytes);
+	hs_sample_weight(16, 512 << 10, 42, hs_sample_rounding(16, 512 << 10, &coin), &calls,
+			 &bytes);
 	CHECK(calls == 32768 || calls == 32769);
 	CHECK(bytes >= 524288 && bytes <= 524297);
 

@@ -345,9 +345,10 @@ static inline int hs_sample_free_skip(void *p)
 
 /*
  * The hooks' calls into the tracker, out of line, keeping errno (tracker.c):
- * hs_hook_track_alloc is hs_track_alloc returning p; hs_hook_track_free forgets p before
- * the hook frees it, and returns 0 when the free was queued (a nested call in a signal
- * handler) and the agent will call the real free itself, 1 when the hook must free now.
+ * hs_hook_track_alloc is hs_track_alloc returning p; hs_hook_track_free forgets p and
+ * returns 1 when the hook must free it now, 0 when the agent did (a tracked block: the real
+ * free runs while its stack's counters load) or will (a nested call in a signal handler,
+ * queued).
  */
 void *hs_hook_track_alloc(void *p, size_t size, unsigned kind, uintptr_t ra);
 int hs_hook_track_free(void *p);

@@ -601,7 +601,13 @@ HOT void do_alloc(struct hs_thread *t, void *p, uint64_t size, struct hs_stack *
 	timeline_tick(t);
 }
 
-HOT int do_free(struct hs_thread *t, void *p)
+/*
+ * Forget p and count its free. With `release`, the block also goes back to the allocator,
+ * between the map's lookup and the counting: the stack's counters are a cache miss of
+ * their own (they lie where the block's allocation left them), and the allocator's work
+ * overlaps it. 1 when p was released here (it was tracked), 0 when the caller is to.
+ */
+HOT int do_free(struct hs_thread *t, void *p, int release)
 {
 	struct hs_ptrmap_entry e;
 	struct hs_stack *s;
@@ -614,9 +620,14 @@ HOT int do_free(struct hs_thread *t, void *p)
 	if (!map_remove(p, &e))
 		return 0;
 	s = stack_by_id(e.id);
+	if (release) {
+		if (s)
+			__builtin_prefetch(&s->free_calls, 1);
+		hs_real.free(p);
+	}
 	if (s)
 		account_free(s, e.size, (uintptr_t)p, temporary, (int)e.halves);
-	return 1;
+	return release;
 }
 
 enum { PENDING_ALLOC, PENDING_FREE, PENDING_FORGET };
@@ -730,7 +741,7 @@ static void pending_drain(struct hs_thread *t)
 		if (ev.stack) {
 			do_alloc(t, ev.ptr, ev.size, ev.stack);
 		} else {
-			do_free(t, ev.ptr);
+			do_free(t, ev.ptr, 0);
 			if (ev.size == PENDING_FREE)
 				hs_real.free(ev.ptr);
 		}
@@ -906,17 +917,19 @@ struct hs_stack *hs_track_alloc(void *p, size_t size, unsigned kind, uintptr_t r
 HOT int track_free(void *p)
 {
 	struct hs_thread *t = &hs_self;
+	int now;
 
 	if (hs_unlikely(!t->ready))
 		hs_threads_register(t);	/* its queue, should a signal handler need it */
 	if (hs_unlikely(t->busy))
 		return nested_free(t, p, PENDING_FREE);
+
 	busy_enter(t);
-	do_free(t, p);
+	now = !do_free(t, p, 1);
 	busy_leave(t);
 	if (hs_unlikely(t->npending | t->park | t->term_sig))
 		after_busy(t);
-	return 1;
+	return now;
 }
 
 /*
@@ -935,7 +948,7 @@ __attribute__((noinline)) void *hs_hook_track_alloc(void *p, size_t size, unsign
 	return p;
 }
 
-/* 1 when the caller is to free p now. */
+/* 1 when the caller is to free p now, 0 when the agent did or will (agent.h). */
 __attribute__((noinline)) int hs_hook_track_free(void *p)
 {
 	int saved = errno, now = track_free(p);

@@ -387,7 +387,7 @@ static inline int hs_fast_free(void *p)
 	uint32_t fast = atomic_load_explicit(&hs_sampling.fast, memory_order_relaxed);
 
 	/* a tag (odd) says sampling without check mode: the filter is all there is to ask
-	   (the bootstrap allocator's granules hold a count of their own: hs_tracker_init) */
+	   (the bootstrap allocator's granules hold a count of their own: realfns.c) */
 	if (hs_likely(fast & 1))
 		return !atomic_load_explicit(hs_sample_filter_slot((uintptr_t)p),
 					     memory_order_relaxed);

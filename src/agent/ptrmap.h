@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The pointer map: live block address -> (size, stack id). Open-addressing hash tables
- * sharded by the block's page, each behind its own spinlock, so threads rarely meet. An entry is 16 bytes: the
- * address, and the size (36 bits, larger sizes are clamped) packed with the stack id
- * (24 bits) and sampling's 4 bits. Callers must not enter it from a context that may already hold a shard lock on
- * the same thread (the tracker's `busy` flag guarantees it). Never calls malloc.
+ * sharded by the block's page, each behind its own spinlock, so threads rarely meet. An
+ * entry is 16 bytes: the address, and the size (36 bits, larger sizes are clamped) packed
+ * with the stack id (24 bits) and sampling's 4 bits. Callers must not enter it from a
+ * context that may already hold a shard lock on the same thread (the tracker's `busy` flag
+ * guarantees it). Never calls malloc.
  */
 #ifndef HS_PTRMAP_H
 #define HS_PTRMAP_H

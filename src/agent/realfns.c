@@ -26,8 +26,8 @@ static atomic_size_t bootstrap_used;
 /*
  * Sampling's free fast path asks only the filter (hs_fast_free): the granules that hold
  * bootstrap blocks carry a count of their own there, so their frees go the slow way. Only
- * the granules in use (a few KB at most, where pinning all 64 sent a 256 KB stretch of
- * whatever heap aliases them to the map: 2x the slow frees of malloc_storm 8).
+ * the granules in use (none, with this glibc's dlsym, or a few): all 64 of the area would
+ * send the frees of every heap page that shares their slots (every 256 MiB) to the map.
  */
 static _Atomic uint64_t pinned[(HS_BOOTSTRAP_SIZE >> HS_FILTER_GRANULE) / 64 + 1];
 

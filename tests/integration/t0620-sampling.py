@@ -37,4 +37,13 @@ ere = sum_field(stacks_at(env.report(exact, "--allocs"), "reuse"), "alloc_calls"
 sre = sum_field(stacks_at(env.report(sampled, "--allocs"), "reuse"), "alloc_calls")
 eq(ere, 8000, "reuse calls, exact")
 check(abs(sre - ere) <= 0.05 * ere, "reuse calls estimated %d within 5%% of %d" % (sre, ere))
+# temporary under sampling: a block freed before its thread allocated again, skipped
+# allocations included (64 KiB blocks at 4 KiB are sampled nearly always: 1/p = 1.0000001)
+exa, saa = env.report(exact, "--allocs"), env.report(sampled, "--allocs")
+eq(sum_field(stacks_at(exa, "temp_big"), "temporary"), 1000, "temp_big temporary, exact")
+eq(sum_field(stacks_at(exa, "kept_big"), "temporary"), 0, "kept_big temporary, exact")
+st = sum_field(stacks_at(saa, "temp_big"), "temporary")
+check(abs(st - 1000) <= 50, "temp_big temporary estimated %d within 5%% of 1000" % st)
+eq(sum_field(stacks_at(saa, "kept_big"), "temporary"), 0,
+   "kept_big not temporary, sampled (a skipped allocation came between)")
 finish(env)

@@ -3,7 +3,9 @@
  * A heap with a known shape for sampling tests: keep_small() holds 80,000 blocks of 1,000
  * bytes, keep_large() 2,000 blocks of 30,000 bytes, churn() allocates and frees 1,000,000
  * blocks of 16..512 bytes. Everything kept is freed at the end, after the peak. Then
- * reuse() allocates and frees a block of 4,608 bytes 8,000 times, at one address mostly.
+ * reuse() allocates and frees a block of 4,608 bytes 8,000 times, at one address mostly;
+ * temp_big() 1,000 blocks of 64 KiB, each freed at once (temporary), and kept_big() 1,000
+ * more, each freed after a small block (between()) was allocated (not temporary).
  * See tests/integration/t0620-sampling.py.
  */
 #include <stdio.h>
@@ -33,6 +35,28 @@ __attribute__((noinline)) static void reuse(void)
 	free(p);
 }
 
+__attribute__((noinline)) static void temp_big(void)
+{
+	void *p = malloc(65536);
+
+	__asm__ volatile("" : : "r"(p) : "memory");
+	free(p);
+}
+
+__attribute__((noinline)) static void *between(void)
+{
+	return malloc(64);
+}
+
+__attribute__((noinline)) static void kept_big(void)
+{
+	void *p = malloc(65536), *q = between();
+
+	__asm__ volatile("" : : "r"(p), "r"(q) : "memory");
+	free(p);
+	free(q);
+}
+
 int main(void)
 {
 	long c = 0;
@@ -50,6 +74,10 @@ int main(void)
 		free(large[i]);
 	for (int i = 0; i < 8000; i++)
 		reuse();
+	for (int i = 0; i < 1000; i++)
+		temp_big();
+	for (int i = 0; i < 1000; i++)
+		kept_big();
 	printf("sample_mix done %ld\n", c);
 	return 0;
 }

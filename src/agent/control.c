@@ -571,8 +571,7 @@ int hs_control_pending(void)
 
 __attribute__((noinline, cold)) void hs_control_poll(void)
 {
-	if (!hs_self.busy && !atomic_load_explicit(&thread_started, memory_order_relaxed) &&
-	    start_after && hs_control_due(hs_now_ns()))
+	if (!hs_self.busy && hs_control_pending() && hs_control_due(hs_now_ns()))
 		hs_control_start_late();
 }
 

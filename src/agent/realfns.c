@@ -68,8 +68,8 @@ void *hs_bootstrap_alloc(size_t size, size_t align)
 							 memory_order_relaxed,
 							 memory_order_relaxed));
 	memcpy(bootstrap + start - sizeof(size), &size, sizeof(size));
-	pin((uintptr_t)bootstrap + start, (uintptr_t)bootstrap + start + size + 1);	/* once
-											   sampling's filter exists */
+	/* once sampling's filter exists (before, hs_bootstrap_pin marks what is in use) */
+	pin((uintptr_t)bootstrap + start, (uintptr_t)bootstrap + start + size + 1);
 	return bootstrap + start;
 }
 

@@ -29,8 +29,9 @@ unsigned hs_sample_halves(uint64_t size, uint64_t interval, uint64_t *state);
  * halves). 1/p is rarely an integer (32.5 for 8 bytes at 256); rounded up with probability
  * its fraction, the estimate has no bias. It was drawn from a hash of the block's address
  * and size, so that the free would find the same weight: a buffer freed and allocated
- * again at one address was rounded the same way every time, 2 calls each for a 1 MiB
- * block at 512 KiB (1/p = 1.16), and its stack's calls came out 72% high or 14% low.
+ * again at one address was rounded the same way every time, 2 calls each (or 1) for a
+ * 1 MiB block at 512 KiB (1/p = 1.16), and its stack's calls came out 72-75% high or 13-15%
+ * low.
  * `state`: the same generator as hs_sample_halves'.
  */
 unsigned hs_sample_rounding(uint64_t size, uint64_t interval, uint64_t *state);

@@ -611,11 +611,12 @@ HOT int do_free(struct hs_thread *t, void *p, int release)
 {
 	struct hs_ptrmap_entry e;
 	struct hs_stack *s;
+	int last = t->last_alloc == ~(uintptr_t)p;
 	/* freed before this thread allocated again (sampling's skipped allocations included:
 	   they moved the countdown) */
-	int temporary = t->last_alloc == ~(uintptr_t)p && t->sample_left == t->left_at_alloc;
+	int temporary = last && t->sample_left == t->left_at_alloc;
 
-	if (t->last_alloc == ~(uintptr_t)p)
+	if (last)
 		t->last_alloc = 0;
 	if (!map_remove(p, &e))
 		return 0;
@@ -782,17 +783,19 @@ static void countdown_set(struct hs_thread *t, int64_t n)
 	t->sample_left = n;
 }
 
-/* The countdown ran out before its rest: take more of it, and see to the control thread. */
+/*
+ * The countdown ran out before its rest: take the rest, or while the control thread is
+ * still to start as much as leaves POLL_BYTES to go, and see to that thread.
+ */
 static __attribute__((noinline, cold)) void countdown_refill(struct hs_thread *t)
 {
 	int pending = hs_control_pending();
+	int64_t n = t->sample_rest;
 
-	while (t->sample_left <= 0 && t->sample_rest) {
-		int64_t n = pending && t->sample_rest > POLL_BYTES ? POLL_BYTES : t->sample_rest;
-
-		t->sample_left += n;
-		t->sample_rest -= n;
-	}
+	if (pending && n > POLL_BYTES - t->sample_left)
+		n = POLL_BYTES - t->sample_left;
+	t->sample_left += n;
+	t->sample_rest -= n;
 	if (pending)
 		hs_control_poll();
 }

@@ -194,6 +194,31 @@ int hs_real_resolve(void);
  * library's allocation functions by name (nothing else has a next definition there).
  */
 void *hs_next_fn(const char *name);
+
+/*
+ * hs_next_fn(name) looked up once into *slot, for a hook's next definition. The agent
+ * looks them all up at start (hs_hooks_resolve, lifecycle.c): a dlsym later would reset
+ * the program's dlerror() state, and would have the C library free the program's last
+ * dlerror() message inside the hook, while the thread is the agent's. NULL while this
+ * thread's lookup is under way (the loader may map memory meanwhile: the hook then makes
+ * the system call itself) and when there is none; a name found absent is looked up again
+ * at each call unless `final` (a library dlopen'ed later may bring it).
+ */
+#define HS_NEXT_ABSENT ((void *)(uintptr_t)1)	/* in a slot: looked up, none (final) */
+void *hs_next_lookup(void **slot, const char *name, int final);
+
+/* The hooks files' next definitions, looked up at start (lifecycle.c; shared builds). */
+void hs_fd_hooks_resolve(void);
+void hs_cxx_hooks_resolve(void);
+
+static inline void *hs_next_cached(void **slot, const char *name, int final)
+{
+	void *fn = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+
+	if (hs_likely(fn))
+		return fn == HS_NEXT_ABSENT ? NULL : fn;
+	return hs_next_lookup(slot, name, final);
+}
 /* Bootstrap allocator for calls made while resolving (realfns.c). */
 void *hs_bootstrap_alloc(size_t size, size_t align);
 #define HS_BOOTSTRAP_SIZE (256 * 1024)

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "agent.h"
+
 enum hs_free_kind {
 	HS_FREE_C,		/* free, realloc */
 	HS_FREE_DELETE,
@@ -28,6 +30,17 @@ int hs_check_init(void);
 void *hs_check_alloc(size_t size, size_t align, unsigned kind, int zero, uintptr_t ra);
 void hs_check_free(void *p, enum hs_free_kind fk, uintptr_t ra);
 void *hs_check_realloc(void *p, size_t size, unsigned kind, uintptr_t ra);
+
+/*
+ * Whether a free or realloc of p goes to the functions above: in check mode, the program's
+ * calls, and a block of the program's that the C library frees or resizes inside one of
+ * the agent's calls (dlsym freeing the program's last dlerror() message, say), which has
+ * canaries still: never the real allocator's to take. The agent's own blocks are not.
+ */
+static inline int hs_check_takes(void *p)
+{
+	return hs_unlikely(hs_opt.check) && (!hs_self.internal || (p && hs_track_is_live(p)));
+}
 size_t hs_check_usable_size(void *p);
 
 /*

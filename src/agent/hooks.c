@@ -87,7 +87,7 @@ static __attribute__((noinline)) void free_slow(void *p, uintptr_t ra)
 		return;
 	if (hs_unlikely(!hooks_ready()))
 		return;
-	if (checking()) {
+	if (hs_check_takes(p)) {
 		hs_check_free(p, HS_FREE_C, ra);
 		return;
 	}
@@ -149,7 +149,7 @@ static __attribute__((noinline)) void *realloc_common(void *old, size_t size, un
 	}
 	if (hs_unlikely(old && hs_bootstrap_owns(old)))
 		return realloc_bootstrap(old, size, kind, ra);
-	if (checking())
+	if (hs_check_takes(old))
 		return hs_check_realloc(old, size, kind, ra);
 	if (!hs_should_track())
 		return hs_real.realloc(old, size);

@@ -18,29 +18,32 @@
 
 #define RA() ((uintptr_t)__builtin_return_address(0))
 
-static void *lookup(void *_Atomic *cache, const char *name)
-{
-	void *fn = atomic_load_explicit(cache, memory_order_acquire);
-
-	if (hs_likely(fn))
-		return fn;
-	fn = hs_next_fn(name);
-	atomic_store_explicit(cache, fn, memory_order_release);
-	return fn;
-}
-
-#define REAL(type, name) ((type)lookup(&real_##name, #name))
+/* Absent at the agent's start in a C program: looked up again once libstdc++ may be there. */
+#define REAL(type, name) ((type)hs_next_cached(&real_##name, #name, 0))
 
 typedef void *(*new_fn)(size_t);
 typedef void *(*new_nt_fn)(size_t, const void *);
 typedef void *(*new_al_fn)(size_t, size_t);
 typedef void *(*new_al_nt_fn)(size_t, size_t, const void *);
 
-static void *_Atomic real__Znwm, *_Atomic real__Znam;
-static void *_Atomic real__ZnwmRKSt9nothrow_t, *_Atomic real__ZnamRKSt9nothrow_t;
-static void *_Atomic real__ZnwmSt11align_val_t, *_Atomic real__ZnamSt11align_val_t;
-static void *_Atomic real__ZnwmSt11align_val_tRKSt9nothrow_t;
-static void *_Atomic real__ZnamSt11align_val_tRKSt9nothrow_t;
+static void *real__Znwm, *real__Znam;
+static void *real__ZnwmRKSt9nothrow_t, *real__ZnamRKSt9nothrow_t;
+static void *real__ZnwmSt11align_val_t, *real__ZnamSt11align_val_t;
+static void *real__ZnwmSt11align_val_tRKSt9nothrow_t;
+static void *real__ZnamSt11align_val_tRKSt9nothrow_t;
+
+/* At the agent's start (hs_hooks_resolve). */
+void hs_cxx_hooks_resolve(void)
+{
+	(void)REAL(new_fn, _Znwm);
+	(void)REAL(new_fn, _Znam);
+	(void)REAL(new_nt_fn, _ZnwmRKSt9nothrow_t);
+	(void)REAL(new_nt_fn, _ZnamRKSt9nothrow_t);
+	(void)REAL(new_al_fn, _ZnwmSt11align_val_t);
+	(void)REAL(new_al_fn, _ZnamSt11align_val_t);
+	(void)REAL(new_al_nt_fn, _ZnwmSt11align_val_tRKSt9nothrow_t);
+	(void)REAL(new_al_nt_fn, _ZnamSt11align_val_tRKSt9nothrow_t);
+}
 
 /* The memory behind every operator new: what libstdc++'s own operators ask for. */
 static inline void *raw_alloc(size_t size, size_t align)
@@ -73,7 +76,7 @@ static __attribute__((noinline)) void raw_free_slow(void *p, enum hs_free_kind f
 
 	if (!p || hs_unlikely(hs_bootstrap_owns(p)))
 		return;
-	if (hs_unlikely(hs_opt.check) && !hs_self.internal) {
+	if (hs_check_takes(p)) {
 		hs_check_free(p, fk, ra);
 		return;
 	}

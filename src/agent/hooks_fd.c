@@ -5,8 +5,8 @@
  * closefrom, mmap, munmap, mremap. Each forwards exactly, returns what the real function
  * returned and leaves errno as it left it; the fast path is one load of dmabuf.h's counters
  * (or, for ioctl, a compare of the request) before or after the forward. The real functions
- * are found with dlsym(RTLD_NEXT, ...); a call made while that lookup is under way (the
- * loader mapping memory) goes to the system call itself. The agent's own calls come here
+ * are found with dlsym(RTLD_NEXT, ...) at the agent's start (hs_next_cached); a call made
+ * while a lookup is under way (the loader mapping memory) goes to the system call itself. The agent's own calls come here
  * too (-Bsymbolic): they pass the fast path. Not part of libheapscope_wrap.a.
  */
 #define _GNU_SOURCE
@@ -39,23 +39,25 @@ static struct {
 	void *(*mremap)(void *, size_t, size_t, int, void *);
 } real;
 
-static __thread int resolving __attribute__((tls_model("initial-exec")));
+#define NEXT(fn) ((__typeof__(real.fn))hs_next_cached((void **)&real.fn, #fn, 1))
 
-/* The next definition of `name`, looked up once; NULL while a lookup is under way. */
-static void *next_fn(void *slot, const char *name)
+/* At the agent's start (hs_hooks_resolve): each looked up once, absent ones for good. */
+void hs_fd_hooks_resolve(void)
 {
-	void *fn = __atomic_load_n((void **)slot, __ATOMIC_RELAXED);
-
-	if (hs_likely(fn) || resolving)
-		return fn;
-	resolving = 1;
-	fn = hs_next_fn(name);
-	resolving = 0;
-	__atomic_store_n((void **)slot, fn, __ATOMIC_RELAXED);
-	return fn;
+	(void)NEXT(ioctl);
+	(void)NEXT(close);
+	(void)NEXT(dup);
+	(void)NEXT(dup2);
+	(void)NEXT(dup3);
+	(void)NEXT(fcntl);
+	(void)NEXT(fcntl64);
+	(void)NEXT(close_range);
+	(void)NEXT(closefrom);
+	(void)NEXT(mmap);
+	(void)NEXT(mmap64);
+	(void)NEXT(munmap);
+	(void)NEXT(mremap);
 }
-
-#define NEXT(fn) ((__typeof__(real.fn))next_fn(&real.fn, #fn))
 
 HS_EXPORT int ioctl(int fd, unsigned long request, ...)
 {

@@ -37,15 +37,15 @@ static struct {
 	struct sigaction prog[NSIG];	/* while ours: what the program believes is set */
 } S;
 
+/* Looked up at the agent's start too (hs_hooks_resolve). */
 static sigaction_fn real_sigaction(void)
 {
-	sigaction_fn fn = __atomic_load_n(&S.real, __ATOMIC_ACQUIRE);
+	return (sigaction_fn)hs_next_cached((void **)&S.real, "sigaction", 1);
+}
 
-	if (!fn) {
-		fn = (sigaction_fn)hs_next_fn("sigaction");
-		__atomic_store_n(&S.real, fn, __ATOMIC_RELEASE);
-	}
-	return fn;
+void hs_sig_hooks_resolve(void)
+{
+	(void)real_sigaction();
 }
 
 int hs_sigaction(int sig, const struct sigaction *act, struct sigaction *old)

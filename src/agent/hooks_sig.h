@@ -20,6 +20,9 @@ void hs_term_handlers_install(void);
  */
 void hs_term_deliver(int sig) __attribute__((weak));
 
+/* Look the C library's sigaction up now (at the agent's start: agent.h, hs_next_cached). */
+void hs_sig_hooks_resolve(void);
+
 /* The C library's sigaction, for the agent's own use (not seen by the interposer). */
 int hs_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
 

@@ -170,7 +170,38 @@ static void install_fatal_handlers(void)
 	}
 }
 
-static void (*real_exit)(int);
+/* The process hooks' next definitions (hs_next_cached), all looked up at start. */
+static struct {
+	void *_exit, *execve, *execv, *execvp, *execvpe, *fexecve, *dlclose, *pthread_create;
+} next;
+
+#define NEXT(type, fn) ((type)hs_next_cached(&next.fn, #fn, 1))
+
+typedef int (*exec_fn)(const char *, char *const[]);
+typedef int (*exec_env_fn)(const char *, char *const[], char *const[]);
+typedef int (*thread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *),
+				void *);
+
+/*
+ * Now, before the program can have a dlerror() pending (agent.h), and so that a forked
+ * child's _exit needs no loader. None of this in libheapscope_wrap.a: no next definitions.
+ */
+static void hooks_resolve(void)
+{
+#ifndef HEAPSCOPE_WRAP
+	(void)NEXT(void *, _exit);
+	(void)NEXT(void *, execve);
+	(void)NEXT(void *, execv);
+	(void)NEXT(void *, execvp);
+	(void)NEXT(void *, execvpe);
+	(void)NEXT(void *, fexecve);
+	(void)NEXT(void *, dlclose);
+	(void)NEXT(void *, pthread_create);
+	hs_fd_hooks_resolve();
+	hs_cxx_hooks_resolve();
+	hs_sig_hooks_resolve();
+#endif
+}
 
 static int init_parts(void)
 {
@@ -192,7 +223,7 @@ static int init_parts(void)
 		return -1;
 	if (pthread_atfork(atfork_prepare, atfork_parent, atfork_child) != 0)
 		return -1;
-	real_exit = hs_next_fn("_exit");	/* now: a forked child must not need the loader */
+	hooks_resolve();
 	if (hs_opt.crash_handler)
 		install_fatal_handlers();
 #ifndef HEAPSCOPE_WRAP
@@ -302,7 +333,7 @@ static void after_failed_exec(void)
 /* Programs that end with _exit (shells, forked children) skip destructors. */
 HS_EXPORT void _exit(int status)
 {
-	void (*real)(int) = real_exit ? real_exit : hs_next_fn("_exit");
+	void (*real)(int) = NEXT(void (*)(int), _exit);
 
 	finish(HSR_REASON_EXIT);
 	real(status);
@@ -348,7 +379,7 @@ static char *const *with_agent(char *const envp[], char **out, size_t n)
 
 HS_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
-	int (*real)(const char *, char *const[], char *const[]) = hs_next_fn("execve");
+	exec_env_fn real = NEXT(exec_env_fn, execve);
 	char *env[MAX_ENV];
 	int ret;
 
@@ -360,7 +391,7 @@ HS_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 
 HS_EXPORT int execv(const char *path, char *const argv[])
 {
-	int (*real)(const char *, char *const[]) = hs_next_fn("execv");
+	exec_fn real = NEXT(exec_fn, execv);
 	int ret;
 
 	before_exec();
@@ -371,7 +402,7 @@ HS_EXPORT int execv(const char *path, char *const argv[])
 
 HS_EXPORT int execvp(const char *file, char *const argv[])
 {
-	int (*real)(const char *, char *const[]) = hs_next_fn("execvp");
+	exec_fn real = NEXT(exec_fn, execvp);
 	int ret;
 
 	before_exec();
@@ -382,7 +413,7 @@ HS_EXPORT int execvp(const char *file, char *const argv[])
 
 HS_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-	int (*real)(const char *, char *const[], char *const[]) = hs_next_fn("execvpe");
+	exec_env_fn real = NEXT(exec_env_fn, execvpe);
 	char *env[MAX_ENV];
 	int ret;
 
@@ -394,7 +425,8 @@ HS_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 
 HS_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
-	int (*real)(int, char *const[], char *const[]) = hs_next_fn("fexecve");
+	int (*real)(int, char *const[], char *const[]) =
+		NEXT(int (*)(int, char *const[], char *const[]), fexecve);
 	char *env[MAX_ENV];
 	int ret;
 
@@ -459,7 +491,7 @@ HS_EXPORT int execle(const char *path, const char *arg0, ...)
 
 HS_EXPORT int dlclose(void *handle)
 {
-	int (*real)(void *) = hs_next_fn("dlclose");
+	int (*real)(void *) = NEXT(int (*)(void *), dlclose);
 	int ret;
 
 	/* Note the module first, in case no frame of it was ever unwound. */
@@ -515,10 +547,8 @@ static void *thread_start(void *p)
 int hs_agent_thread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *),
 			   void *arg)
 {
-	static int (*real)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+	thread_create_fn real = NEXT(thread_create_fn, pthread_create);
 
-	if (!real)
-		real = hs_next_fn("pthread_create");
 	if (!real)
 		return EAGAIN;
 	return real(th, attr, fn, arg);
@@ -528,13 +558,13 @@ int hs_agent_thread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn
 HS_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *),
 			     void *arg)
 {
-	static int (*real)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+	thread_create_fn real = NEXT(thread_create_fn, pthread_create);
 	struct start_args *a;
 	int ret;
 
 	hs_tracker_solo_end();	/* before the thread exists */
 	if (!real)
-		real = hs_next_fn("pthread_create");
+		return EAGAIN;
 	if (!hs_real.malloc || !(a = hs_real.malloc(sizeof(*a))))
 		return real(th, attr, fn, arg);
 	a->fn = fn;

@@ -153,6 +153,23 @@ void *hs_next_fn(const char *name)
 	return fn;
 }
 
+static __thread int resolving __attribute__((tls_model("initial-exec")));
+
+/* hs_next_cached's lookup (agent.h). */
+void *hs_next_lookup(void **slot, const char *name, int final)
+{
+	void *fn;
+
+	if (resolving)
+		return NULL;
+	resolving = 1;
+	fn = hs_next_fn(name);
+	resolving = 0;
+	if (fn || final)
+		__atomic_store_n(slot, fn ? fn : HS_NEXT_ABSENT, __ATOMIC_RELEASE);
+	return fn;
+}
+
 int hs_real_resolve(void)
 {
 	static atomic_int state;	/* 0 not yet, 1 resolving, 2 done, -1 failed */

@@ -5,7 +5,12 @@ C library past the agent (tests/torture/torture_dlopen.c). Output and status unc
 exact figures for the cycled library, its frames symbolized after dlclose. The DEEPBIND
 library's own calls are invisible to any LD_PRELOAD profiler: its blocks freed through
 the hooked free pass through untouched, and the program's blocks it frees are seen freed
-only when malloc hands their address out again (alloc = free + live, exactly)."""
+only when malloc hands their address out again (alloc = free + live, exactly). Then
+failed dlopens with hooked calls between each and the program's dlerror(), and dlclose
+after dlerror() made its message, exact, sampled and under --check: the program keeps its
+messages (the hooks looked their next definitions up at the agent's start, not with a
+dlsym that resets dlerror), and check mode survives the C library freeing the message
+inside the agent's hook (it crashed, SIGSEGV, in the exit's leak scan)."""
 from hstest import Env, eq, check, finish
 from hstorture import same_as_plain, expect, figures
 
@@ -38,4 +43,14 @@ eq(got["free_calls"] + got["live_blocks"], DEEP, "each such block freed or live,
 eq([s["alloc_calls"] for s in allocs["stacks"]
     if any(f.get("function") == "deep_alloc" for f in s["frames"])], [],
    "the DEEPBIND library's own (libc) blocks are not recorded")
+ERRORS = 20
+for opts in ((), ("--sample", "4k"), ("--check",)):
+    name = "errors%s.hsr" % "".join(o.strip("-") for o in opts)
+    proc, rec = same_as_plain(env, [prog, env.targets, "0", "0", str(ERRORS)], opts=opts,
+                              rec_name=name)
+    eq(proc.stdout, b"dlopen done: 0 cycles, 0 kept, 0 deep\n"
+       b"dlerror kept its message %d of %d times\n" % (ERRORS, ERRORS),
+       "dlerror's messages kept %s" % " ".join(opts))
+    allocs = env.report(rec, "--allocs")
+    check(allocs["stacks"], "a recording with stacks %s" % " ".join(opts))
 finish(env)

@@ -5,7 +5,12 @@
  * free the returned block, except every tenth, which is kept (a leak from a library that
  * is gone). Then DEEP times: a block from deep_alloc() (libc's malloc, unseen by the agent)
  * freed here through the hooked free, and a block from deep_block() (hooked malloc) freed
- * by deep_free() (libc's free, unseen). Usage: torture_dlopen DIR [CYCLES [DEEP]].
+ * by deep_free() (libc's free, unseen). Then ERRORS times: a dlopen that fails, an mmap,
+ * a munmap, a malloc and a free (hooked calls), and the program's dlerror(): the message
+ * must be its own (a hook that looked its next definition up with dlsym in between would
+ * have cleared it), then a dlclose after a dlerror() string was made (the C library frees
+ * that string from inside the next dlsym or dlclose, while the agent's hook is running).
+ * Usage: torture_dlopen DIR [CYCLES [DEEP [ERRORS]]].
  * See tests/integration/t1000-torture-dlopen.py.
  */
 #define _GNU_SOURCE
@@ -13,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static void *kept[10000];
 
@@ -55,9 +61,35 @@ static void deep(const char *dir, int n)
 	dlclose(h);
 }
 
+static int errors(const char *dir, int n)
+{
+	char path[4096];
+	int same = 0;
+
+	snprintf(path, sizeof(path), "%s/libtorture_absent.so", dir);
+	for (int i = 0; i < n; i++) {
+		void *h = dlopen(path, RTLD_NOW), *page;
+		const char *e;
+
+		if (h)
+			return -1;
+		page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (page != MAP_FAILED)
+			munmap(page, 4096);
+		free(strdup(path));
+		e = dlerror();
+		same += e && strstr(e, "libtorture_absent.so") != NULL;
+		h = open_lib(dir, "libtorture_dl.so", RTLD_NOW | RTLD_LOCAL);
+		dlclose(h);
+	}
+	/* and a failure left pending at exit */
+	return dlopen(path, RTLD_NOW) ? -1 : same;
+}
+
 int main(int argc, char **argv)
 {
 	int cycles = argc > 2 ? atoi(argv[2]) : 300, ndeep = argc > 3 ? atoi(argv[3]) : 50;
+	int nerr = argc > 4 ? atoi(argv[4]) : 0;
 	int nkept = 0;
 
 	for (int i = 0; i < cycles; i++) {
@@ -73,5 +105,7 @@ int main(int argc, char **argv)
 	}
 	deep(argv[1], ndeep);
 	printf("dlopen done: %d cycles, %d kept, %d deep\n", cycles, nkept, ndeep);
+	if (nerr)
+		printf("dlerror kept its message %d of %d times\n", errors(argv[1], nerr), nerr);
 	return 0;
 }

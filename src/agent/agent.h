@@ -246,6 +246,9 @@ void hs_fail(const char *what);
 /* One line on stderr with write(2), prefixed "heapscope: ", unless quiet. */
 void hs_say(const char *msg);
 
+/* Up to cap bytes of a small file (/proc), without stdio; the bytes read, 0 if none. */
+int hs_read_small_file(const char *path, char *buf, size_t cap);
+
 /*
  * Write buf[0..n) to fd (the program's stderr, a dump file), all of it unless an error
  * stops it: 0 or an errno value. A closed pipe gives EPIPE without raising SIGPIPE in the

@@ -26,12 +26,14 @@
 #include "arena.h"
 #include "check.h"
 #include "errors.h"
+#include "fmt.h"
 #include "hsr_format.h"
 #include "modules.h"
 #include "ptrmap.h"
 #include "stacktab.h"
 #include "tracker.h"
 #include "unwind.h"
+#include "writer.h"
 
 #define HDR 32
 #define MAGIC 0x4853
@@ -87,7 +89,51 @@ static struct {
 	struct qentry *ring;
 	unsigned head, count;
 	uint64_t qbytes;
+	size_t guard_max;		/* guard mode: blocks with pages of their own, at most */
+	atomic_size_t guarded;		/* ... now, live or in quarantine */
+	atomic_flag guard_said;
 } ck;
+
+/*
+ * Guard mode's blocks are two mappings each (their pages and the PROT_NONE one), live or
+ * in quarantine, and the kernel allows a process vm.max_map_count mappings (65,530 by
+ * default); when they run out, the program's own mmap calls fail too (thread stacks,
+ * files, its allocator's arenas). So guarded blocks take at most seven eighths of the
+ * limit, and blocks past that (or whose mapping fails, or aligned to more than a page)
+ * get canaries instead, as in canary mode.
+ */
+static size_t guard_max_blocks(void)
+{
+	char buf[32] = { 0 };
+	unsigned long max = 0;
+
+	if (hs_read_small_file("/proc/sys/vm/max_map_count", buf, sizeof(buf) - 1) > 0)
+		max = strtoul(buf, NULL, 10);
+	if (!max)
+		max = 65530;
+	return (size_t)(max - max / 8) / 2;
+}
+
+static int guard_take(void)
+{
+	struct hs_fmt f;
+	char msg[256];
+
+	if (atomic_fetch_add(&ck.guarded, 1) < ck.guard_max)
+		return 1;
+	atomic_fetch_sub(&ck.guarded, 1);
+	if (!atomic_flag_test_and_set(&ck.guard_said)) {
+		hs_fmt_init(&f, msg, sizeof(msg));
+		hs_fmt_str(&f, "guard pages: ");
+		hs_fmt_uint(&f, ck.guard_max);
+		hs_fmt_str(&f, " blocks have pages of their own, all that the system's mapping "
+			       "limit leaves (vm.max_map_count); others get canaries until some "
+			       "are freed");
+		hs_say(msg);
+		hs_writer_message(HSR_MSG_WARNING, msg);
+	}
+	return 0;
+}
 
 int hs_check_init(void)
 {
@@ -96,6 +142,7 @@ int hs_check_init(void)
 	ck.quarantine_max = hs_opt.quarantine;
 	ck.ring = hs_arena_map(QUARANTINE_SLOTS * sizeof(*ck.ring));
 	if (hs_opt.check == 2) {
+		ck.guard_max = guard_max_blocks();
 		ck.keys = hs_arena_map(GUARD_SLOTS * sizeof(*ck.keys));
 		ck.vals = hs_arena_map(GUARD_SLOTS * sizeof(*ck.vals));
 		ck.info = hs_arena_map(GUARD_SLOTS * sizeof(*ck.info));
@@ -211,15 +258,20 @@ static void *guard_alloc(size_t size, size_t align, unsigned kind, int zero, uin
 	size_t a = align > 16 ? align : 16, body, data;
 	char *base, *user;
 
-	if (a > ck.page || size > SIZE_MAX / 4)
+	if (a > ck.page || size > SIZE_MAX / 4 || !guard_take())
 		return NULL;
 	body = (size + a - 1) & ~(a - 1);
 	data = (body + HDR + a + ck.page - 1) & ~(ck.page - 1);
 	base = mmap(NULL, data + ck.page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
 		    -1, 0);
-	if (base == MAP_FAILED)
+	if (base != MAP_FAILED && mprotect(base + data, ck.page, PROT_NONE) != 0) {
+		munmap(base, data + ck.page);
+		base = MAP_FAILED;
+	}
+	if (base == MAP_FAILED) {
+		atomic_fetch_sub(&ck.guarded, 1);
 		return NULL;
-	mprotect(base + data, ck.page, PROT_NONE);
+	}
 	user = base + data - body;
 	guard_register((uintptr_t)base, (uintptr_t)user, data + ck.page);
 	return block_init(user, size, (uint32_t)(user - base) | GUARD_FLAG, body - size, kind,
@@ -231,8 +283,12 @@ void *hs_check_alloc(size_t size, size_t align, unsigned kind, int zero, uintptr
 	size_t off = align > HDR ? align : HDR, total;
 	char *raw;
 
-	if (hs_opt.check == 2)
-		return guard_alloc(size, align, kind, zero, ra);
+	if (hs_opt.check == 2) {
+		void *p = guard_alloc(size, align, kind, zero, ra);
+
+		if (p)
+			return p;
+	}
 	if (__builtin_add_overflow(size, off + ck.tail, &total))
 		return NULL;
 	if (align > 16)
@@ -369,6 +425,7 @@ static void evict(const struct qentry *q, struct hs_stack *where)
 	if (q->base) {	/* unreadable: a write would have faulted */
 		guard_unregister(q->base);
 		munmap((void *)q->base, q->bytes);
+		atomic_fetch_sub(&ck.guarded, 1);
 		return;
 	}
 	n = damaged(q->user, h->size, FILL_FREED, &first);

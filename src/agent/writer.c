@@ -365,7 +365,7 @@ static void commit(const struct hsr_buf *b)
 	w.len += b->len;
 }
 
-static int read_small_file(const char *path, char *buf, size_t cap)
+int hs_read_small_file(const char *path, char *buf, size_t cap)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n, total = 0;
@@ -384,7 +384,7 @@ static int put_process(void)
 	struct utsname uts;
 	struct hsr_buf b;
 	size_t rec;
-	int n = read_small_file("/proc/self/cmdline", cmdline, sizeof(cmdline));
+	int n = hs_read_small_file("/proc/self/cmdline", cmdline, sizeof(cmdline));
 	int err = reserve(sizeof(cmdline) + sizeof(w.exe) + 512);
 
 	if (err)

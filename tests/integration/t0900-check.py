@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 """Heap checking (--check): one test per error kind with exact offsets, bytes and stacks;
 clean C and C++ programs report no error; guard pages catch an access at the faulting
-instruction; --error-exitcode applies to heap errors."""
+instruction; past the mappings the system allows, guard mode gives blocks canaries instead
+and the program's own mappings still work; --error-exitcode applies to heap errors."""
 import os
 from hstest import Env, eq, check, finish
 
@@ -85,6 +86,36 @@ if eq(len(e), 1, "guard: one error"):
        ("use-after-free (guard page)", 10, 64), "guard: what and where")
     eq(funcs(e[0]["frames"])[0], "write_after_free", "guard: stack of the faulting write")
 eq(rep["recording"]["end_reason"], "signal", "guard: the recording ends with the signal")
+
+# guard pages: more live blocks than vm.max_map_count leaves room for (two mappings each,
+# seven eighths of the limit): the rest get canaries, the program's own mmap, thread and
+# page-aligned allocation work, and an overflow of a block past the limit is found at its
+# free. Without the limit, malloc failed after about 32,000 blocks.
+try:
+    with open("/proc/sys/vm/max_map_count") as f:
+        max_maps = int(f.read())
+except (OSError, ValueError):
+    max_maps = 0
+guard_max = (max_maps - max_maps // 8) // 2
+many = max_maps // 2 + 2000	# past what two mappings a block could ever hold
+if not max_maps or many > 100000:
+    print("skip: guard mode's limit (vm.max_map_count %d) is too high to reach here" % max_maps)
+else:
+    proc, rec = env.run([PROG, "guard_many", str(many)],
+                        opts=["--check=guard", "--leak-check=none"], rec_name="guard_many.hsr")
+    eq((proc.returncode, proc.stdout),
+       (0, b"guard_many: %d of %d blocks, aligned ok, mmap ok, thread ok\n" % (many, many)),
+       "guard: every block, the program's own mappings and thread")
+    said = [l for l in proc.stderr.splitlines() if l.startswith(b"heapscope: guard pages:")]
+    eq(len(said), 1, "guard: the limit said once")
+    check(said and (b"guard pages: %d blocks" % guard_max) in said[0],
+          "guard: the limit's figure: %r" % said[:1])
+    e = env.report(rec)["errors"]
+    if eq(len(e), 1, "guard: one error past the limit"):
+        eq((e[0]["kind"], e[0]["offset"], e[0]["block_size"]),
+           ("heap-buffer-overflow", 24, 24), "guard: the canary block's overflow")
+        eq(funcs(e[0]["alloc_frames"])[:2], ["make_block", "guard_many"],
+           "guard: the overflowed block's allocation stack")
 
 # --error-exitcode counts heap errors
 proc, rec = env.run([PROG, "overflow1"], opts=["--check", "--error-exitcode=9",

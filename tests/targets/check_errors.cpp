@@ -4,11 +4,17 @@
  * of overflow1, overflow8, underflow1, double_free, stack_free, interior_free, global_free,
  * write_after_free, new_free, malloc_delete, newarray_delete, realloc_freed, clean.
  * Each error happens in a function named after it; the program goes on and exits 0.
+ * `check_errors guard_many N`: N blocks of 24 bytes kept live (more than guard mode's
+ * mappings allow), a block aligned to 8 KiB, a page mapped and a thread started by the
+ * program itself, then a 1-byte overflow of the last of the N blocks.
  * See tests/integration/t0900-check.py.
  */
 #include <cstdio>
 #include <cstdlib>
+#include <cstdint>
 #include <cstring>
+#include <pthread.h>
+#include <sys/mman.h>
 
 #define NOINLINE __attribute__((noinline))
 #define ESCAPE(p) __asm__ volatile("" : : "r"(p) : "memory")
@@ -129,8 +135,41 @@ NOINLINE static void clean()
 	free(p);
 }
 
+static void *nothing(void *arg) { return arg; }
+
+NOINLINE static int guard_many(long n)
+{
+	char **blocks = (char **)calloc((size_t)n, sizeof(char *));
+	void *aligned = NULL, *page;
+	pthread_t th;
+	long got = 0;
+	int ok_align, ok_map, ok_thread;
+
+	for (long i = 0; blocks && i < n; i++)
+		got += (blocks[i] = make_block(24)) != NULL;
+	ok_align = posix_memalign(&aligned, 8192, 100) == 0 && !((uintptr_t)aligned & 8191);
+	page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ok_map = page != MAP_FAILED;
+	ok_thread = pthread_create(&th, NULL, nothing, NULL) == 0 && pthread_join(th, NULL) == 0;
+	printf("guard_many: %ld of %ld blocks, aligned %s, mmap %s, thread %s\n", got, n,
+	       ok_align ? "ok" : "failed", ok_map ? "ok" : "failed", ok_thread ? "ok" : "failed");
+	if (got == n) {
+		blocks[n - 1][24] = 'x';	/* 1 byte past the end */
+		ESCAPE(blocks[n - 1]);
+	}
+	for (long i = 0; blocks && i < n; i++)
+		free(blocks[i]);
+	free(blocks);
+	free(aligned);
+	if (ok_map)
+		munmap(page, 4096);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc > 2 && !strcmp(argv[1], "guard_many"))
+		return guard_many(atol(argv[2]));
 	static const struct {
 		const char *name;
 		void (*fn)();

@@ -72,6 +72,8 @@ extern struct hs_real hs_real;
 struct hs_options {
 	unsigned depth;			/* HEAPSCOPE_DEPTH, frames per stack, default 64 */
 	int unwind_fp;			/* HEAPSCOPE_UNWIND=fp */
+	int other_stacks;		/* HEAPSCOPE_OTHER_STACKS: walks on coroutine
+					   stacks and sigaltstacks (unwind.c) */
 	int unwind_reuse;		/* HEAPSCOPE_UNWIND_REUSE: walks take the last
 					   walk's frames where unchanged (unwind.h) */
 	int solo;			/* HEAPSCOPE_SOLO: a program's one thread counts

@@ -211,6 +211,7 @@ static int init_parts(void)
 	if (hs_unwind_init(hs_opt.unwind_fp ? HS_UNWIND_FP : HS_UNWIND_CFI) < 0)
 		return -1;
 	hs_unwind_set_reuse(hs_opt.unwind_reuse);
+	hs_unwind_set_other_stacks(hs_opt.other_stacks);
 	if (hs_stacktab_init(hs_opt.max_stacks) < 0 || hs_ptrmap_init() < 0)
 		return -1;
 	if (hs_tracker_init() < 0 || hs_writer_init() < 0)

@@ -52,6 +52,7 @@ static const struct opt_def options[] = {
 	{ "HEAPSCOPE_TERM_HANDLER", OPT_BOOL, &hs_opt.term_handler, 0, 0, 1 },
 	{ "HEAPSCOPE_CONTROL_DELAY", OPT_DURATION, &hs_opt.control_delay_ns, 0, 0, UINT64_MAX },
 	{ "HEAPSCOPE_UNWIND_REUSE", OPT_BOOL, &hs_opt.unwind_reuse, 0, 0, 1 },
+	{ "HEAPSCOPE_OTHER_STACKS", OPT_BOOL, &hs_opt.other_stacks, 0, 0, 1 },
 	{ "HEAPSCOPE_SOLO", OPT_BOOL, &hs_opt.solo, 0, 0, 1 },
 	/* The names of the hook libraries heapscope replaces (docs/AGENT.md, "Compatibility"). */
 	{ "BACKTRACE_MIN_SIZE", OPT_SIZE, &hs_opt.min_stack_size, 0, 0, UINT64_MAX },
@@ -182,6 +183,7 @@ void hs_options_load(void)
 	hs_opt.max_stacks = 1u << 20;
 	hs_opt.control = 1;
 	hs_opt.unwind_reuse = 1;
+	hs_opt.other_stacks = 1;
 	hs_opt.solo = 1;
 	strcpy(hs_opt.output, "heapscope.%n.%p.hsr");
 	for (i = 0; i < sizeof(options) / sizeof(options[0]); i++) {

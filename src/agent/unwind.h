@@ -146,6 +146,13 @@ static inline void hs_unwind_memo_give(struct hs_unwind_memo *m)
 size_t hs_unwind(uintptr_t *frames, size_t max, uintptr_t first_ra, uintptr_t stack_lo,
 		 uintptr_t stack_hi, struct hs_unwind_memo *memo);
 
+/*
+ * 1 (the default): a walk on another stack than its thread's (a coroutine's, a
+ * sigaltstack) is bounded by what the kernel can read there, at a system call a walk;
+ * 0: it keeps the thread's bounds (its first frame only). unwind.c, "another stack".
+ */
+void hs_unwind_set_other_stacks(int on);
+
 /* 1: walks use their memo (the default); 0: they ignore it. */
 void hs_unwind_set_reuse(int on);
 

@@ -573,7 +573,8 @@ static inline void counts_add(_Atomic uint64_t *c, const struct walk *w, size_t 
  * the coroutine's outermost frame is read only where its unwind information leads, as on
  * the thread's stack. It costs a system call a walk (1.4 to 3.3 us here), so it can be
  * turned off (hs_unwind_set_other_stacks): such walks then keep the thread's bounds and
- * give their first frame only, as where the call is refused (a seccomp filter).
+ * give their first frame only. Where the call is refused (a seccomp filter, qemu-user),
+ * the page alone, which the agent's own frames mostly fill.
  */
 #define OTHER_STACK_SPAN (16 * 1024)
 

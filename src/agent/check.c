@@ -742,7 +742,8 @@ int hs_check_fault(int sig, siginfo_t *si, void *ucv)
 #if defined(__x86_64__)
 	pc = (uintptr_t)((ucontext_t *)ucv)->uc_mcontext.gregs[REG_RIP];
 #endif
-	n = hs_unwind(frames, hs_opt.depth, pc + 1, hs_self.stack_lo, hs_self.stack_hi, NULL);
+	n = hs_unwind_from((uintptr_t)frames, frames, hs_opt.depth, pc + 1, hs_self.stack_lo,
+			   hs_self.stack_hi, NULL);
 	for (k = 0; k < n && pc && frames[k] != pc + 1; k++)
 		;
 	if (k < n) {	/* start at the faulting instruction, past the signal frame */

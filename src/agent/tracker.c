@@ -509,7 +509,7 @@ HOT struct hs_stack *capture_walk(unsigned kind, uintptr_t ra)
 	m = t->memo;
 	if (m && !hs_unwind_memo_take(m))
 		m = NULL;
-	n = hs_unwind(frames, depth, ra, t->stack_lo, t->stack_hi, m);
+	n = hs_unwind_from((uintptr_t)frames, frames, depth, ra, t->stack_lo, t->stack_hi, m);
 	if (n == 0 && depth) {
 		frames[0] = ra;
 		n = 1;

@@ -611,6 +611,21 @@ static uintptr_t other_stack_hi(uintptr_t own)
 	return start + page > start ? start + page : 0;
 }
 
+__attribute__((noinline, cold)) size_t hs_unwind_elsewhere(uintptr_t *frames, size_t max,
+							  uintptr_t first_ra,
+							  uintptr_t stack_lo,
+							  uintptr_t stack_hi,
+							  struct hs_unwind_memo *memo)
+{
+	uintptr_t here = (uintptr_t)__builtin_frame_address(0), top = other_stack_hi(here);
+
+	if (top > here) {
+		stack_lo = here;
+		stack_hi = top;
+	}
+	return hs_unwind(frames, max, first_ra, stack_lo, stack_hi, memo);
+}
+
 __attribute__((noinline)) size_t hs_unwind(uintptr_t *frames, size_t max, uintptr_t first_ra,
 					    uintptr_t stack_lo, uintptr_t stack_hi,
 					    struct hs_unwind_memo *memo)
@@ -633,14 +648,6 @@ __attribute__((noinline)) size_t hs_unwind(uintptr_t *frames, size_t max, uintpt
 	/* Nothing below our own frame belongs to the frames we walk. */
 	w.b.lo = stack_lo > own ? stack_lo : own;
 	w.b.hi = stack_hi;
-	if (__builtin_expect(own < stack_lo || own >= stack_hi, 0)) {	/* another stack */
-		uintptr_t hi = other_stack_hi(own);
-
-		if (hi > own) {
-			w.b.lo = own;
-			w.b.hi = hi;
-		}
-	}
 	w.fp_only = !cache || atomic_load_explicit(&method, memory_order_relaxed) == HS_UNWIND_FP;
 	w.hits = w.misses = w.reused = 0;
 #ifdef HS_ARCH_CAPTURE_SELF

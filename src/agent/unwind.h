@@ -147,6 +147,25 @@ size_t hs_unwind(uintptr_t *frames, size_t max, uintptr_t first_ra, uintptr_t st
 		 uintptr_t stack_hi, struct hs_unwind_memo *memo);
 
 /*
+ * hs_unwind from a frame (`here`, the caller's) that may lie on another stack than the
+ * thread's [stack_lo, stack_hi) (a coroutine's, a sigaltstack): there, the walk is
+ * bounded by what the kernel can read now (unwind.c, "another stack"), or keeps the
+ * thread's bounds where that is off or refused. Walks on the thread's stack pay two
+ * compares.
+ */
+size_t hs_unwind_elsewhere(uintptr_t *frames, size_t max, uintptr_t first_ra,
+			   uintptr_t stack_lo, uintptr_t stack_hi, struct hs_unwind_memo *memo);
+
+static inline size_t hs_unwind_from(uintptr_t here, uintptr_t *frames, size_t max,
+				    uintptr_t first_ra, uintptr_t stack_lo, uintptr_t stack_hi,
+				    struct hs_unwind_memo *memo)
+{
+	if (__builtin_expect(here < stack_lo || here >= stack_hi, 0))
+		return hs_unwind_elsewhere(frames, max, first_ra, stack_lo, stack_hi, memo);
+	return hs_unwind(frames, max, first_ra, stack_lo, stack_hi, memo);
+}
+
+/*
  * 1 (the default): a walk on another stack than its thread's (a coroutine's, a
  * sigaltstack) is bounded by what the kernel can read there, at a system call a walk;
  * 0: it keeps the thread's bounds (its first frame only). unwind.c, "another stack".

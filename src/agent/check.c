@@ -284,13 +284,17 @@ void *hs_check_alloc(size_t size, size_t align, unsigned kind, int zero, uintptr
 	char *raw;
 
 	if (hs_opt.check == 2) {
+		int saved = errno;
 		void *p = guard_alloc(size, align, kind, zero, ra);
 
 		if (p)
 			return p;
+		errno = saved;	/* a failed mapping's, not the program's to see */
 	}
-	if (__builtin_add_overflow(size, off + ck.tail, &total))
+	if (__builtin_add_overflow(size, off + ck.tail, &total)) {
+		errno = ENOMEM;	/* as the C library's malloc */
 		return NULL;
+	}
 	if (align > 16)
 		raw = hs_real.memalign ? hs_real.memalign(off, total) : NULL;
 	else

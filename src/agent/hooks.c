@@ -67,8 +67,13 @@ static __attribute__((noinline)) void *calloc_slow(size_t n, size_t m, uintptr_t
 		size = SIZE_MAX;
 	if (hs_unlikely(!hooks_ready()))
 		return hs_bootstrap_alloc(size, 16);	/* static memory: already zero */
-	if (checking())
-		return size == SIZE_MAX ? NULL : hs_check_alloc(size, 0, HSR_KIND_CALLOC, 1, ra);
+	if (checking()) {
+		if (size == SIZE_MAX) {	/* n * m overflowed */
+			errno = ENOMEM;
+			return NULL;
+		}
+		return hs_check_alloc(size, 0, HSR_KIND_CALLOC, 1, ra);
+	}
 	return track_new_block(hs_real.calloc(n, m), size, HSR_KIND_CALLOC, ra);
 }
 

@@ -277,8 +277,21 @@ struct hs_block_info {
 };
 void hs_track_forget(void *p, struct hs_block_info *out);
 void hs_track_restore(void *p, const struct hs_block_info *info);
-/* Whether p is a block the pointer map holds (any generation). */
+/*
+ * Whether p is a block the pointer map holds (any generation): 1 or 0; -1 where it cannot
+ * be told without waiting: in a signal handler that interrupted its own thread inside the
+ * bookkeeping, when p's shard is locked (perhaps by the interrupted code) and the thread's
+ * queue of nested events says nothing of p.
+ */
 int hs_track_is_live(void *p);
+
+/*
+ * Inside the bookkeeping for code outside tracker.c that takes map locks (check mode's
+ * walk over every block): signal handlers that interrupt it queue their calls. enter
+ * returns whether it entered (0: the thread already was inside); leave takes that.
+ */
+int hs_tracker_enter(void);
+void hs_tracker_leave(int entered);
 void hs_track_account_free(const struct hs_block_info *info);
 
 /*

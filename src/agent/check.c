@@ -392,6 +392,24 @@ static size_t damaged(const uint8_t *p, size_t n, uint8_t byte, size_t *first)
 	return count;
 }
 
+/*
+ * Whether p is a live block of ours: the pointer map's answer, or where it cannot be asked
+ * without waiting (a signal handler nested in its own thread's bookkeeping: waiting for
+ * the lock the interrupted code holds hung t1000's signal storm under --check), the
+ * header's, read through the kernel: ours, live, its canary whole.
+ */
+static int live_block(void *p)
+{
+	struct hdr h;
+	size_t first = 0;
+	int r = hs_track_is_live(p);
+
+	if (r >= 0)
+		return r;
+	return peek((char *)p - HDR, &h, HDR) == 0 && h.magic == MAGIC && h.state == LIVE &&
+	       !damaged(h.canary, sizeof(h.canary), CANARY, &first);
+}
+
 /* Check both canaries of a live block; report and return 1 if either was written. */
 static int canaries_damaged(void *user, const struct hdr *h, struct hs_stack *where)
 {
@@ -527,7 +545,7 @@ static void *inside_of(void *p, struct hdr *out)
 	for (k = 1; k <= 256; k++) {
 		uintptr_t start = q - 16 * k;
 
-		if (hs_track_is_live((void *)start) && peek((void *)(start - HDR), out, HDR) == 0 &&
+		if (live_block((void *)start) && peek((void *)(start - HDR), out, HDR) == 0 &&
 		    out->magic == MAGIC && (uintptr_t)p < start + out->size)
 			return (void *)start;
 	}
@@ -589,7 +607,7 @@ static int64_t release(void *p, enum hs_free_kind fk, uintptr_t ra, int from_rea
 	struct hs_block_info info;
 	struct hs_stack *where;
 	struct qentry q;
-	int what = hs_track_is_live(p) ? 2 : identify(p, &copy, fk, ra, from_realloc);
+	int what = live_block(p) ? 2 : identify(p, &copy, fk, ra, from_realloc);
 
 	if (what == 3)
 		hs_real.free(p);
@@ -622,9 +640,7 @@ void hs_check_free(void *p, enum hs_free_kind fk, uintptr_t ra)
 {
 	if (!p || hs_bootstrap_owns(p))
 		return;
-	hs_self.internal++;
 	release(p, fk, ra, 0);
-	hs_self.internal--;
 	if (hs_opt.abort_on_error && hs_errors_total())
 		abort();
 }
@@ -642,10 +658,8 @@ void *hs_check_realloc(void *p, size_t size, unsigned kind, uintptr_t ra)
 		return NULL;
 	}
 	h = hdr_of(p);
-	if (!hs_track_is_live(p)) {
-		hs_self.internal++;
+	if (!live_block(p)) {
 		release(p, HS_FREE_C, ra, 1);
-		hs_self.internal--;
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -654,9 +668,7 @@ void *hs_check_realloc(void *p, size_t size, unsigned kind, uintptr_t ra)
 	if (!q)
 		return NULL;
 	memcpy(q, p, old < size ? old : size);
-	hs_self.internal++;
 	release(p, HS_FREE_C, ra, 1);
-	hs_self.internal--;
 	return q;
 }
 
@@ -666,7 +678,7 @@ size_t hs_check_usable_size(void *p)
 
 	if (!p)
 		return 0;
-	if (hs_track_is_live(p) && peek((char *)p - HDR, &h, HDR) == 0 && h.magic == MAGIC)
+	if (live_block(p) && peek((char *)p - HDR, &h, HDR) == 0 && h.magic == MAGIC)
 		return h.size;
 	return hs_real.malloc_usable_size ? hs_real.malloc_usable_size(p) : 0;
 }
@@ -689,11 +701,14 @@ unsigned hs_check_all(uintptr_t ra)
 	struct check_ctx c = { hs_tracker_capture(HSR_KIND_CHECK, ra), 0 };
 	uint64_t before = hs_errors_total();
 	unsigned i;
+	int entered;
 
 	if (!hs_opt.check)
 		return 0;
 	hs_self.internal++;
+	entered = hs_tracker_enter();
 	hs_ptrmap_foreach(hs_tracker_gen(), check_block, &c);
+	hs_tracker_leave(entered);
 	while (atomic_flag_test_and_set_explicit(&ck.qlock, memory_order_acquire))
 		hs_cpu_relax();
 	for (i = 0; i < ck.count; i++) {

@@ -99,6 +99,11 @@ int hs_ptrmap_find(uintptr_t p, struct hs_ptrmap_entry *out)
 	return hs_ptrmap_lookup_inline(p, out, 0, 0);
 }
 
+int hs_ptrmap_try_find(uintptr_t p, struct hs_ptrmap_entry *out)
+{
+	return hs_ptrmap_lookup_inline(p, out, 0, 1);
+}
+
 int hs_ptrmap_try_remove(uintptr_t p, struct hs_ptrmap_entry *out)
 {
 	return hs_ptrmap_lookup_inline(p, out, 1, 1);

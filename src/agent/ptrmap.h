@@ -46,6 +46,8 @@ int hs_ptrmap_try_remove(uintptr_t p, struct hs_ptrmap_entry *out);
 
 /* Look p up without removing it; 1 and its entry if present. */
 int hs_ptrmap_find(uintptr_t p, struct hs_ptrmap_entry *out);
+/* The same only if the shard's lock is free at once, else -EBUSY (a nested call). */
+int hs_ptrmap_try_find(uintptr_t p, struct hs_ptrmap_entry *out);
 
 /*
  * Call fn for every entry of the current generation, shard by shard under its lock (fn

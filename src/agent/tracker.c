@@ -997,11 +997,62 @@ void hs_track_forget(void *p, struct hs_block_info *out)
 		after_busy(t);
 }
 
+/* The last of this thread's queued events about p: 1 an allocation, 0 a free, -1 none. */
+static int pending_state_of(const struct hs_thread *t, const void *p)
+{
+	unsigned n = __atomic_load_n(&t->npending, __ATOMIC_ACQUIRE);
+	int state = -1;
+
+	for (unsigned i = 0; i < n && i < HS_PENDING_MAX; i++)
+		if (t->pending[i].ptr == p)
+			state = t->pending[i].stack != NULL;
+	return state;
+}
+
 int hs_track_is_live(void *p)
 {
+	struct hs_thread *t = &hs_self;
 	struct hs_ptrmap_entry e;
+	int r, entered;
 
-	return hs_ptrmap_find((uintptr_t)p, &e);
+	if (hs_unlikely(t->busy)) {	/* a signal handler inside this thread's bookkeeping */
+		r = t->pending ? pending_state_of(t, p) : -1;
+		if (r >= 0)
+			return r;
+		r = hs_ptrmap_try_find((uintptr_t)p, &e);
+		return r == -EBUSY ? -1 : r;
+	}
+	entered = hs_tracker_enter();
+	r = hs_ptrmap_find((uintptr_t)p, &e);
+	hs_tracker_leave(entered);
+	return r;
+}
+
+/*
+ * Any code that takes a map lock does it inside the bookkeeping, so that a signal handler
+ * that interrupts it queues its own calls instead of waiting for that lock (t1000's signal
+ * storm under --check hung in check mode's lookups, which took it outside).
+ */
+int hs_tracker_enter(void)
+{
+	struct hs_thread *t = &hs_self;
+
+	if (t->busy)
+		return 0;
+	busy_enter(t);	/* not registering the thread: that may call dlsym, and this can
+			   run inside the C library's dlerror bookkeeping (hs_check_takes) */
+	return 1;
+}
+
+void hs_tracker_leave(int entered)
+{
+	struct hs_thread *t = &hs_self;
+
+	if (!entered)
+		return;
+	busy_leave(t);
+	if (hs_unlikely(t->npending | t->park | t->term_sig))
+		after_busy(t);
 }
 
 void hs_track_restore(void *p, const struct hs_block_info *info)

@@ -604,6 +604,7 @@ static int identify(void *p, struct hdr *h, enum hs_free_kind fk, uintptr_t ra, 
 static int64_t release(void *p, enum hs_free_kind fk, uintptr_t ra, int from_realloc)
 {
 	struct hdr copy, *h = hdr_of(p);
+	uint64_t size;
 	struct hs_block_info info;
 	struct hs_stack *where;
 	struct qentry q;
@@ -628,12 +629,13 @@ static int64_t release(void *p, enum hs_free_kind fk, uintptr_t ra, int from_rea
 		about_block(&e, p, h);
 		hs_error_add(&e);
 	}
+	size = h->size;	/* a guarded block's header is unreadable once retired */
 	h->free_stack = where ? where->id : 0;
 	h->state = FREED;
-	memset(p, FILL_FREED, h->size);
+	memset(p, FILL_FREED, size);
 	q = retire(p, h);
 	quarantine(&q, where);
-	return (int64_t)h->size;
+	return (int64_t)size;
 }
 
 void hs_check_free(void *p, enum hs_free_kind fk, uintptr_t ra)

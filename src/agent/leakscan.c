@@ -20,6 +20,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -362,12 +363,24 @@ int hs_leakscan_run(unsigned reason, const struct hs_leak_self *self,
 	struct scan s;
 	struct scratch x;
 	struct hs_world w = { 0, 0 };
+	sigset_t held, old;
 	int err;
 
 	if (hs_tracker_sample_interval())
 		return -ENOTSUP;
 	while (atomic_flag_test_and_set_explicit(&scan_lock, memory_order_acquire))
-		hs_cpu_relax();
+		hs_cpu_relax();	/* signals open: another scan may stop this thread */
+	/*
+	 * The program's signals wait on this thread during the scan: a handler run while
+	 * the scan walks the pointer map (shard by shard, under their locks) would find,
+	 * under --check, a block's lock held by its own thread. Faults happen as they would.
+	 */
+	sigfillset(&held);
+	sigdelset(&held, SIGSEGV);
+	sigdelset(&held, SIGBUS);
+	sigdelset(&held, SIGILL);
+	sigdelset(&held, SIGFPE);
+	pthread_sigmask(SIG_BLOCK, &held, &old);
 	hs_self.internal++;
 	memset(&s, 0, sizeof(s));
 	memset(&x, 0, sizeof(x));
@@ -387,6 +400,7 @@ int hs_leakscan_run(unsigned reason, const struct hs_leak_self *self,
 		*out = &result;
 	}
 	hs_self.internal--;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	atomic_flag_clear_explicit(&scan_lock, memory_order_release);
 	return err;
 }

@@ -571,8 +571,8 @@ static inline void counts_add(_Atomic uint64_t *c, const struct walk *w, size_t 
  * of 16 KiB, else the page of the walk's own frame alone (in use, so there).
  * The copy goes to a scratch area nobody reads (threads may share it). What lies above
  * the coroutine's outermost frame is read only where its unwind information leads, as on
- * the thread's stack. It costs a system call a walk (1.4 to 3.3 us here), so it can be
- * turned off (hs_unwind_set_other_stacks): such walks then keep the thread's bounds and
+ * the thread's stack. It costs a system call a walk (about 2.4 us a walk here), so it can
+ * be turned off (hs_unwind_set_other_stacks): such walks then keep the thread's bounds and
  * give their first frame only. Where the call is refused (a seccomp filter, qemu-user),
  * the page alone, which the agent's own frames mostly fill.
  */

@@ -726,8 +726,10 @@ static inline void busy_leave(struct hs_thread *t)
 /* Finish what nested calls queued while this thread was busy. */
 static void pending_drain(struct hs_thread *t)
 {
-	unsigned i = 0, n;
+	unsigned i, n;
 
+again:
+	i = 0;
 	busy_enter(t);
 	for (;;) {
 		n = __atomic_load_n(&t->npending, __ATOMIC_ACQUIRE);
@@ -748,6 +750,13 @@ static void pending_drain(struct hs_thread *t)
 		}
 	}
 	busy_leave(t);
+	/*
+	 * A handler that ran after the last entry and before busy_leave may have queued one
+	 * (its shard's lock taken by another thread): applied now, not at this thread's next
+	 * call, which may never come.
+	 */
+	if (__atomic_load_n(&t->npending, __ATOMIC_ACQUIRE))
+		goto again;
 }
 
 /* Leaving the bookkeeping: queued events, then a scan's request to stop. */

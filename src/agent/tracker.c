@@ -666,15 +666,19 @@ static int pending_push(struct hs_thread *t, void *p, uint64_t size, struct hs_s
 	return 0;
 }
 
-/* Whether an allocation of p waits in this thread's queue (a nested call, nothing races). */
-static int pending_alloc_of(const struct hs_thread *t, const void *p)
+/*
+ * The last of this thread's queued events about p (a nested call, nothing races): 1 an
+ * allocation, 0 a free, -1 none. An empty queue (no slot for one: n is 0) says none.
+ */
+static int pending_state_of(const struct hs_thread *t, const void *p)
 {
 	unsigned n = __atomic_load_n(&t->npending, __ATOMIC_ACQUIRE);
+	int state = -1;
 
-	for (unsigned i = 0; i < n; i++)
-		if (t->pending[i].stack && t->pending[i].ptr == p)
-			return 1;
-	return 0;
+	for (unsigned i = 0; i < n && i < HS_PENDING_MAX; i++)
+		if (t->pending[i].ptr == p)
+			state = t->pending[i].stack != NULL;
+	return state;
 }
 
 /*
@@ -889,7 +893,7 @@ static int nested_free(struct hs_thread *t, void *p, int kind)
 
 	if (!atomic_load_explicit(&hs_sampling.interval, memory_order_relaxed))
 		r = hs_ptrmap_try_remove((uintptr_t)p, &e);
-	if (r == 0 && pending_alloc_of(t, p))
+	if (r == 0 && pending_state_of(t, p) > 0)
 		r = -EBUSY;	/* its allocation is still queued: the free goes after it */
 	if (r == -EBUSY)
 		return pending_push(t, p, (uint64_t)kind, NULL) == 0 ? 0 : 1;
@@ -981,7 +985,7 @@ void hs_track_forget(void *p, struct hs_block_info *out)
 		int r = atomic_load_explicit(&hs_sampling.interval, memory_order_relaxed)
 				? -EBUSY : hs_ptrmap_try_remove((uintptr_t)p, &e);
 
-		if (r == 0 && pending_alloc_of(t, p))
+		if (r == 0 && pending_state_of(t, p) > 0)
 			r = -EBUSY;
 
 		if (r == -EBUSY)
@@ -1006,18 +1010,6 @@ void hs_track_forget(void *p, struct hs_block_info *out)
 		after_busy(t);
 }
 
-/* The last of this thread's queued events about p: 1 an allocation, 0 a free, -1 none. */
-static int pending_state_of(const struct hs_thread *t, const void *p)
-{
-	unsigned n = __atomic_load_n(&t->npending, __ATOMIC_ACQUIRE);
-	int state = -1;
-
-	for (unsigned i = 0; i < n && i < HS_PENDING_MAX; i++)
-		if (t->pending[i].ptr == p)
-			state = t->pending[i].stack != NULL;
-	return state;
-}
-
 int hs_track_is_live(void *p)
 {
 	struct hs_thread *t = &hs_self;
@@ -1025,7 +1017,7 @@ int hs_track_is_live(void *p)
 	int r, entered;
 
 	if (hs_unlikely(t->busy)) {	/* a signal handler inside this thread's bookkeeping */
-		r = t->pending ? pending_state_of(t, p) : -1;
+		r = pending_state_of(t, p);
 		if (r >= 0)
 			return r;
 		r = hs_ptrmap_try_find((uintptr_t)p, &e);

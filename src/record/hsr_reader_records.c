@@ -274,6 +274,34 @@ static int store_stack(struct hsr_recording *rec, uint64_t id, struct hsr_stack 
 	return 0;
 }
 
+/*
+ * Whether stack `id` (at most nstacks) is a hole: skipped by a later id and not defined
+ * since. The agent writes a stack once its first allocation is counted, so a stack interned
+ * before a write and counted after it comes in a later write than stacks after it (docs/
+ * FORMAT.md, STACK); its counters may already be there, if a snapshot listed it.
+ */
+static int stack_hole(const struct hsr_recording *rec, uint64_t id)
+{
+	const struct hsr_stack *s = &rec->stacks[id];
+
+	return s->kind == HSR_KIND_NONE && !s->nframes && !s->frames;
+}
+
+/* Stack `id` (acceptable) defined as *st: new, a hole filled, or a repeat ignored. */
+static int define_stack(struct hsr_recording *rec, uint64_t id, struct hsr_stack *st)
+{
+	if (id > rec->nstacks)
+		return store_stack(rec, id, st);
+	if (stack_hole(rec, id)) {
+		rec->stacks[id].kind = st->kind;
+		rec->stacks[id].nframes = st->nframes;
+		rec->stacks[id].frames = st->frames;
+		return 0;
+	}
+	free(st->frames);
+	return 0;
+}
+
 static int parse_stack(struct hsr_recording *rec, struct hsr_cursor *c)
 {
 	struct hsr_stack st = { 0 };
@@ -283,14 +311,14 @@ static int parse_stack(struct hsr_recording *rec, struct hsr_cursor *c)
 	st.kind = hsr_get_u32(c);
 	if (c->bad || !id_acceptable(rec, id))
 		return -EBADMSG;
-	if (id <= rec->nstacks)
-		return 0;
+	if (id <= rec->nstacks && !stack_hole(rec, id))
+		return 0;	/* written again */
 	err = parse_frames(&st, c);
 	if (err) {
 		free(st.frames);
 		return err;
 	}
-	return store_stack(rec, id, &st);
+	return define_stack(rec, id, &st);
 }
 
 /* Next stack id of a sparse list: strictly increasing, the first may be 0, all known. */
@@ -582,8 +610,8 @@ static int add_stack_node(struct hsr_recording *rec, uint64_t id, unsigned kind,
 	if (depth > ld->nnodes || depth > HSR_MAX_TREE_DEPTH || node > ld->nnodes ||
 	    !id_acceptable(rec, id))
 		return -EBADMSG;
-	if (id <= rec->nstacks)
-		return 0;
+	if (id <= rec->nstacks && !stack_hole(rec, id))
+		return 0;	/* written again */
 	st.frames = depth ? malloc(depth * sizeof(*st.frames)) : NULL;
 	if (depth && !st.frames)
 		return -ENOMEM;
@@ -595,7 +623,7 @@ static int add_stack_node(struct hsr_recording *rec, uint64_t id, unsigned kind,
 		st.frames[st.nframes] = ld->node_pc[node];
 		node = ld->node_parent[node];
 	}
-	return store_stack(rec, id, &st);
+	return define_stack(rec, id, &st);
 }
 
 static int parse_stack_node(struct hsr_recording *rec, struct hsr_cursor *c)

@@ -694,6 +694,79 @@ static void test_frame_pcs(void)
 	hsr_recording_free(rec);
 }
 
+/* One SNAPSHOT listing `n` stacks (ids ascending) with the given calls and frees. */
+static void put_snapshot_of(struct hsr_buf *b, unsigned seq, const unsigned *ids,
+			    const uint64_t (*cf)[2], size_t n)
+{
+	size_t r = hsr_record_begin(b, HSR_SNAPSHOT);
+	unsigned prev = 0;
+
+	hsr_put_uv(b, seq);
+	hsr_put_uv(b, HSR_REASON_PERIODIC);
+	hsr_put_uv(b, 1000000ull * seq);
+	hsr_put_str(b, "");
+	put_counters(b, 0, 0, 0, 0, 0);
+	hsr_put_uv(b, 0);
+	hsr_put_uv(b, 0);
+	hsr_put_uv(b, n);
+	for (size_t i = 0; i < n; i++) {
+		hsr_put_uv(b, ids[i] - prev);
+		prev = ids[i];
+		put_counters(b, cf[i][0], cf[i][0] * 10, cf[i][1], cf[i][1] * 10, 0);
+	}
+	hsr_record_end(b, r);
+}
+
+/*
+ * A stack defined after stacks with higher ids (the agent writes a stack once its first
+ * allocation is counted: one interned before a write and counted after it comes later):
+ * the hole its id left is filled, by a STACK record and by a STACK_LEAF entry alike, with
+ * counters listed for it before its definition kept; a stack defined twice keeps its first
+ * definition.
+ */
+static void test_late_stacks(void)
+{
+	static const uint64_t nodes[][2] = { { 0, 0x1000 }, { 1, 0x2000 } };	/* 1, 2 */
+	static const uint64_t want4[] = { 0x2000, 0x1000 };
+	static const unsigned ids1[] = { 3, 5 }, ids2[] = { 2, 4 };
+	static const uint64_t cf1[][2] = { { 7, 1 }, { 9, 9 } }, cf2[][2] = { { 4, 0 }, { 6, 2 } };
+	struct hsr_recording *rec = NULL;
+	struct hsr_buf b;
+	char err[256];
+
+	hsr_buf_init(&b, mem, sizeof(mem));
+	hsr_put_header(&b);
+	put_nodes(&b, nodes, 2, 1);
+	put_stack(&b, 1, HSR_KIND_MALLOC, frames1, 3);
+	put_stack(&b, 3, HSR_KIND_CALLOC, frames2, 1);
+	put_leaf(&b, 5, HSR_KIND_NEW, 1);			/* stack 5: node 1 */
+	put_snapshot_of(&b, 1, ids1, cf1, 2);
+	put_stack(&b, 2, HSR_KIND_REALLOC, frames3, 2);		/* late: fills 2 */
+	put_leaf(&b, 4, HSR_KIND_MALLOC, 1);			/* late: 4 is node 2 */
+	put_stack(&b, 3, HSR_KIND_MALLOC, frames3, 2);		/* again: ignored */
+	put_snapshot_of(&b, 2, ids2, cf2, 2);
+	put_end(&b);
+	write_file(mem, b.len);
+	CHECK(hsr_recording_load(tmp_path, &rec, err, sizeof(err)) == 0);
+	CHECK(rec && rec->nstacks == 5 && !rec->truncated);
+	if (rec && rec->nstacks == 5) {
+		const struct hsr_stack *s = rec->stacks;
+
+		CHECK(s[2].kind == HSR_KIND_REALLOC && s[2].nframes == 2 &&
+		      memcmp(s[2].frames, frames3, sizeof(frames3)) == 0);
+		CHECK_U(s[2].last.alloc_calls, 4);
+		CHECK(s[4].kind == HSR_KIND_MALLOC && s[4].nframes == 2 &&
+		      memcmp(s[4].frames, want4, sizeof(want4)) == 0);
+		CHECK_U(s[4].last.free_calls, 2);
+		CHECK(s[3].kind == HSR_KIND_CALLOC && s[3].nframes == 1 &&
+		      s[3].frames[0] == frames2[0]);
+		CHECK_U(s[3].last.alloc_calls, 7);
+		CHECK(s[5].kind == HSR_KIND_NEW && s[5].nframes == 1);
+		CHECK_U(s[5].last.free_calls, 9);
+	}
+	hsr_recording_free(rec);
+}
+
 /* A chain deeper than any agent writes: its stack is corruption, one a frame less is not. */
 static void test_tree_depth(void)
 {
@@ -761,6 +834,7 @@ int main(void)
 	test_call_tree();
 	test_tree_depth();
 	test_frame_pcs();
+	test_late_stacks();
 	test_stale_leaks();
 	unlink(tmp_path);
 	if (failures) {

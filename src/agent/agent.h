@@ -275,7 +275,14 @@ struct hs_block_info {
 	int halves;	/* sampling: the halves of the samples it is in (tracker.c) */
 	uintptr_t addr;	/* where it was: its sampling weights depend on it */
 };
-void hs_track_forget(void *p, struct hs_block_info *out);
+/*
+ * Returns 1 when the forgetting had to wait in the thread's queue (a signal handler that
+ * interrupted the bookkeeping, p's shard taken): p must then not go back to the allocator
+ * before the queue is drained, or a block given its address meanwhile (by any thread)
+ * would be the one forgotten; hs_track_free_later hands it back after the forgetting.
+ */
+int hs_track_forget(void *p, struct hs_block_info *out);
+void hs_track_free_later(void *p);
 void hs_track_restore(void *p, const struct hs_block_info *info);
 /*
  * Whether p is a block the pointer map holds (any generation): 1 or 0; -1 where it cannot

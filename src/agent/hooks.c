@@ -119,14 +119,46 @@ static void *realloc_bootstrap(void *old, size_t size, unsigned kind, uintptr_t 
 	return track_new_block(p, size, kind, ra);
 }
 
+/*
+ * realloc in a signal handler whose forgetting of `old` waits in its thread's queue: a new
+ * block, the old one's bytes, and the old one handed back once the queue has forgotten it
+ * (a real realloc would free it now, and a block another thread got at its address
+ * meanwhile was the one the queue then forgot: t1000-torture-signals, whose allocator
+ * reuses a freed block at once, lost leaks that way in 26 of 40 runs). Without the
+ * allocator's malloc_usable_size, the old block's size is not known: a real realloc then.
+ */
+static void *realloc_queued(void *old, size_t size, unsigned kind, uintptr_t ra)
+{
+	size_t have;
+	void *p;
+
+	if (!hs_real.malloc_usable_size)
+		return hs_real.realloc(old, size);
+	have = hs_real.malloc_usable_size(old);
+	p = size ? hs_real.malloc(size) : NULL;
+	if (size && !p)
+		return NULL;	/* old stays the program's, though the queue forgets it */
+	if (p)
+		memcpy(p, old, have < size ? have : size);
+	hs_track_free_later(old);
+	if (p)
+		hs_track_alloc(p, size, kind, ra);
+	return p;
+}
+
 static void *realloc_tracked(void *old, size_t size, unsigned kind, uintptr_t ra)
 {
 	struct hs_block_info info = { 0 };
 	int saved = errno;
 	void *p;
 
-	if (old)
-		hs_track_forget(old, &info);
+	if (old && hs_track_forget(old, &info)) {
+		errno = saved;
+		p = realloc_queued(old, size, kind, ra);
+		if (p || !size)
+			errno = saved;
+		return p;
+	}
 	errno = saved;
 	p = hs_real.realloc(old, size);
 	saved = errno;

@@ -871,7 +871,13 @@ static void nested_alloc(struct hs_thread *t, void *p, uint64_t size, struct hs_
 	struct hs_stack *os;
 	int r = -EBUSY;
 
-	if (!atomic_load_explicit(&hs_sampling.interval, memory_order_relaxed))
+	/*
+	 * Not at once while an event about p waits in the queue: a realloc's queued forget of
+	 * its old block, whose address the allocator handed out again at once, would take
+	 * this new block out of the map when the queue is drained.
+	 */
+	if (!atomic_load_explicit(&hs_sampling.interval, memory_order_relaxed) &&
+	    (!t->npending || pending_state_of(t, p) < 0))
 		r = hs_ptrmap_try_insert((uintptr_t)p, &e, &old);
 	if (r == -EBUSY) {
 		pending_push(t, p, size, s);
@@ -973,7 +979,7 @@ __attribute__((noinline)) int hs_hook_track_free(void *p)
 	return now;
 }
 
-void hs_track_forget(void *p, struct hs_block_info *out)
+int hs_track_forget(void *p, struct hs_block_info *out)
 {
 	struct hs_thread *t = &hs_self;
 	struct hs_ptrmap_entry e;
@@ -989,11 +995,11 @@ void hs_track_forget(void *p, struct hs_block_info *out)
 			r = -EBUSY;
 
 		if (r == -EBUSY)
-			pending_push(t, p, PENDING_FORGET, NULL);
-		else if (r == 1 && counts(&e))
+			return pending_push(t, p, PENDING_FORGET, NULL) == 0;
+		if (r == 1 && counts(&e))
 			*out = (struct hs_block_info){ 1, e.size, stack_by_id(e.id), (int)e.halves,
 						       (uintptr_t)p };
-		return;
+		return 0;
 	}
 	busy_enter(t);
 	if (map_remove(p, &e)) {
@@ -1008,6 +1014,14 @@ void hs_track_forget(void *p, struct hs_block_info *out)
 	busy_leave(t);
 	if (hs_unlikely(t->npending | t->park | t->term_sig))
 		after_busy(t);
+	return 0;
+}
+
+/* After a forgetting that waits in the queue: p goes back to the allocator after it. */
+void hs_track_free_later(void *p)
+{
+	if (pending_push(&hs_self, p, PENDING_FREE, NULL) < 0)
+		hs_real.free(p);	/* the queue is full (said): now, as before */
 }
 
 int hs_track_is_live(void *p)

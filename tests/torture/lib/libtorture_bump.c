@@ -1,7 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
  * An async-signal-safe malloc for torture_signals: a lock-free bump allocator over one
- * large reserved mapping, never reusing memory (free only checks its argument). Linked
+ * large reserved mapping, never reusing memory (free only checks its argument). With
+ * TORTURE_BUMP_REUSE=1 in the environment, memory is reused the way real allocators reuse
+ * it, at once: the block freed last (by free or by a realloc that moved) waits in one slot,
+ * and the next request it can hold takes it back, whatever the thread (an exchange each
+ * way, so a signal handler may interrupt either; a block the slot held before is dropped);
+ * docs/ROBUSTNESS.md says what that mode still finds. Linked
  * into the program, it is the "real" allocator behind the agent's hooks, so signal
  * handlers may allocate anywhere, even in the middle of malloc or of the agent's own
  * bookkeeping, without the program deadlocking in the C library's allocator: whatever
@@ -13,6 +18,7 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -62,14 +68,47 @@ static void *take(size_t size, size_t align)
 	return (void *)start;
 }
 
+static _Atomic(uintptr_t) last_freed;
+static atomic_int reuse;	/* 0 not read yet, 1 no, 2 yes */
+
+static int reusing(void)
+{
+	int r = atomic_load(&reuse);
+
+	if (!r) {
+		const char *v = getenv("TORTURE_BUMP_REUSE");
+
+		r = v && *v == '1' ? 2 : 1;
+		atomic_store(&reuse, r);
+	}
+	return r == 2;
+}
+
+static void put_back(void *p)
+{
+	if (p && reusing())
+		atomic_exchange(&last_freed, (uintptr_t)p);
+}
+
+/* The block freed last if it holds n bytes, else a new one. */
+static void *reuse_or_take(size_t n)
+{
+	uintptr_t p = reusing() ? atomic_exchange(&last_freed, 0) : 0;
+
+	if (p && ((size_t *)p)[-1] >= n)
+		return (void *)p;
+	put_back((void *)p);
+	return take(n, 16);
+}
+
 void *malloc(size_t n)
 {
-	return take(n ? n : 1, 16);
+	return reuse_or_take(n ? n : 1);
 }
 
 void free(void *p)
 {
-	(void)p;
+	put_back(p);
 }
 
 void *calloc(size_t n, size_t m)
@@ -91,8 +130,10 @@ static void *resize(void *p, size_t n)
 	void *q = take(n ? n : 1, 16);
 	size_t old = p ? ((size_t *)p)[-1] : 0;
 
-	if (q && p)
+	if (q && p) {
 		memcpy(q, p, old < n ? old : n);
+		put_back(p);
+	}
 	return q;
 }
 

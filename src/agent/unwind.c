@@ -547,21 +547,29 @@ done:
 }
 #endif
 
-/* Plain loads and stores: one thread adds to a memo's; a shard's may lose a few in a race. */
-static inline void count_add(_Atomic uint64_t *c, uint64_t v)
+/*
+ * A memo's counts are added by its thread alone, its memo taken: plain loads and stores. A
+ * shard's are added by walks without a memo (signal handlers while the memo is taken, from
+ * any thread, one handler interrupting another): locked adds, which are rare (plain ones
+ * lost a walk now and then in t1040's handlers, whose count is checked exactly).
+ */
+static inline void count_add(_Atomic uint64_t *c, uint64_t v, int shared)
 {
-	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
-			      memory_order_relaxed);
+	if (shared)
+		atomic_fetch_add_explicit(c, v, memory_order_relaxed);
+	else
+		atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
+				      memory_order_relaxed);
 }
 
-static inline void counts_add(_Atomic uint64_t *c, const struct walk *w, size_t n)
+static inline void counts_add(_Atomic uint64_t *c, const struct walk *w, size_t n, int shared)
 {
-	count_add(&c[0], 1);
-	count_add(&c[1], n);
-	count_add(&c[2], w->hits);
+	count_add(&c[0], 1, shared);
+	count_add(&c[1], n, shared);
+	count_add(&c[2], w->hits, shared);
 	if (w->misses)
-		count_add(&c[3], w->misses);
-	count_add(&c[4], w->reused);
+		count_add(&c[3], w->misses, shared);
+	count_add(&c[4], w->reused, shared);
 }
 
 /*
@@ -670,7 +678,7 @@ out:
 #endif
 	/* a memo is its thread's; walks without one go to a shard of the stack's */
 	counts_add(memo ? memo->counts : shards[((own >> 16) * 0x9E3779B97F4A7C15ull) >> 60].counts,
-		   &w, n);
+		   &w, n, !memo);
 	return n;
 }
 

@@ -283,6 +283,7 @@ struct hs_block_info {
  */
 int hs_track_forget(void *p, struct hs_block_info *out);
 void hs_track_free_later(void *p);
+void hs_track_retire_later(void *p);	/* check mode's: hs_check_retire after it */
 void hs_track_restore(void *p, const struct hs_block_info *info);
 /*
  * Whether p is a block the pointer map holds (any generation): 1 or 0; -1 where it cannot

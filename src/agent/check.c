@@ -608,7 +608,7 @@ static int64_t release(void *p, enum hs_free_kind fk, uintptr_t ra, int from_rea
 	struct hs_block_info info;
 	struct hs_stack *where;
 	struct qentry q;
-	int what = live_block(p) ? 2 : identify(p, &copy, fk, ra, from_realloc);
+	int what = live_block(p) ? 2 : identify(p, &copy, fk, ra, from_realloc), queued;
 
 	if (what == 3)
 		hs_real.free(p);
@@ -618,7 +618,7 @@ static int64_t release(void *p, enum hs_free_kind fk, uintptr_t ra, int from_rea
 	if (what != 2)
 		return -1;
 	where = hs_tracker_capture(free_stack_kind(fk), ra);
-	hs_track_forget(p, &info);
+	queued = hs_track_forget(p, &info);
 	hs_track_account_free(&info);
 	if (canaries_damaged(p, h, where))
 		return -1;	/* a damaged block is never handed back */
@@ -633,9 +633,22 @@ static int64_t release(void *p, enum hs_free_kind fk, uintptr_t ra, int from_rea
 	h->free_stack = where ? where->id : 0;
 	h->state = FREED;
 	memset(p, FILL_FREED, size);
+	if (queued) {
+		hs_track_retire_later(p);
+		return (int64_t)size;
+	}
 	q = retire(p, h);
 	quarantine(&q, where);
 	return (int64_t)size;
+}
+
+void hs_check_retire(void *p)
+{
+	struct hdr *h = hdr_of(p);
+	struct hs_stack *where = hs_stacktab_get(h->free_stack);
+	struct qentry q = retire(p, h);
+
+	quarantine(&q, where);
 }
 
 void hs_check_free(void *p, enum hs_free_kind fk, uintptr_t ra)

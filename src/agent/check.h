@@ -30,6 +30,13 @@ int hs_check_init(void);
 void *hs_check_alloc(size_t size, size_t align, unsigned kind, int zero, uintptr_t ra);
 void hs_check_free(void *p, enum hs_free_kind fk, uintptr_t ra);
 void *hs_check_realloc(void *p, size_t size, unsigned kind, uintptr_t ra);
+/*
+ * A freed block whose forgetting waited in its thread's queue goes to the quarantine only
+ * once the queue has forgotten it (the tracker's drain calls this): a quarantine that is
+ * full or taken hands blocks back to the allocator at once, and a block that got the
+ * address meanwhile would be the one the queue forgot.
+ */
+void hs_check_retire(void *p);
 
 /*
  * Whether a free or realloc of p goes to the functions above: in check mode, the program's

@@ -14,6 +14,7 @@
 
 #include "agent.h"
 #include "arena.h"
+#include "check.h"
 #include "control.h"
 #include "heaps.h"
 #include "hooks_sig.h"
@@ -631,7 +632,7 @@ HOT int do_free(struct hs_thread *t, void *p, int release)
 	return release;
 }
 
-enum { PENDING_ALLOC, PENDING_FREE, PENDING_FORGET };
+enum { PENDING_ALLOC, PENDING_FREE, PENDING_FORGET, PENDING_RETIRE };
 
 static atomic_int pending_dropped;
 
@@ -751,6 +752,8 @@ again:
 			do_free(t, ev.ptr, 0);
 			if (ev.size == PENDING_FREE)
 				hs_real.free(ev.ptr);
+			else if (ev.size == PENDING_RETIRE)
+				hs_check_retire(ev.ptr);
 		}
 	}
 	busy_leave(t);
@@ -1022,6 +1025,12 @@ void hs_track_free_later(void *p)
 {
 	if (pending_push(&hs_self, p, PENDING_FREE, NULL) < 0)
 		hs_real.free(p);	/* the queue is full (said): now, as before */
+}
+
+void hs_track_retire_later(void *p)
+{
+	if (pending_push(&hs_self, p, PENDING_RETIRE, NULL) < 0)
+		hs_check_retire(p);
 }
 
 int hs_track_is_live(void *p)

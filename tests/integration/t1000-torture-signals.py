@@ -7,7 +7,11 @@ deadlock). No deadlock, output and status unchanged, the workers' figures exact 
 exactly one 11-byte leak per signal the program says it handled. The same under --check
 (canaries) and --check=guard, with fewer operations: check mode looked blocks up in the
 pointer map outside the bookkeeping, and a handler that interrupted such a lookup waited
-for the lock its own thread held (a hang)."""
+for the lock its own thread held (a hang). Then exact again with the allocator reusing the
+block freed last at once (TORTURE_BUMP_REUSE=1), as real allocators do: a handler's
+realloc whose forgetting waited in the queue let its old block go at once, and the block
+another thread got at that address was the one forgotten (leaks lost in 14 of 20 runs
+at these 10,000 operations)."""
 import re
 from hstest import Env, eq, check, finish
 from hstorture import same_as_plain, expect
@@ -16,9 +20,9 @@ env = Env()
 OPS, NW = 50000, 4
 
 
-def storm(ops, opts, name):
+def storm(ops, opts, name, env_vars=None):
     proc, rec = same_as_plain(env, [env.target("torture_signals"), str(ops)], opts=opts,
-                              rec_name=name, stderr=False, timeout=240)
+                              rec_name=name, stderr=False, timeout=240, env_vars=env_vars)
     m = re.search(rb"^handled (\d+)$", proc.stderr, re.M)
     if not check(m, "%s: the program says how many signals it handled" % name):
         return
@@ -42,4 +46,5 @@ def storm(ops, opts, name):
 storm(OPS, (), "exact.hsr")
 storm(10000, ("--check", "--leak-check=none"), "check.hsr")
 storm(10000, ("--check=guard", "--leak-check=none"), "guard.hsr")
+storm(10000, (), "reuse.hsr", {"TORTURE_BUMP_REUSE": "1"})
 finish(env)

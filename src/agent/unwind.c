@@ -550,26 +550,34 @@ done:
 /*
  * A memo's counts are added by its thread alone, its memo taken: plain loads and stores. A
  * shard's are added by walks without a memo (signal handlers while the memo is taken, from
- * any thread, one handler interrupting another): locked adds, which are rare (plain ones
- * lost a walk now and then in t1040's handlers, whose count is checked exactly).
+ * any thread, one handler interrupting another): locked adds, out of the way, which are
+ * rare (plain ones lost a walk now and then in t1040's handlers, whose count is checked
+ * exactly).
  */
-static inline void count_add(_Atomic uint64_t *c, uint64_t v, int shared)
+static inline void count_add(_Atomic uint64_t *c, uint64_t v)
 {
-	if (shared)
-		atomic_fetch_add_explicit(c, v, memory_order_relaxed);
-	else
-		atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
-				      memory_order_relaxed);
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
+			      memory_order_relaxed);
 }
 
-static inline void counts_add(_Atomic uint64_t *c, const struct walk *w, size_t n, int shared)
+static inline void counts_add(_Atomic uint64_t *c, const struct walk *w, size_t n)
 {
-	count_add(&c[0], 1, shared);
-	count_add(&c[1], n, shared);
-	count_add(&c[2], w->hits, shared);
+	count_add(&c[0], 1);
+	count_add(&c[1], n);
+	count_add(&c[2], w->hits);
 	if (w->misses)
-		count_add(&c[3], w->misses, shared);
-	count_add(&c[4], w->reused, shared);
+		count_add(&c[3], w->misses);
+	count_add(&c[4], w->reused);
+}
+
+static __attribute__((noinline, cold)) void counts_add_shared(_Atomic uint64_t *c,
+							      const struct walk *w, size_t n)
+{
+	atomic_fetch_add_explicit(&c[0], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&c[1], n, memory_order_relaxed);
+	atomic_fetch_add_explicit(&c[2], w->hits, memory_order_relaxed);
+	atomic_fetch_add_explicit(&c[3], w->misses, memory_order_relaxed);
+	atomic_fetch_add_explicit(&c[4], w->reused, memory_order_relaxed);
 }
 
 /*
@@ -677,8 +685,10 @@ __attribute__((noinline)) size_t hs_unwind(uintptr_t *frames, size_t max, uintpt
 out:
 #endif
 	/* a memo is its thread's; walks without one go to a shard of the stack's */
-	counts_add(memo ? memo->counts : shards[((own >> 16) * 0x9E3779B97F4A7C15ull) >> 60].counts,
-		   &w, n, !memo);
+	if (__builtin_expect(memo != NULL, 1))
+		counts_add(memo->counts, &w, n);
+	else
+		counts_add_shared(shards[((own >> 16) * 0x9E3779B97F4A7C15ull) >> 60].counts, &w, n);
 	return n;
 }
 

@@ -721,11 +721,17 @@ static inline void busy_enter(struct hs_thread *t)
 		busy_wait_reset(t);
 }
 
+/*
+ * Out of the bookkeeping. The fence keeps the callers' look at the queue after it: the
+ * compiler had loaded npending before storing busy = 0, so an event a signal handler queued
+ * in between waited for the thread's next call (and was lost if the thread ended first).
+ */
 static inline void busy_leave(struct hs_thread *t)
 {
 	if (t->rec)
 		atomic_store_explicit(&t->rec->counting, 0, memory_order_release);
 	t->busy = 0;
+	atomic_signal_fence(memory_order_seq_cst);
 }
 
 /* Finish what nested calls queued while this thread was busy. */

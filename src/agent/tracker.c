@@ -713,8 +713,10 @@ static __attribute__((noinline, cold)) void busy_wait_reset(struct hs_thread *t)
 static inline void busy_enter(struct hs_thread *t)
 {
 	t->busy = 1;
-	if (hs_unlikely(!t->rec))
+	if (hs_unlikely(!t->rec)) {
+		atomic_signal_fence(memory_order_seq_cst);	/* busy before the bookkeeping */
 		return;
+	}
 	atomic_store_explicit(&t->rec->counting, 1, memory_order_relaxed);
 	atomic_signal_fence(memory_order_seq_cst);	/* the resetter's membarrier does the rest */
 	if (hs_unlikely(atomic_load_explicit(&resetting, memory_order_relaxed)))

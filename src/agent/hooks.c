@@ -153,7 +153,6 @@ static void *realloc_tracked(void *old, size_t size, unsigned kind, uintptr_t ra
 	void *p;
 
 	if (old && hs_track_forget(old, &info)) {
-		errno = saved;
 		p = realloc_queued(old, size, kind, ra);
 		if (p || !size)
 			errno = saved;

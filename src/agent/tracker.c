@@ -883,9 +883,11 @@ static void nested_alloc(struct hs_thread *t, void *p, uint64_t size, struct hs_
 	int r = -EBUSY;
 
 	/*
-	 * Not at once while an event about p waits in the queue: a realloc's queued forget of
-	 * its old block, whose address the allocator handed out again at once, would take
-	 * this new block out of the map when the queue is drained.
+	 * Not at once while an event about p waits in the queue. A queued free or forgetting
+	 * keeps its block from the allocator until the drain (hs_track_free_later,
+	 * hs_check_retire), except where that cannot be done (an allocator without
+	 * malloc_usable_size, a full queue): then the allocator may hand p out again at once,
+	 * and the drain's forgetting must come before this block, not after.
 	 */
 	if (!atomic_load_explicit(&hs_sampling.interval, memory_order_relaxed) &&
 	    (!t->npending || pending_state_of(t, p) < 0))

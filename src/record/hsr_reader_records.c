@@ -287,18 +287,14 @@ static int stack_hole(const struct hsr_recording *rec, uint64_t id)
 	return s->kind == HSR_KIND_NONE && !s->nframes && !s->frames;
 }
 
-/* Stack `id` (acceptable) defined as *st: new, a hole filled, or a repeat ignored. */
+/* Stack `id` (acceptable: new, or a hole) defined as *st, whose frames it takes. */
 static int define_stack(struct hsr_recording *rec, uint64_t id, struct hsr_stack *st)
 {
 	if (id > rec->nstacks)
 		return store_stack(rec, id, st);
-	if (stack_hole(rec, id)) {
-		rec->stacks[id].kind = st->kind;
-		rec->stacks[id].nframes = st->nframes;
-		rec->stacks[id].frames = st->frames;
-		return 0;
-	}
-	free(st->frames);
+	rec->stacks[id].kind = st->kind;	/* a hole: its counters stay */
+	rec->stacks[id].nframes = st->nframes;
+	rec->stacks[id].frames = st->frames;
 	return 0;
 }
 

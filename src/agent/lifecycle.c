@@ -206,6 +206,7 @@ static void hooks_resolve(void)
 static int init_parts(void)
 {
 	hs_options_load();
+	hs_threads_init();
 	if (hs_modules_init() < 0)
 		return -1;
 	if (hs_unwind_init(hs_opt.unwind_fp ? HS_UNWIND_FP : HS_UNWIND_CFI) < 0)

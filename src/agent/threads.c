@@ -106,7 +106,7 @@ static struct hs_thread_rec *slot_for(pid_t tid)
 	return NULL;
 }
 
-static void tls_info_once(void)
+void hs_threads_init(void)
 {
 	void (*info)(size_t *, size_t *);
 	size_t align = 0;
@@ -145,7 +145,6 @@ void hs_threads_register(struct hs_thread *t)
 		}
 		pthread_attr_destroy(&attr);
 	}
-	tls_info_once();
 	r = slot_for(my_tid());
 	if (r) {
 		/*

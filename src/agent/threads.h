@@ -34,6 +34,14 @@ struct hs_thread_rec {
 	atomic_int counting;		/* in the tracker's bookkeeping (a reset waits) */
 };
 
+/*
+ * At the agent's start: what registering needs from the dynamic loader (the static TLS
+ * size, by dlsym), so that no registration calls it. A thread's first sample point can lie
+ * inside the C library's dlerror() bookkeeping, and a dlsym there frees the program's
+ * pending result under it (t1000-torture-dlopen, sampled: glibc's heap corrupted).
+ */
+void hs_threads_init(void);
+
 /* Register the calling thread (bounds, tid, thread pointer); sets t->rec. */
 void hs_threads_register(struct hs_thread *t);
 

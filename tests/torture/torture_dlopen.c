@@ -10,7 +10,11 @@
  * must be its own (a hook that looked its next definition up with dlsym in between would
  * have cleared it), then a dlclose after a dlerror() string was made (the C library frees
  * that string from inside the next dlsym or dlclose, while the agent's hook is running).
- * Usage: torture_dlopen DIR [CYCLES [DEEP [ERRORS]]].
+ * With BIG (MiB), the first failure is followed by an allocation of that size: under
+ * sampling with a much smaller interval, the main thread's first sample point, where the
+ * agent registers the thread (which once looked a symbol up with dlsym, clearing the
+ * message, and inside dlerror()'s own allocations freed its pending result under it).
+ * Usage: torture_dlopen DIR [CYCLES [DEEP [ERRORS [BIG]]]].
  * See tests/integration/t1000-torture-dlopen.py.
  */
 #define _GNU_SOURCE
@@ -21,6 +25,7 @@
 #include <sys/mman.h>
 
 static void *kept[10000];
+static void *volatile big_block;	/* volatile: the pair is not optimized away */
 
 static void *open_lib(const char *dir, const char *name, int flags)
 {
@@ -61,7 +66,7 @@ static void deep(const char *dir, int n)
 	dlclose(h);
 }
 
-static int errors(const char *dir, int n)
+static int errors(const char *dir, int n, size_t big)
 {
 	char path[4096];
 	int same = 0;
@@ -77,6 +82,10 @@ static int errors(const char *dir, int n)
 		if (page != MAP_FAILED)
 			munmap(page, 4096);
 		free(strdup(path));
+		if (i == 0 && big) {
+			big_block = malloc(big << 20);
+			free(big_block);
+		}
 		e = dlerror();
 		same += e && strstr(e, "libtorture_absent.so") != NULL;
 		h = open_lib(dir, "libtorture_dl.so", RTLD_NOW | RTLD_LOCAL);
@@ -90,6 +99,7 @@ int main(int argc, char **argv)
 {
 	int cycles = argc > 2 ? atoi(argv[2]) : 300, ndeep = argc > 3 ? atoi(argv[3]) : 50;
 	int nerr = argc > 4 ? atoi(argv[4]) : 0;
+	size_t big = argc > 5 ? strtoul(argv[5], NULL, 10) : 0;
 	int nkept = 0;
 
 	for (int i = 0; i < cycles; i++) {
@@ -106,6 +116,6 @@ int main(int argc, char **argv)
 	deep(argv[1], ndeep);
 	printf("dlopen done: %d cycles, %d kept, %d deep\n", cycles, nkept, ndeep);
 	if (nerr)
-		printf("dlerror kept its message %d of %d times\n", errors(argv[1], nerr), nerr);
+		printf("dlerror kept its message %d of %d times\n", errors(argv[1], nerr, big), nerr);
 	return 0;
 }

@@ -255,6 +255,14 @@ void hs_init(void)
 	if (hs_control_start() < 0)
 		hs_say("cannot start the control thread; checkpoints by signal, time and command are off");
 	hs_self.internal--;
+	/*
+	 * The starting thread now, not at its first tracked call: sampled, that is its first
+	 * sample point, which can lie anywhere (inside the C library's dlerror(), or a signal
+	 * handler), and registering reads /proc/self/maps through stdio for the main thread's
+	 * stack. Exact mode registered it at the same moment as this (its first allocation).
+	 */
+	if (!hs_self.ready && !hs_self.internal)
+		hs_threads_register(&hs_self);
 }
 
 __attribute__((constructor)) static void hs_ctor(void)

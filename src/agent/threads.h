@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The registry of the target's threads, and stopping them for a leak scan. A thread is
- * registered when it starts (pthread_create is hooked) or first allocates: its stack bounds
+ * registered when it starts (pthread_create is hooked; the thread that starts the agent,
+ * then) or first allocates: its stack bounds
  * and thread pointer. To stop the world, the scanning thread sends each other registered,
  * living thread a signal whose handler saves its registers and waits until released; a
  * thread inside the agent's own bookkeeping parks as soon as it leaves it, so a parked

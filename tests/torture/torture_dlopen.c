@@ -12,8 +12,8 @@
  * that string from inside the next dlsym or dlclose, while the agent's hook is running).
  * With BIG (MiB), the first failure is followed by an allocation of that size: under
  * sampling with a much smaller interval, the main thread's first sample point, where the
- * agent registers the thread (which once looked a symbol up with dlsym, clearing the
- * message, and inside dlerror()'s own allocations freed its pending result under it).
+ * agent once registered the thread and looked a symbol up with dlsym for it: that cleared
+ * the message, and inside dlerror()'s own allocations freed its pending result under it.
  * Usage: torture_dlopen DIR [CYCLES [DEEP [ERRORS [BIG]]]].
  * See tests/integration/t1000-torture-dlopen.py.
  */

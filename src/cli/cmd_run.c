@@ -322,6 +322,37 @@ static int set_preload(const char *agent)
 	return ret;
 }
 
+/*
+ * Said before the program runs: a recording that cannot be made (a missing or unwritable
+ * directory, a directory in the file's place), as the agent would only find out inside it.
+ * A directory named by a pattern (%p, %n) is left to the agent.
+ */
+static int output_unwritable(const char *output)
+{
+	const char *slash = strrchr(output, '/');
+	char dir[PATH_MAX];
+	struct stat st;
+	size_t n = slash > output ? (size_t)(slash - output) : 1;
+
+	if (n >= sizeof(dir))
+		return 0;
+	memcpy(dir, output, n);
+	dir[n] = '\0';
+	if (strchr(dir, '%'))
+		return 0;
+	if (access(dir, W_OK | X_OK) != 0) {
+		fprintf(stderr, "heapscope: cannot write recording '%s': %s\n", output,
+			strerror(errno));
+		return 1;
+	}
+	if (!strchr(output, '%') && stat(output, &st) == 0 && S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "heapscope: cannot write recording '%s': %s\n", output,
+			strerror(EISDIR));
+		return 1;
+	}
+	return 0;
+}
+
 /* -o FILE: an absolute path, replacing an old recording of that name. */
 static int set_output(const char *output)
 {
@@ -329,12 +360,20 @@ static int set_output(const char *output)
 	struct stat st;
 	int ret;
 
-	if (!output)
-		return 0;
+	if (!output) {	/* the agent's default, in this directory */
+		static const char def[] = "/heapscope.%n.%p.hsr";
+
+		return getcwd(cwd, sizeof(cwd)) && strlen(cwd) + sizeof(def) <= sizeof(cwd) &&
+		       output_unwritable(strcat(cwd, def)) ? -1 : 0;
+	}
 	if (output[0] != '/') {
 		if (!getcwd(cwd, sizeof(cwd)) || asprintf(&abs, "%s/%s", cwd, output) < 0)
 			return -1;
 		output = abs;
+	}
+	if (output_unwritable(output)) {
+		free(abs);
+		return -1;
 	}
 	if (!strchr(output, '%') && lstat(output, &st) == 0 && S_ISREG(st.st_mode) &&
 	    unlink(output) != 0) {

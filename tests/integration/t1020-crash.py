@@ -4,7 +4,8 @@ allocations leaves a recording with exactly those allocations, ended by the sign
 killed with SIGKILL after the first autosave leaves a recording that loads, says it was
 cut short, and holds a prefix of the true figures. A recording cut at any byte loads up
 to its last complete record. A full disk (a small tmpfs) or a read-only directory stops
-recording with one message while the program goes on unchanged."""
+recording with one message while the program goes on unchanged; `heapscope run` given a
+recording path in a missing directory, or a directory's, says so before running anything."""
 import json
 import os
 import random
@@ -159,4 +160,15 @@ else:
         stops_once(mnt, "Permission denied", "unwritable directory")
 stops_once(os.path.join(env.tmp, "no", "such"), "No such file or directory",
            "missing directory")
+
+# `heapscope run` says so before the program runs: one message, status 1, nothing run
+marker = os.path.join(env.tmp, "ran")
+for out, err in ((os.path.join(env.tmp, "no", "such", "r.hsr"), "No such file or directory"),
+                 (env.tmp, "Is a directory")):
+    r = subprocess.run([env.heapscope, "run", "-o", out, "--", "touch", marker],
+                       capture_output=True, timeout=60)
+    eq((r.returncode, r.stdout, r.stderr.decode()),
+       (1, b"", "heapscope: cannot write recording '%s': %s\n" % (out, err)),
+       "run -o %s: said before running" % out)
+    check(not os.path.exists(marker), "run -o %s: the program did not run" % out)
 finish(env)

@@ -509,6 +509,18 @@ static void quarantine(const struct qentry *q, struct hs_stack *where)
 	atomic_flag_clear_explicit(&ck.qlock, memory_order_release);
 }
 
+void hs_check_lock(void)
+{
+	if (hs_opt.check)
+		hs_spin_lock(&ck.qlock);
+}
+
+void hs_check_unlock(void)
+{
+	if (hs_opt.check)
+		atomic_flag_clear_explicit(&ck.qlock, memory_order_release);
+}
+
 /* An error about a pointer that is no block of ours. */
 static void bad_pointer(unsigned kind, void *p, const struct hdr *h, enum hs_free_kind fk,
 			uintptr_t ra, void *user)

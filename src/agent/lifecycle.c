@@ -97,6 +97,7 @@ void hs_arena_failed(void)
 static void atfork_prepare(void)
 {
 	hs_self.internal++;
+	hs_check_lock();
 	hs_writer_lock();
 	hs_tracker_lock_all();
 	hs_stacktab_lock();
@@ -107,6 +108,7 @@ static void atfork_parent(void)
 	hs_stacktab_unlock();
 	hs_tracker_unlock_all();
 	hs_writer_unlock();
+	hs_check_unlock();
 	hs_self.internal--;
 }
 
@@ -121,6 +123,7 @@ static void atfork_child(void)
 	hs_modules_atfork_child();
 	hs_writer_atfork_child();
 	hs_writer_unlock();
+	hs_check_unlock();
 	hs_self.internal--;
 }
 

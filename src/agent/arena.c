@@ -141,6 +141,11 @@ static void *spare_take(size_t size, size_t align)
 	return p;
 }
 
+void hs_arena_atfork_child(void)
+{
+	atomic_flag_clear_explicit(&spares.lock, memory_order_release);
+}
+
 void hs_arena_give_back(void *p, size_t size)
 {
 	if (!p || atomic_flag_test_and_set_explicit(&spares.lock, memory_order_acquire))

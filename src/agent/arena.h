@@ -24,6 +24,12 @@ void *hs_arena_alloc(size_t size, size_t align);
 void hs_arena_give_back(void *p, size_t size);
 
 /*
+ * In a forked child: the list of spare blocks' lock, as hs_errors_atfork_child (a block
+ * is out of the list or in it at every step, so releasing it is safe).
+ */
+void hs_arena_atfork_child(void);
+
+/*
  * A large zeroed mapping of its own (tables that are sized once): rounded up to pages,
  * reserved without swap accounting (MAP_NORESERVE) so untouched parts cost nothing.
  * NULL on failure. Async-signal-safe.

@@ -120,6 +120,11 @@ int hs_error_add(const struct hs_error *e)
 	return fresh;
 }
 
+void hs_errors_atfork_child(void)
+{
+	atomic_flag_clear_explicit(&log_.lock, memory_order_release);
+}
+
 unsigned hs_errors_count(void)
 {
 	return log_.n;

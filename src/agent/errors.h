@@ -33,6 +33,14 @@ struct hs_error {
  */
 int hs_error_add(const struct hs_error *e);
 
+/*
+ * In a forked child: the table's lock, which a thread of the parent may have held at the
+ * fork (that thread is not there to release it, and every error of the child was only
+ * counted). The table is whole at every step of an add (an entry is filled before it is
+ * counted), so the lock is simply released.
+ */
+void hs_errors_atfork_child(void);
+
 /* Errors kept, the i-th of them, and all occurrences. */
 unsigned hs_errors_count(void);
 const struct hs_error *hs_error_at(unsigned i);

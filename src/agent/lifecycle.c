@@ -14,9 +14,11 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "arena.h"
 #include "check.h"
 #include "control.h"
 #include "dmabuf.h"
+#include "errors.h"
 #include "fmt.h"
 #include "heaps.h"
 #include "hooks_sig.h"
@@ -124,6 +126,8 @@ static void atfork_child(void)
 	hs_writer_atfork_child();
 	hs_writer_unlock();
 	hs_check_unlock();
+	hs_errors_atfork_child();
+	hs_arena_atfork_child();
 	hs_self.internal--;
 }
 

@@ -357,6 +357,17 @@ static int scan_stopped(struct scan *s, struct scratch *x, const struct hs_leak_
 	return err;
 }
 
+void hs_leakscan_lock(void)
+{
+	while (atomic_flag_test_and_set_explicit(&scan_lock, memory_order_acquire))
+		hs_cpu_relax();	/* signals open: the scan may stop this thread meanwhile */
+}
+
+void hs_leakscan_unlock(void)
+{
+	atomic_flag_clear_explicit(&scan_lock, memory_order_release);
+}
+
 int hs_leakscan_run(unsigned reason, const struct hs_leak_self *self,
 		    const struct hs_leak_result **out)
 {

@@ -79,6 +79,15 @@ struct hs_leak_self {
 int hs_leakscan_run(unsigned reason, const struct hs_leak_self *self,
 		    const struct hs_leak_result **out);
 
+/*
+ * Fork: one scan's time, taken before the fork (first of the agent's locks) and released
+ * after it in parent and child. A child forked during a scan (`heapscope ctl PID
+ * leak-check` while the program forks) inherited the lock of a scan whose thread is not
+ * there, and spun on it for ever in its exit's own scan.
+ */
+void hs_leakscan_lock(void);
+void hs_leakscan_unlock(void);
+
 /* The latest result, NULL if no scan ran. */
 const struct hs_leak_result *hs_leakscan_last(void);
 

@@ -99,6 +99,7 @@ void hs_arena_failed(void)
 static void atfork_prepare(void)
 {
 	hs_self.internal++;
+	hs_leakscan_lock();
 	hs_check_lock();
 	hs_writer_lock();
 	hs_tracker_lock_all();
@@ -111,6 +112,7 @@ static void atfork_parent(void)
 	hs_tracker_unlock_all();
 	hs_writer_unlock();
 	hs_check_unlock();
+	hs_leakscan_unlock();
 	hs_self.internal--;
 }
 
@@ -126,6 +128,7 @@ static void atfork_child(void)
 	hs_writer_atfork_child();
 	hs_writer_unlock();
 	hs_check_unlock();
+	hs_leakscan_unlock();
 	hs_errors_atfork_child();
 	hs_arena_atfork_child();
 	hs_self.internal--;

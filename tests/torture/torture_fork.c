@@ -6,12 +6,16 @@
  * from child_work(); every fourth child forks a grandchild that leaks 1000 + i bytes from
  * grandchild_work(). Odd children end with _exit(), even ones with exit(); the status of
  * child i is i % 3. The parent leaks 7 bytes from parent_leak() and prints the sum of the
- * statuses. See tests/integration/t1000-torture-fork.py.
+ * statuses. With `scan` as argument, a third thread runs leak scans back to back
+ * (heapscope_leak_check(), when the agent is there) during the storm, so that forks land
+ * while a scan holds its lock. See tests/integration/t1000-torture-fork.py.
  */
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,6 +31,15 @@ __attribute__((noinline)) static void *bg_churn(void *arg)
 
 		free(p);
 	}
+	return arg;
+}
+
+static void *scanner(void *arg)
+{
+	long (*leak_check)(void) = (long (*)(void))dlsym(RTLD_DEFAULT, "heapscope_leak_check");
+
+	while (leak_check && !atomic_load(&stop))
+		leak_check();
 	return arg;
 }
 
@@ -54,12 +67,14 @@ __attribute__((noinline)) static void parent_leak(void)
 	sink = malloc(7);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	pthread_t bg;
-	int sum = 0;
+	pthread_t bg, sc;
+	int sum = 0, scan = argc > 1 && !strcmp(argv[1], "scan");
 
 	pthread_create(&bg, NULL, bg_churn, NULL);
+	if (scan)
+		pthread_create(&sc, NULL, scanner, NULL);
 	for (int i = 0; i < NCHILD; i++) {
 		pid_t pid = fork();
 		int status;
@@ -75,6 +90,8 @@ int main(void)
 	}
 	atomic_store(&stop, 1);
 	pthread_join(bg, NULL);
+	if (scan)
+		pthread_join(sc, NULL);
 	parent_leak();
 	printf("fork storm done: %d children, status sum %d\n", NCHILD, sum);
 	return 0;

@@ -393,10 +393,10 @@ static size_t damaged(const uint8_t *p, size_t n, uint8_t byte, size_t *first)
 }
 
 /*
- * Whether p is a live block of ours: the pointer map's answer, or where it cannot be asked
- * without waiting (a signal handler nested in its own thread's bookkeeping: waiting for
- * the lock the interrupted code holds hung t1000's signal storm under --check), the
- * header's, read through the kernel: ours, live, its canary whole.
+ * Whether p is a live block of ours: the pointer map's yes, or else (not there, or where it
+ * cannot be asked without waiting: a signal handler nested in its own thread's
+ * bookkeeping, as waiting for the lock the interrupted code holds hung t1000's signal
+ * storm under --check) the header's, read through the kernel: ours, live, canary whole.
  */
 static int live_block(void *p)
 {
@@ -404,8 +404,11 @@ static int live_block(void *p)
 	size_t first = 0;
 	int r = hs_track_is_live(p);
 
-	if (r >= 0)
+	if (r > 0)
 		return r;
+	/* Not in the map: also a block allocated while tracking was off (ctl stop, a sampled
+	   restart), which realloc must not take for a freed one (it freed it and said ENOMEM:
+	   python3 under --check died after `heapscope ctl PID stop`). */
 	return peek((char *)p - HDR, &h, HDR) == 0 && h.magic == MAGIC && h.state == LIVE &&
 	       !damaged(h.canary, sizeof(h.canary), CANARY, &first);
 }

@@ -200,6 +200,8 @@ static int cmd_sample(const char *arg)
 
 	if (hs_parse_size(arg, &size) < 0)
 		return -EINVAL;
+	if (size && hs_opt.check)
+		return -ENOTSUP;	/* every block is checked: sampling does not mix */
 	hs_tracker_reset(size);
 	return 0;
 }

@@ -124,4 +124,13 @@ eq(proc.returncode, 9, "--error-exitcode with a heap error")
 proc, rec = env.run([PROG, "clean"], opts=["--check", "--error-exitcode=9",
                                            "--leak-check=none"], rec_name="exit2.hsr")
 eq(proc.returncode, 0, "--error-exitcode without errors")
+
+# Blocks allocated while tracking is off (HEAPSCOPE_START=0, or after `ctl stop`) are not in
+# the pointer map: realloc took them for freed ones, freed them and said ENOMEM (python3
+# died of SIGSEGV); a bytearray grown by realloc, in python3 on the C allocator.
+GROW = "b = bytearray()\nfor i in range(20000):\n    b += b'x' * (i % 7)\nprint(len(b))\n"
+py_env = dict(os.environ, PYTHONMALLOC="malloc", HEAPSCOPE_START="0")
+proc, rec = env.run(["/usr/bin/python3", "-c", GROW], opts=["--check", "--no-summary"],
+                    rec_name="off.hsr", env=py_env)
+eq((proc.returncode, proc.stdout), (0, b"59997\n"), "realloc of blocks made with tracking off")
 finish(env)

@@ -739,8 +739,7 @@ unsigned hs_check_all(uintptr_t ra)
 	entered = hs_tracker_enter();
 	hs_ptrmap_foreach(hs_tracker_gen(), check_block, &c);
 	hs_tracker_leave(entered);
-	while (atomic_flag_test_and_set_explicit(&ck.qlock, memory_order_acquire))
-		hs_cpu_relax();
+	hs_check_lock();
 	for (i = 0; i < ck.count; i++) {
 		const struct qentry *q = &ck.ring[(ck.head + QUARANTINE_SLOTS - 1 - i) %
 						  QUARANTINE_SLOTS];
@@ -755,7 +754,7 @@ unsigned hs_check_all(uintptr_t ra)
 			hs_error_add(&e);
 		}
 	}
-	atomic_flag_clear_explicit(&ck.qlock, memory_order_release);
+	hs_check_unlock();
 	hs_self.internal--;
 	return (unsigned)(hs_errors_total() - before);
 }

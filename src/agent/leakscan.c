@@ -360,7 +360,7 @@ static int scan_stopped(struct scan *s, struct scratch *x, const struct hs_leak_
 void hs_leakscan_lock(void)
 {
 	while (atomic_flag_test_and_set_explicit(&scan_lock, memory_order_acquire))
-		hs_cpu_relax();	/* signals open: the scan may stop this thread meanwhile */
+		hs_cpu_relax();	/* signals open: a scan may stop this thread meanwhile */
 }
 
 void hs_leakscan_unlock(void)
@@ -379,8 +379,7 @@ int hs_leakscan_run(unsigned reason, const struct hs_leak_self *self,
 
 	if (hs_tracker_sample_interval())
 		return -ENOTSUP;
-	while (atomic_flag_test_and_set_explicit(&scan_lock, memory_order_acquire))
-		hs_cpu_relax();	/* signals open: another scan may stop this thread */
+	hs_leakscan_lock();	/* signals open: another scan may stop this thread */
 	/*
 	 * The program's signals wait on this thread during the scan: a handler run while
 	 * the scan walks the pointer map (shard by shard, under their locks) would find,
@@ -412,7 +411,7 @@ int hs_leakscan_run(unsigned reason, const struct hs_leak_self *self,
 	}
 	hs_self.internal--;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	atomic_flag_clear_explicit(&scan_lock, memory_order_release);
+	hs_leakscan_unlock();
 	return err;
 }
 

@@ -360,11 +360,13 @@ static int set_output(const char *output)
 	struct stat st;
 	int ret;
 
-	if (!output) {	/* the agent's default, in this directory */
-		static const char def[] = "/heapscope.%n.%p.hsr";
+	if (!output) {	/* the agent's default (options.c), in this directory */
+		char def[PATH_MAX + 32];
 
-		return getcwd(cwd, sizeof(cwd)) && strlen(cwd) + sizeof(def) <= sizeof(cwd) &&
-		       output_unwritable(strcat(cwd, def)) ? -1 : 0;
+		if (!getcwd(cwd, sizeof(cwd)))
+			return 0;
+		snprintf(def, sizeof(def), "%s/heapscope.%%n.%%p.hsr", cwd);
+		return output_unwritable(def) ? -1 : 0;
 	}
 	if (output[0] != '/') {
 		if (!getcwd(cwd, sizeof(cwd)) || asprintf(&abs, "%s/%s", cwd, output) < 0)
